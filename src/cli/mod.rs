@@ -1,0 +1,131 @@
+//! The command-line edge: clap definitions, one file per subcommand, exit codes.
+//!
+//! Each subcommand turns its arguments into a library request, calls the library and formats
+//! the answer. The exit code is decided here and only here (DESIGN.md: 0 success, 1 findings,
+//! 2 usage or input error, 3 internal error).
+
+pub mod rules;
+pub mod scan;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// piitrail: find personal data in datasets, follow it through lineage, prove it with signed reports.
+#[derive(Debug, Parser)]
+#[command(name = "piitrail", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Project folder (default: the nearest parent holding piitrail.toml or .piitrail/, else the current folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Print no progress or notes on stderr (errors are still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find the columns that hold personal data in CSV, TSV, Parquet, NDJSON and Arrow files.
+    #[command(after_help = "Examples:\n  piitrail scan data/customers.csv\n  piitrail scan data/ --full --format json\n  piitrail scan export.csv --rules my-rules/ --show-examples")]
+    Scan(scan::Args),
+    /// List, explain and test the rules that recognise personal data.
+    #[command(subcommand, after_help = "Examples:\n  piitrail rules list\n  piitrail rules explain iban\n  piitrail rules test my-rules/loyalty.toml")]
+    Rules(rules::Command),
+}
+
+/// How a command ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Findings,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        match o {
+            Outcome::Success => ExitCode::from(0),
+            Outcome::Findings => ExitCode::from(1),
+        }
+    }
+}
+
+/// An error in how the command was asked for (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Exit code 2 for problems the user can fix (usage, input), 3 for piitrail bugs.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<crate::scan::ScanError>() {
+            return if e.is_input() { 2 } else { 3 };
+        }
+        if cause.downcast_ref::<crate::rules::RuleError>().is_some() || cause.downcast_ref::<UsageError>().is_some() {
+            return 2;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return if io.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 2 };
+        }
+    }
+    3
+}
+
+/// Prints the error chain on stderr, one cause per line, and picks the exit code.
+pub fn report_error(err: &anyhow::Error) -> ExitCode {
+    let code = exit_code(err);
+    if code == 0 {
+        return ExitCode::SUCCESS; // broken pipe: the reader went away, as with `| head`
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {err}");
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+    ExitCode::from(code)
+}
+
+/// The project folder: `--project`, else the nearest parent with piitrail.toml or .piitrail/,
+/// else the current folder. A `--project` that does not exist is a usage error.
+pub fn project_root(arg: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = arg {
+        if !p.is_dir() {
+            return Err(UsageError(format!("project folder {} does not exist", p.display())).into());
+        }
+        return Ok(p.clone());
+    }
+    let cwd = std::env::current_dir()?;
+    for dir in cwd.ancestors() {
+        if dir.join("piitrail.toml").is_file() || dir.join(".piitrail").is_dir() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    Ok(cwd)
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let root = project_root(&cli.project)?;
+    let ctx = Context { root, quiet: cli.quiet };
+    match cli.command {
+        Command::Scan(args) => scan::run(&ctx, args),
+        Command::Rules(cmd) => rules::run(&ctx, cmd),
+    }
+}
+
+/// What every command gets besides its own arguments.
+pub struct Context {
+    pub root: PathBuf,
+    pub quiet: bool,
+}
+
+impl Context {
+    /// A note for the person at the terminal (stderr), unless `--quiet`.
+    pub fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{msg}");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `piitrail scan`: tag the columns that hold personal data.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::ValueEnum;
+
+use super::{Context, Outcome, UsageError};
+use crate::rules;
+use crate::scan::{self, ArtifactScan, Mode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files or folders to scan (.csv .tsv .parquet .json .jsonl .ndjson .arrow).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Rows to sample, drawn across each whole file.
+    #[arg(long, value_name = "N", default_value_t = 10_000, conflicts_with = "full")]
+    pub sample: usize,
+    /// Read every row (streamed, both cores) instead of a sample.
+    #[arg(long)]
+    pub full: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Append the scan to the project's ledger.
+    #[arg(long)]
+    pub record: bool,
+    /// Show up to three masked examples of matched values per column.
+    #[arg(long)]
+    pub show_examples: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Where rules come from; shared by every command that scans.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuleArgs {
+    /// Add the rule files of this folder (or file); a rule with a built-in id overrides it.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rule pack.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+}
+
+impl RuleArgs {
+    pub fn load(&self) -> anyhow::Result<rules::RuleSet> {
+        let set = rules::load(&rules::Sources { builtin: !self.no_builtin_rules, extra: self.rules.clone() })?;
+        if set.rules.is_empty() {
+            return Err(UsageError("no rules are loaded: --no-builtin-rules needs --rules DIR".into()).into());
+        }
+        Ok(set)
+    }
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
+    if args.record {
+        return Err(UsageError(
+            "--record needs the project ledger (.piitrail/ledger.jsonl), which this version of piitrail cannot write yet; run the scan without --record"
+                .into(),
+        )
+        .into());
+    }
+    if !args.full && args.sample == 0 {
+        return Err(UsageError("--sample must be at least 1".into()).into());
+    }
+    let rules = Arc::new(args.rules.load()?);
+    let req = scan::Request {
+        paths: args.paths.clone(),
+        mode: if args.full { Mode::Full } else { Mode::Sample(args.sample) },
+        rules,
+        root: ctx.root.clone(),
+        show_examples: args.show_examples,
+    };
+    let scans = scan::scan(&req).context("scan failed")?;
+    for s in &scans {
+        for w in &s.warnings {
+            ctx.note(format!("warning: {}: {w}", s.artifact));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            for s in &scans {
+                serde_json::to_writer(&mut out, s)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Text => {
+            for s in &scans {
+                write_text(&mut out, s)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Success)
+}
+
+fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Result<()> {
+    let rows = match s.rows_total {
+        Some(t) => format!("{} of {t} rows", s.rows_scanned),
+        None => format!("{} rows", s.rows_scanned),
+    };
+    writeln!(out, "{}  {}  {}  {} ({})", s.artifact, short(&s.digest), s.format, rows, s.sampling)?;
+    let width = s.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(6).max(6);
+    for c in &s.columns {
+        if c.tags.is_empty() {
+            writeln!(out, "  {:width$}  -", c.name)?;
+            continue;
+        }
+        for (i, t) in c.tags.iter().enumerate() {
+            let name = if i == 0 { c.name.as_str() } else { "" };
+            let ev = &t.evidence;
+            let how = match ev.basis.as_str() {
+                "free_text" => format!("{}/{} values contain it", ev.matched, ev.non_null),
+                "name" => "column name only".to_string(),
+                _ => format!("{}/{} values match", ev.matched, ev.non_null),
+            };
+            let named = if ev.name_match && ev.basis != "name" { ", name matches" } else { "" };
+            writeln!(
+                out,
+                "  {name:width$}  {:<44} {:<8} {:.2}  {:<22} {how}{named}",
+                t.category, t.gdpr_class, t.confidence, t.rule
+            )?;
+        }
+        if !c.examples.is_empty() {
+            writeln!(out, "  {:width$}  examples: {}", "", c.examples.join(", "))?;
+        }
+    }
+    let tagged = s.tagged_columns().count();
+    writeln!(out, "  {tagged} of {} columns hold personal data\n", s.columns.len())
+}
+
+fn short(digest: &str) -> &str {
+    let end = digest.len().min("sha256:".len() + 12);
+    &digest[..end]
+}

@@ -1,0 +1,10 @@
+//! piitrail: a GDPR provenance audit tool.
+//!
+//! The pipeline, one module per stage: `rules` (what personal data looks like) → `scan`
+//! (which columns hold it) → `ledger` (what was found and done, hash-chained) ← `lineage`
+//! (where data went) → `propagate` → `policy` / `subject` / `report` → `sign`.
+
+pub mod rules;
+pub mod scan;
+pub mod sensitive;
+pub mod cli;

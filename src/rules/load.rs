@@ -1,0 +1,492 @@
+//! Loading and validating rule files. Every problem in every file is collected before
+//! failing, so a rule author fixes them in one pass (as cargo-deny does).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Abbreviations, GdprClass, Prefilter, Rule, RuleSet, Sources, Validator, dictionary_key};
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+
+/// One problem in one rule file, with its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleProblem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub rule: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RuleProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if let Some(rule) = &self.rule {
+            write!(f, "rule '{rule}': ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "field '{field}': ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("cannot read rules from {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("rules path {0} does not exist")]
+    Missing(PathBuf),
+    #[error("rules path {0} holds no .toml rule file")]
+    Empty(PathBuf),
+    #[error("{} problem(s) in rule files:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<RuleProblem>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuleFile {
+    #[serde(default)]
+    #[allow(dead_code)] // documentation for people reading the file
+    family: Option<String>,
+    #[serde(default)]
+    rule: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    abbreviations: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrefilter {
+    min_len: Option<usize>,
+    max_len: Option<usize>,
+    require_byte: Option<Spanned<String>>,
+    min_digits: Option<usize>,
+    max_digits: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    category: Spanned<String>,
+    gdpr_class: Spanned<String>,
+    what: String,
+    why: String,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    false_positives: String,
+    #[serde(default)]
+    references: Vec<String>,
+    since: String,
+    #[serde(default)]
+    names: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude_names: Vec<Spanned<String>>,
+    value: Option<Spanned<String>>,
+    find: Option<Spanned<String>>,
+    validator: Option<Spanned<String>>,
+    #[serde(default)]
+    dictionary: Vec<String>,
+    min_ratio: Option<Spanned<f64>>,
+    find_min_ratio: Option<Spanned<f64>>,
+    #[serde(default)]
+    require_name: bool,
+    confidence: Option<Spanned<f64>>,
+    name_weight: Option<Spanned<f64>>,
+    prefilter: Option<RawPrefilter>,
+    #[serde(default)]
+    accepts: Vec<String>,
+    #[serde(default)]
+    rejects: Vec<String>,
+    #[serde(default)]
+    names_accept: Vec<String>,
+    #[serde(default)]
+    names_reject: Vec<String>,
+}
+
+/// Byte offset → 1-based line and column.
+fn place(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}
+
+struct FileCtx<'a> {
+    name: String,
+    text: &'a str,
+    problems: Vec<RuleProblem>,
+}
+
+impl FileCtx<'_> {
+    fn problem(&mut self, offset: usize, rule: Option<&str>, field: Option<&str>, message: String) {
+        let (line, column) = place(self.text, offset);
+        self.problems.push(RuleProblem {
+            file: self.name.clone(),
+            line,
+            column,
+            rule: rule.map(str::to_string),
+            field: field.map(str::to_string),
+            message,
+        });
+    }
+
+    fn regex(&mut self, rule: &str, field: &str, src: &Spanned<String>, anchored: bool) -> Option<Regex> {
+        let pattern = if anchored {
+            format!("^(?:{})$", src.get_ref())
+        } else {
+            src.get_ref().clone()
+        };
+        match RegexBuilder::new(&pattern).size_limit(1 << 22).build() {
+            Ok(re) => Some(re),
+            Err(e) => {
+                let msg = e.to_string();
+                let last = msg.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim().to_string();
+                self.problem(src.span().start, Some(rule), Some(field), format!("invalid regex: {last}"));
+                None
+            }
+        }
+    }
+
+    fn ratio(&mut self, rule: &str, field: &str, v: &Option<Spanned<f64>>, default: f64) -> f64 {
+        match v {
+            None => default,
+            Some(s) => {
+                let x = *s.get_ref();
+                if !(0.0..=1.0).contains(&x) {
+                    self.problem(s.span().start, Some(rule), Some(field), format!("must lie in 0..=1, found {x}"));
+                }
+                x
+            }
+        }
+    }
+}
+
+fn names_regex(ctx: &mut FileCtx, rule: &str, field: &str, list: &[Spanned<String>]) -> Option<Regex> {
+    if list.is_empty() {
+        return None;
+    }
+    let mut ok = true;
+    for n in list {
+        ok &= ctx.regex(rule, field, n, false).is_some();
+    }
+    if !ok {
+        return None;
+    }
+    let joined = list.iter().map(|n| format!("(?:{})", n.get_ref())).collect::<Vec<_>>().join("|");
+    Regex::new(&joined).ok()
+}
+
+fn category_ok(c: &str) -> bool {
+    c.starts_with("user")
+        && c.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+}
+
+fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Option<Rule> {
+    let r = raw.get_ref();
+    let id = r.id.get_ref().clone();
+    let before = ctx.problems.len();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        ctx.problem(r.id.span().start, Some(&id), Some("id"), "must be kebab-case (a-z, 0-9, -)".into());
+    }
+    if !category_ok(r.category.get_ref()) {
+        ctx.problem(
+            r.category.span().start,
+            Some(&id),
+            Some("category"),
+            format!("'{}' is not a fideslang-style category such as user.contact.email", r.category.get_ref()),
+        );
+    }
+    let gdpr_class = GdprClass::parse(r.gdpr_class.get_ref());
+    if gdpr_class.is_none() {
+        ctx.problem(
+            r.gdpr_class.span().start,
+            Some(&id),
+            Some("gdpr_class"),
+            format!("'{}' is not one of personal, special, criminal, quasi", r.gdpr_class.get_ref()),
+        );
+    }
+    let names = names_regex(ctx, &id, "names", &r.names);
+    let exclude_names = names_regex(ctx, &id, "exclude_names", &r.exclude_names);
+    let value = r.value.as_ref().and_then(|v| ctx.regex(&id, "value", v, true));
+    let find = r.find.as_ref().and_then(|v| ctx.regex(&id, "find", v, false));
+    let validator = match &r.validator {
+        None => None,
+        Some(v) => match Validator::from_name(v.get_ref()) {
+            Some(v) => Some(v),
+            None => {
+                ctx.problem(
+                    v.span().start,
+                    Some(&id),
+                    Some("validator"),
+                    format!("unknown validator '{}'; known: {}", v.get_ref(), Validator::NAMES.join(", ")),
+                );
+                None
+            }
+        },
+    };
+    let min_ratio = ctx.ratio(&id, "min_ratio", &r.min_ratio, 0.8);
+    let find_min_ratio = ctx.ratio(&id, "find_min_ratio", &r.find_min_ratio, 0.05);
+    let confidence = ctx.ratio(&id, "confidence", &r.confidence, 0.9);
+    let name_weight = ctx.ratio(&id, "name_weight", &r.name_weight, 0.6);
+    if r.names.is_empty() && r.value.is_none() && r.find.is_none() && r.dictionary.is_empty() {
+        ctx.problem(raw.span().start, Some(&id), None, "needs at least one of names, value, find or dictionary".into());
+    }
+    if r.require_name && r.names.is_empty() {
+        ctx.problem(raw.span().start, Some(&id), Some("require_name"), "is true but the rule has no names".into());
+    }
+    if r.what.trim().is_empty() || r.why.trim().is_empty() {
+        ctx.problem(raw.span().start, Some(&id), Some("what"), "'what' and 'why' must say something".into());
+    }
+    let mut prefilter = Prefilter { min_len: 1, max_len: 4096, require_byte: None, min_digits: 0, max_digits: usize::MAX };
+    if let Some(p) = &r.prefilter {
+        prefilter.min_len = p.min_len.unwrap_or(1);
+        prefilter.max_len = p.max_len.unwrap_or(4096);
+        prefilter.min_digits = p.min_digits.unwrap_or(0);
+        prefilter.max_digits = p.max_digits.unwrap_or(usize::MAX);
+        if let Some(b) = &p.require_byte {
+            match b.get_ref().as_bytes() {
+                [b @ (b'@' | b':')] => prefilter.require_byte = Some(*b),
+                _ => ctx.problem(b.span().start, Some(&id), Some("prefilter.require_byte"), "must be \"@\" or \":\"".into()),
+            }
+        }
+        if prefilter.min_len > prefilter.max_len || prefilter.min_digits > prefilter.max_digits {
+            ctx.problem(raw.span().start, Some(&id), Some("prefilter"), "a minimum is larger than its maximum".into());
+        }
+    }
+    if ctx.problems.len() > before {
+        return None;
+    }
+    let dictionary: std::collections::HashSet<String> = r.dictionary.iter().map(|d| dictionary_key(d)).collect();
+    Some(Rule {
+        id,
+        category: r.category.get_ref().clone(),
+        gdpr_class: gdpr_class.expect("checked above"),
+        what: r.what.trim().to_string(),
+        why: r.why.trim().to_string(),
+        examples: r.examples.clone(),
+        false_positives: r.false_positives.trim().to_string(),
+        references: r.references.clone(),
+        since: r.since.clone(),
+        names_src: r.names.iter().map(|n| n.get_ref().clone()).collect(),
+        names,
+        exclude_names,
+        value_src: r.value.as_ref().map(|v| v.get_ref().clone()),
+        value,
+        find_src: r.find.as_ref().map(|v| v.get_ref().clone()),
+        find,
+        validator,
+        dictionary_len: dictionary.len(),
+        dictionary,
+        min_ratio,
+        find_min_ratio,
+        require_name: r.require_name,
+        confidence,
+        name_weight,
+        prefilter,
+        accepts: r.accepts.clone(),
+        rejects: r.rejects.clone(),
+        names_accept: r.names_accept.clone(),
+        names_reject: r.names_reject.clone(),
+        source: source.to_string(),
+    })
+}
+
+struct Parsed {
+    rules: Vec<Rule>,
+    abbreviations: BTreeMap<String, String>,
+}
+
+fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Parsed {
+    let mut ctx = FileCtx { name: display.to_string(), text, problems: Vec::new() };
+    let mut out = Parsed { rules: Vec::new(), abbreviations: BTreeMap::new() };
+    match toml::from_str::<RawRuleFile>(text) {
+        Err(e) => {
+            let offset = e.span().map_or(0, |s| s.start);
+            let msg = e.message().to_string();
+            // A bad field inside [[rule]]: name the rule by looking back for its id.
+            let rule = text[..offset.min(text.len())]
+                .rfind("id = \"")
+                .and_then(|i| text[i + 6..].split('"').next())
+                .map(str::to_string);
+            ctx.problem(offset, rule.as_deref(), None, msg);
+        }
+        Ok(file) => {
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for raw in &file.rule {
+                let id = raw.get_ref().id.get_ref().clone();
+                if let Some(prev) = seen.insert(id.clone(), raw.get_ref().id.span().start) {
+                    let (line, _) = place(text, prev);
+                    ctx.problem(raw.get_ref().id.span().start, Some(&id), Some("id"), format!("id already used at line {line}"));
+                    continue;
+                }
+                if let Some(rule) = compile_rule(&mut ctx, raw, display) {
+                    out.rules.push(rule);
+                }
+            }
+            out.abbreviations = file
+                .abbreviations
+                .into_iter()
+                .map(|(k, v)| (super::names::tokens(&k).join(" "), super::names::tokens(&v).join(" ")))
+                .collect();
+        }
+    }
+    problems.extend(ctx.problems);
+    out
+}
+
+fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    if !path.exists() {
+        return Err(RuleError::Missing(path.to_path_buf()));
+    }
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| RuleError::Io { path: path.to_path_buf(), source })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(RuleError::Empty(path.to_path_buf()));
+    }
+    Ok(files)
+}
+
+/// Loads the built-in rules (unless turned off) and every extra rule folder, in order; a rule
+/// whose id was already loaded from an earlier source replaces it.
+pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
+    let mut problems = Vec::new();
+    let mut layers: Vec<Parsed> = Vec::new();
+    if sources.builtin {
+        for (name, text) in builtin::BUILTIN_FILES {
+            layers.push(parse_file(&format!("rules/{name}"), text, &mut problems));
+        }
+    }
+    for extra in &sources.extra {
+        for file in rule_files(extra)? {
+            let text = std::fs::read_to_string(&file).map_err(|source| RuleError::Io { path: file.clone(), source })?;
+            layers.push(parse_file(&file.display().to_string(), &text, &mut problems));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(RuleError::Invalid(problems));
+    }
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut abbreviations = HashMap::new();
+    for layer in layers {
+        for rule in layer.rules {
+            match rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(existing) => *existing = rule,
+                None => rules.push(rule),
+            }
+        }
+        abbreviations.extend(layer.abbreviations);
+    }
+    Ok(RuleSet { rules, abbreviations: Abbreviations::new(abbreviations) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Vec<Rule>, Vec<RuleProblem>) {
+        let mut problems = Vec::new();
+        let parsed = parse_file("t.toml", text, &mut problems);
+        (parsed.rules, problems)
+    }
+
+    const GOOD: &str = r#"
+[[rule]]
+id = "x-mail"
+category = "user.contact.email"
+gdpr_class = "personal"
+what = "mail"
+why = "Art. 4"
+since = "0.1.0"
+value = '[a-z]+@[a-z]+\.com'
+"#;
+
+    #[test]
+    fn a_good_rule_loads_and_is_anchored() {
+        let (rules, problems) = parse(GOOD);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(rules[0].value_matches("ab@cd.com"));
+        assert!(!rules[0].value_matches("xx ab@cd.com"));
+    }
+
+    #[test]
+    fn bad_regex_names_file_line_rule_and_field() {
+        let text = GOOD.replace(r"'[a-z]+@[a-z]+\.com'", "'([a-z'");
+        let (_, problems) = parse(&text);
+        assert_eq!(problems.len(), 1);
+        let p = problems[0].to_string();
+        assert!(p.starts_with("t.toml:9:9: rule 'x-mail': field 'value': invalid regex"), "{p}");
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_naming_the_rule() {
+        let text = format!("{GOOD}valu = 'x'\n");
+        let (_, problems) = parse(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].rule.as_deref(), Some("x-mail"));
+        assert!(problems[0].message.contains("unknown field"), "{}", problems[0].message);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = GOOD
+            .replace("personal", "secret")
+            .replace("user.contact.email", "Contact")
+            .replace("since", "validator = \"nope\"\nsince")
+            .replace("why = \"Art. 4\"", "why = \"Art. 4\"\nconfidence = 1.5");
+        let (_, problems) = parse(&text);
+        let fields: Vec<_> = problems.iter().filter_map(|p| p.field.clone()).collect();
+        assert_eq!(fields, ["category", "gdpr_class", "validator", "confidence"], "{problems:?}");
+    }
+
+    #[test]
+    fn duplicate_id_in_one_file_is_an_error() {
+        let (_, problems) = parse(&format!("{GOOD}{GOOD}"));
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("already used at line 3"));
+    }
+
+    #[test]
+    fn builtin_rules_load_without_problems() {
+        let set = load(&Sources { builtin: true, extra: vec![] }).expect("built-in rules are valid");
+        assert!(set.rules.len() >= 40, "only {} rules", set.rules.len());
+        assert!(!set.abbreviations.is_empty());
+    }
+
+    #[test]
+    fn every_builtin_rule_passes_its_own_examples_and_has_some() {
+        let set = load(&Sources { builtin: true, extra: vec![] }).unwrap();
+        let mut failures = Vec::new();
+        for rule in &set.rules {
+            if rule.accepts.is_empty() && rule.names_accept.is_empty() {
+                failures.push(format!("rule '{}' has no examples", rule.id));
+            }
+            if (rule.has_value_check() || rule.has_find()) && rule.rejects.is_empty() {
+                failures.push(format!("rule '{}' has no near misses", rule.id));
+            }
+            failures.extend(super::super::self_test(rule, &set.abbreviations));
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}

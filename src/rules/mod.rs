@@ -1,0 +1,283 @@
+//! Rules: what personal data looks like, kept as data in `rules/*.toml`.
+//!
+//! Takes the built-in rule files (embedded at build time) and any `--rules DIR`, validates every
+//! rule (regexes compile, validators exist, confidences in 0..=1, no id twice in one source) and
+//! hands a [`RuleSet`] to `scan/`, which matches column names and values against it.
+//! The file format is documented in `rules/README.md`.
+
+mod load;
+pub mod names;
+pub mod validators;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+pub use load::{RuleError, RuleProblem, load};
+pub use names::Abbreviations;
+pub use validators::Validator;
+
+/// The GDPR class of a category: what the law says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GdprClass {
+    /// Personal data (Art. 4(1)).
+    Personal,
+    /// Special categories (Art. 9): health, religion, ethnic origin, ...
+    Special,
+    /// Criminal convictions and offences (Art. 10).
+    Criminal,
+    /// Quasi-identifiers: identify people in combination (postcode, birth date, gender).
+    Quasi,
+}
+
+impl GdprClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GdprClass::Personal => "personal",
+            GdprClass::Special => "special",
+            GdprClass::Criminal => "criminal",
+            GdprClass::Quasi => "quasi",
+        }
+    }
+
+    fn parse(s: &str) -> Option<GdprClass> {
+        Some(match s {
+            "personal" => GdprClass::Personal,
+            "special" => GdprClass::Special,
+            "criminal" => GdprClass::Criminal,
+            "quasi" => GdprClass::Quasi,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for GdprClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Cheap checks that reject most values before any regex runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prefilter {
+    pub min_len: usize,
+    pub max_len: usize,
+    /// A byte the value must contain (`@` for emails).
+    pub require_byte: Option<u8>,
+    pub min_digits: usize,
+    pub max_digits: usize,
+}
+
+/// Facts about one value, computed once and shared by every rule's prefilter.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueShape {
+    pub len: usize,
+    pub digits: usize,
+    pub has_at: bool,
+    pub has_colon: bool,
+}
+
+impl ValueShape {
+    #[inline]
+    pub fn of(value: &str) -> ValueShape {
+        let mut digits = 0;
+        let mut has_at = false;
+        let mut has_colon = false;
+        for &b in value.as_bytes() {
+            digits += b.is_ascii_digit() as usize;
+            has_at |= b == b'@';
+            has_colon |= b == b':';
+        }
+        ValueShape { len: value.len(), digits, has_at, has_colon }
+    }
+}
+
+impl Prefilter {
+    #[inline]
+    pub fn admits(&self, shape: &ValueShape) -> bool {
+        shape.len >= self.min_len
+            && shape.len <= self.max_len
+            && shape.digits >= self.min_digits
+            && shape.digits <= self.max_digits
+            && match self.require_byte {
+                None => true,
+                Some(b'@') => shape.has_at,
+                Some(b':') => shape.has_colon,
+                Some(_) => true,
+            }
+    }
+}
+
+/// A validated rule, ready to match.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub category: String,
+    pub gdpr_class: GdprClass,
+    /// What the rule detects (one paragraph).
+    pub what: String,
+    /// Why it matters: the GDPR article and the risk.
+    pub why: String,
+    /// Masked examples for documentation.
+    pub examples: Vec<String>,
+    pub false_positives: String,
+    pub references: Vec<String>,
+    pub since: String,
+    /// Column-name patterns (regexes over the normalised name), as written.
+    pub names_src: Vec<String>,
+    names: Option<Regex>,
+    exclude_names: Option<Regex>,
+    pub value_src: Option<String>,
+    value: Option<Regex>,
+    pub find_src: Option<String>,
+    find: Option<Regex>,
+    pub validator: Option<Validator>,
+    dictionary: HashSet<String>,
+    pub dictionary_len: usize,
+    /// Share of non-null values that must match for a value verdict.
+    pub min_ratio: f64,
+    /// Share of free-text values that must contain a `find` match.
+    pub find_min_ratio: f64,
+    /// Value evidence only counts when the column name matches too.
+    pub require_name: bool,
+    /// Confidence of a column whose every value matches.
+    pub confidence: f64,
+    /// Confidence contributed by a matching column name.
+    pub name_weight: f64,
+    pub prefilter: Prefilter,
+    pub accepts: Vec<String>,
+    pub rejects: Vec<String>,
+    pub names_accept: Vec<String>,
+    pub names_reject: Vec<String>,
+    /// Where the rule came from: `builtin:contact.toml` or a path.
+    pub source: String,
+}
+
+impl Rule {
+    /// Does the normalised column name carry this rule's name evidence?
+    pub fn name_matches(&self, normalised: &str) -> bool {
+        let hit = self.names.as_ref().is_some_and(|r| r.is_match(normalised));
+        hit && !self.exclude_names.as_ref().is_some_and(|r| r.is_match(normalised))
+    }
+
+    pub fn has_value_check(&self) -> bool {
+        self.value.is_some() || !self.dictionary.is_empty()
+    }
+
+    pub fn has_find(&self) -> bool {
+        self.find.is_some()
+    }
+
+    pub fn has_names(&self) -> bool {
+        self.names.is_some()
+    }
+
+    /// The value pattern (anchored), for the scanner's multi-pattern set.
+    pub fn value_regex(&self) -> Option<&Regex> {
+        self.value.as_ref()
+    }
+
+    /// Whole-value check after the regex matched: validator and dictionary.
+    #[inline]
+    pub fn confirm(&self, value: &str) -> bool {
+        if let Some(v) = self.validator
+            && !v.check(value)
+        {
+            return false;
+        }
+        if !self.dictionary.is_empty() {
+            return self.dictionary.contains(&dictionary_key(value));
+        }
+        true
+    }
+
+    /// Whole-value match: prefilter, pattern, validator and dictionary.
+    pub fn value_matches(&self, value: &str) -> bool {
+        let value = value.trim();
+        if !self.prefilter.admits(&ValueShape::of(value)) {
+            return false;
+        }
+        if let Some(re) = &self.value
+            && !re.is_match(value)
+        {
+            return false;
+        }
+        if self.value.is_none() && self.dictionary.is_empty() {
+            return false;
+        }
+        self.confirm(value)
+    }
+
+    /// Does free text contain this rule's PII? Each `find` match is validated.
+    pub fn found_in(&self, text: &str) -> bool {
+        let Some(re) = &self.find else { return false };
+        re.find_iter(text)
+            .any(|m| self.validator.is_none_or(|v| v.check(m.as_str())))
+    }
+}
+
+/// How dictionary entries and values are compared: accents folded, lowercase, trimmed.
+pub fn dictionary_key(value: &str) -> String {
+    names::fold(value.trim()).to_lowercase()
+}
+
+/// All rules in force, in a stable order, and the abbreviation table for column names.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub abbreviations: Abbreviations,
+}
+
+impl RuleSet {
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    pub fn normalise_name(&self, column: &str) -> String {
+        names::normalise(column, &self.abbreviations)
+    }
+}
+
+/// Where rules come from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub builtin: bool,
+    /// Extra rule folders (or files), later ones override earlier ones by id.
+    pub extra: Vec<std::path::PathBuf>,
+}
+
+/// Runs one rule's own examples; returns a sentence per failure.
+pub fn self_test(rule: &Rule, abbreviations: &Abbreviations) -> Vec<String> {
+    let mut failures = Vec::new();
+    let value_check = |v: &str| {
+        if rule.has_value_check() {
+            rule.value_matches(v)
+        } else {
+            rule.found_in(v)
+        }
+    };
+    for v in &rule.accepts {
+        if !value_check(v) {
+            failures.push(format!("rule '{}': example {} should match but does not", rule.id, crate::sensitive::mask(v)));
+        }
+    }
+    for v in &rule.rejects {
+        if value_check(v) {
+            failures.push(format!("rule '{}': near miss {} should not match but does", rule.id, crate::sensitive::mask(v)));
+        }
+    }
+    for n in &rule.names_accept {
+        if !rule.name_matches(&names::normalise(n, abbreviations)) {
+            failures.push(format!("rule '{}': column name '{n}' should match but does not", rule.id));
+        }
+    }
+    for n in &rule.names_reject {
+        if rule.name_matches(&names::normalise(n, abbreviations)) {
+            failures.push(format!("rule '{}': column name '{n}' should not match but does", rule.id));
+        }
+    }
+    failures
+}

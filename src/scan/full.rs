@@ -1,0 +1,145 @@
+//! Full scans through DataFusion: every row, streamed partition by partition, matched on
+//! worker threads so that decoding and matching use both cores; memory stays bounded by the
+//! channel of in-flight batches.
+
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::execution::context::SessionContext;
+use datafusion::physical_plan::execute_stream_partitioned;
+use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig};
+use futures::StreamExt;
+
+use super::matcher::{Matcher, Stopping};
+use super::source::{self, Format, Source};
+use super::{Read, Request, ScanError};
+
+/// A DataFusion session sized for this machine: one partition per core.
+pub fn session() -> SessionContext {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let config = SessionConfig::new().with_target_partitions(cores).with_batch_size(8192);
+    SessionContext::new_with_config(config)
+}
+
+fn df_error(src: &Source, e: impl std::fmt::Display) -> ScanError {
+    let msg = e.to_string();
+    // DataFusion prefixes errors with its own layers ("External error: Arrow error: ...").
+    let msg = msg
+        .trim_start_matches("External error: ")
+        .trim_start_matches("Arrow error: ")
+        .trim_start_matches("Parser error: ")
+        .to_string();
+    ScanError::Read { path: src.path.clone(), message: msg }
+}
+
+pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
+    let header = match src.format {
+        Format::Csv => Some(source::csv_header(src)?),
+        _ => None,
+    };
+    if matches!(src.format, Format::Parquet | Format::NdJson | Format::Arrow) && src.size == 0 {
+        return Err(ScanError::Empty(src.path.clone()));
+    }
+    let ctx = session();
+    let path = src.path.to_string_lossy().to_string();
+    let ext = src.path.extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
+    let (streams, schema) = runtime.block_on(async {
+        let df = match src.format {
+            Format::Csv => {
+                let header = header.as_ref().expect("read above for CSV");
+                let schema = Schema::new(
+                    header.names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
+                );
+                let opts = CsvReadOptions::new()
+                    .has_header(true)
+                    .delimiter(header.dialect.delimiter)
+                    .schema(&schema)
+                    .newlines_in_values(true)
+                    .truncated_rows(true)
+                    .file_extension(&ext);
+                ctx.read_csv(&path, opts).await
+            }
+            Format::Parquet => ctx.read_parquet(&path, ParquetReadOptions::new().file_extension(&ext)).await,
+            Format::NdJson => {
+                let opts = JsonReadOptions { file_extension: &ext, ..Default::default() };
+                ctx.read_json(&path, opts).await
+            }
+            Format::Arrow => ctx.read_arrow(&path, ArrowReadOptions { file_extension: &ext, ..Default::default() }).await,
+        }
+        .map_err(|e| df_error(src, e))?;
+        let plan = df.create_physical_plan().await.map_err(|e| df_error(src, e))?;
+        let schema = plan.schema();
+        let streams = execute_stream_partitioned(plan, ctx.task_ctx()).map_err(|e| df_error(src, e))?;
+        Ok::<_, ScanError>((streams, schema))
+    })?;
+    let fields: Vec<(String, DataType)> =
+        schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, ScanError>>(8);
+    let rx = Arc::new(Mutex::new(rx));
+    let _guard = runtime.enter();
+    for mut stream in streams {
+        let tx = tx.clone();
+        let src = src.clone();
+        runtime.spawn(async move {
+            while let Some(batch) = stream.next().await {
+                let item = batch.map_err(|e| df_error(&src, e));
+                let stop = item.is_err();
+                if tx.send(item).await.is_err() || stop {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let results: Vec<Result<(Matcher, u64), ScanError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let rx = rx.clone();
+                let rules = req.rules.clone();
+                let fields = &fields;
+                s.spawn(move || {
+                    let mut m = Matcher::new(rules, fields, Stopping::FULL, req.show_examples);
+                    let mut rows = 0u64;
+                    loop {
+                        let next = rx.lock().expect("no worker panics while holding the lock").blocking_recv();
+                        match next {
+                            None => break,
+                            Some(Err(e)) => return Err(e),
+                            Some(Ok(batch)) => {
+                                rows += batch.num_rows() as u64;
+                                m.feed(&batch);
+                            }
+                        }
+                    }
+                    Ok((m, rows))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(ScanError::Internal("a scan worker panicked".into()))))
+            .collect()
+    });
+    let mut total: Option<(Matcher, u64)> = None;
+    for r in results {
+        let (m, rows) = r?;
+        match &mut total {
+            None => total = Some((m, rows)),
+            Some((acc, n)) => {
+                acc.merge(&m);
+                *n += rows;
+            }
+        }
+    }
+    let (matcher, rows) = total.ok_or_else(|| ScanError::Internal("no scan worker ran".into()))?;
+    Ok((matcher, Read { rows, rows_total: Some(rows), sampling: "every row".into(), warnings: vec![] }))
+}

@@ -1,0 +1,227 @@
+//! Scan: reads datasets and tags the columns that hold personal data.
+//!
+//! Takes data files (CSV/TSV, Parquet, NDJSON, Arrow IPC, or folders of them) and a compiled
+//! [`RuleSet`]; reads a sample drawn across each file, or every row (`--full`, through
+//! DataFusion, both cores); hands an [`ArtifactScan`] per file (the scan JSON of DESIGN.md) to
+//! the CLI, to `ledger/` (scan records) and later to `policy/` and `propagate/`.
+
+pub mod dialect;
+mod full;
+pub mod matcher;
+pub mod source;
+pub mod verdict;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::RuleSet;
+pub use source::{Format, Source};
+pub use verdict::{ColumnTag, Evidence};
+
+/// How many rows to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// About this many rows, drawn across the whole file.
+    Sample(usize),
+    /// Every row, streamed.
+    Full,
+}
+
+/// What to scan and how.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub paths: Vec<PathBuf>,
+    pub mode: Mode,
+    pub rules: Arc<RuleSet>,
+    /// Artifact paths are shown relative to this folder when they lie inside it.
+    pub root: PathBuf,
+    /// Keep up to three masked examples of matched values per tag.
+    pub show_examples: bool,
+}
+
+/// The scan of one column (DESIGN.md `scan --format json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnScan {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    pub tags: Vec<ColumnTag>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+}
+
+/// The scan of one artifact version (DESIGN.md `scan --format json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactScan {
+    pub artifact: String,
+    pub digest: String,
+    pub format: String,
+    pub rows_scanned: u64,
+    pub rows_total: Option<u64>,
+    /// How the rows were drawn: "all 120 rows", "16 evenly spaced chunks ...", "every row".
+    pub sampling: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    pub columns: Vec<ColumnScan>,
+}
+
+impl ArtifactScan {
+    pub fn tagged_columns(&self) -> impl Iterator<Item = &ColumnScan> {
+        self.columns.iter().filter(|c| !c.tags.is_empty())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}: folder holds no data file (.csv, .tsv, .parquet, .json, .jsonl, .ndjson, .arrow)")]
+    NoData(PathBuf),
+    #[error("{0}: unknown data format; expected .csv, .tsv, .parquet, .json, .jsonl, .ndjson or .arrow")]
+    UnknownFormat(PathBuf),
+    #[error("{0}: file is empty (no header, no rows)")]
+    Empty(PathBuf),
+    #[error("{path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("internal error (a piitrail bug, please report it): {0}")]
+    Internal(String),
+}
+
+impl ScanError {
+    /// Input problems are the user's to fix (exit 2); the rest are bugs (exit 3).
+    pub fn is_input(&self) -> bool {
+        !matches!(self, ScanError::Internal(_))
+    }
+}
+
+/// Shows a path relative to `root` when it lies inside it.
+pub fn display_path(path: &Path, root: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    match abs.strip_prefix(&root) {
+        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+        Err(_) => path.to_string_lossy().to_string(),
+    }
+}
+
+/// Streams a file through sha256; memory stays bounded whatever its size.
+pub fn digest_file(path: &Path) -> Result<String, ScanError> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| ScanError::Open { path: path.to_path_buf(), source: e })?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| ScanError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+/// Scans every file the request names, in order.
+pub fn scan(req: &Request) -> Result<Vec<ArtifactScan>, ScanError> {
+    let sources = source::discover(&req.paths)?;
+    let mut out = Vec::with_capacity(sources.len());
+    for src in &sources {
+        out.push(scan_one(req, src)?);
+    }
+    Ok(out)
+}
+
+fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
+    let (digest, read) = std::thread::scope(|s| {
+        let digest = s.spawn(|| digest_file(&src.path));
+        let read = read_source(req, src);
+        (digest.join().unwrap_or_else(|_| Err(ScanError::Internal("digest thread panicked".into()))), read)
+    });
+    let (matcher, info) = read?;
+    let digest = digest?;
+    let rows_scanned = matcher.columns.first().map_or(0, |_| info.rows);
+    let columns = matcher
+        .columns
+        .iter()
+        .map(|col| {
+            let tags = verdict::tags(&req.rules, col);
+            let examples = if req.show_examples {
+                let mut ex: Vec<String> = tags
+                    .iter()
+                    .filter_map(|t| req.rules.rules.iter().position(|r| r.id == t.rule))
+                    .flat_map(|ri| col.examples.iter().filter(move |(r, _)| *r == ri).map(|(_, e)| e.clone()))
+                    .collect();
+                ex.truncate(3);
+                ex
+            } else {
+                Vec::new()
+            };
+            ColumnScan { name: col.name.clone(), data_type: col.data_type.clone(), tags, examples }
+        })
+        .collect();
+    Ok(ArtifactScan {
+        artifact: display_path(&src.path, &req.root),
+        digest,
+        format: src.format.as_str().to_string(),
+        rows_scanned,
+        rows_total: info.rows_total,
+        sampling: info.sampling,
+        warnings: info.warnings,
+        columns,
+    })
+}
+
+/// What reading a source produced besides the matcher.
+pub(crate) struct Read {
+    pub rows: u64,
+    pub rows_total: Option<u64>,
+    pub sampling: String,
+    pub warnings: Vec<String>,
+}
+
+fn read_source(req: &Request, src: &Source) -> Result<(matcher::Matcher, Read), ScanError> {
+    match req.mode {
+        Mode::Full => full::scan_full(req, src),
+        Mode::Sample(limit) => {
+            let mut matcher: Option<matcher::Matcher> = None;
+            let mut rows = 0u64;
+            let rules = req.rules.clone();
+            let keep = req.show_examples;
+            let mut sink = |batch: &datafusion::arrow::array::RecordBatch| {
+                let m = matcher.get_or_insert_with(|| {
+                    let fields: Vec<_> =
+                        batch.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+                    matcher::Matcher::new(rules.clone(), &fields, matcher::Stopping::SAMPLE, keep)
+                });
+                rows += batch.num_rows() as u64;
+                m.feed(batch);
+                Ok(())
+            };
+            let (info, fields) = match src.format {
+                Format::Csv => {
+                    let header = source::csv_header(src)?;
+                    let info = source::sample_csv(src, &header, limit, &mut sink)?;
+                    let fields: Vec<_> =
+                        header.names.iter().map(|n| (n.clone(), datafusion::arrow::datatypes::DataType::Utf8)).collect();
+                    (info, Some(fields))
+                }
+                Format::Parquet => (source::sample_parquet(src, limit, &mut sink)?, None),
+                Format::NdJson => (source::sample_ndjson(src, limit, &mut sink)?, None),
+                Format::Arrow => (source::sample_arrow(src, limit, &mut sink)?, None),
+            };
+            let matcher = match (matcher, fields) {
+                (Some(m), _) => m,
+                // A header and no rows: still a table, judged by column names alone.
+                (None, Some(fields)) => matcher::Matcher::new(rules, &fields, matcher::Stopping::SAMPLE, keep),
+                (None, None) => matcher::Matcher::new(rules, &[], matcher::Stopping::SAMPLE, keep),
+            };
+            Ok((matcher, Read { rows, rows_total: info.rows_total, sampling: info.sampling, warnings: info.warnings }))
+        }
+    }
+}

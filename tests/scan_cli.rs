@@ -1,0 +1,274 @@
+//! `piitrail scan` and `piitrail rules` through the real binary: output shape, messy input,
+//! and a clear error with exit 2 for every kind of bad input.
+
+mod common;
+
+use common::Project;
+
+const CUSTOMERS: &str = "id,email,phone,note\n1,jane.doe@example.com,+49 30 1234567,first order\n2,max.mustermann@example.de,+49 151 2345678,\"asked about\nreturns, twice\"\n3,,+33 1 23 45 67 89,\n";
+
+#[test]
+fn json_output_has_the_design_shape() {
+    let p = Project::new();
+    p.write("customers.csv", CUSTOMERS);
+    let run = p.run(&["scan", "customers.csv", "--format", "json"]).expect(0);
+    let arts = run.json_lines();
+    assert_eq!(arts.len(), 1);
+    let a = &arts[0];
+    assert_eq!(a["artifact"], "customers.csv");
+    assert!(a["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(a["digest"].as_str().unwrap().len(), 7 + 64);
+    assert_eq!(a["rows_scanned"], 3);
+    assert_eq!(a["rows_total"], 3);
+    let cols = a["columns"].as_array().unwrap();
+    assert_eq!(cols.len(), 4);
+    let email = &cols[1];
+    assert_eq!(email["name"], "email");
+    let tag = &email["tags"][0];
+    assert_eq!(tag["category"], "user.contact.email");
+    assert_eq!(tag["gdpr_class"], "personal");
+    assert_eq!(tag["rule"], "email-address");
+    assert_eq!(tag["evidence"]["name_match"], true);
+    assert_eq!(tag["evidence"]["matched"], 2);
+    assert_eq!(tag["evidence"]["non_null"], 2);
+    let conf = tag["confidence"].as_f64().unwrap();
+    assert!((0.9..=1.0).contains(&conf), "{conf}");
+    assert_eq!(cols[0]["tags"], serde_json::json!([]));
+    assert_eq!(cols[2]["tags"][0]["category"], "user.contact.phone_number");
+}
+
+#[test]
+fn raw_values_never_reach_stdout_or_stderr() {
+    let p = Project::new();
+    p.write("customers.csv", CUSTOMERS);
+    for args in [
+        vec!["scan", "customers.csv"],
+        vec!["scan", "customers.csv", "--format", "json"],
+        vec!["scan", "customers.csv", "--show-examples"],
+        vec!["scan", "customers.csv", "--full", "--show-examples", "--format", "json"],
+    ] {
+        let run = p.run(&args).expect(0);
+        let all = format!("{}{}", run.stdout(), run.stderr());
+        for raw in ["jane.doe@example.com", "max.mustermann", "1234567", "2345678", "45 67 89"] {
+            assert!(!all.contains(raw), "{args:?} printed {raw}:\n{all}");
+        }
+    }
+    let run = p.run(&["scan", "customers.csv", "--show-examples"]).expect(0);
+    assert!(run.stdout().contains("j***@e***.com"), "{}", run.stdout());
+}
+
+#[test]
+fn full_and_sample_agree_on_tags() {
+    let p = Project::new();
+    p.write("customers.csv", CUSTOMERS);
+    let tags = |args: &[&str]| {
+        p.run(args).expect(0).json_lines()[0]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["tags"].as_array().unwrap().iter().map(|t| t["rule"].clone()).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tags(&["scan", "customers.csv", "--format", "json"]), tags(&["scan", "customers.csv", "--full", "--format", "json"]));
+}
+
+#[test]
+fn european_export_semicolons_bom_crlf_and_leading_zeros() {
+    let p = Project::new();
+    let body = "\u{feff}Kundennummer;PLZ;Telefon;Betrag\r\nK1;01067;030 1234567;12,50\r\nK2;01109;089 7654321;3,75\r\nK3;02625;0351 445566;100,00\r\n";
+    p.write("export.csv", body);
+    for mode in [&[][..], &["--full"][..]] {
+        let mut args = vec!["scan", "export.csv", "--format", "json"];
+        args.extend_from_slice(mode);
+        let a = &p.run(&args).expect(0).json_lines()[0];
+        let cols = a["columns"].as_array().unwrap();
+        let names: Vec<_> = cols.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Kundennummer", "PLZ", "Telefon", "Betrag"], "BOM must not stick to the first name");
+        let plz = &cols[1]["tags"][0];
+        assert_eq!(plz["category"], "user.contact.address.postal_code", "{mode:?}: {a}");
+        assert_eq!(plz["evidence"]["matched"], 3, "leading zeros are kept: {mode:?}");
+        assert_eq!(cols[3]["tags"], serde_json::json!([]));
+    }
+}
+
+#[test]
+fn ragged_rows_are_reported_not_fatal() {
+    let p = Project::new();
+    p.write("ragged.csv", "a,email\n1,x@example.com\n2\n3,y@example.com,extra\n");
+    let run = p.run(&["scan", "ragged.csv"]).expect(0);
+    assert!(run.stderr().contains("2 ragged row(s)"), "{}", run.stderr());
+    assert!(run.stderr().contains("line 3, 4"), "{}", run.stderr());
+}
+
+#[test]
+fn meaningless_names_are_judged_by_values() {
+    let p = Project::new();
+    let mut s = String::from("field_12,field_13\n");
+    for i in 0..20 {
+        s += &format!("DE89370400440532013000,{}\n", 1_000_000 + i);
+    }
+    p.write("x.csv", s);
+    let a = &p.run(&["scan", "x.csv", "--format", "json"]).expect(0).json_lines()[0];
+    assert_eq!(a["columns"][0]["tags"][0]["category"], "user.financial.bank_account");
+    assert_eq!(a["columns"][0]["tags"][0]["evidence"]["name_match"], false);
+    assert_eq!(a["columns"][1]["tags"], serde_json::json!([]));
+}
+
+#[test]
+fn a_directory_is_scanned_file_by_file() {
+    let p = Project::new();
+    p.write("d/a.csv", CUSTOMERS);
+    p.write("d/sub/b.tsv", "name\tiban\nx\tDE89370400440532013000\n");
+    p.write("d/readme.txt", "not data");
+    let arts = p.run(&["scan", "d", "--format", "json"]).expect(0).json_lines();
+    let names: Vec<_> = arts.iter().map(|a| a["artifact"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["d/a.csv", "d/sub/b.tsv"]);
+}
+
+// ---- bad input: a clear error naming the file, exit 2, never a panic ----
+
+fn fails_with(p: &Project, args: &[&str], needles: &[&str]) {
+    let run = p.run(args).expect(2);
+    let err = run.stderr();
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(run.stdout().is_empty(), "nothing is printed on stdout on error: {}", run.stdout());
+}
+
+#[test]
+fn missing_path_is_exit_2() {
+    let p = Project::new();
+    fails_with(&p, &["scan", "nope.csv"], &["nope.csv"]);
+}
+
+#[test]
+fn empty_file_is_exit_2() {
+    let p = Project::new();
+    p.write("empty.csv", "");
+    fails_with(&p, &["scan", "empty.csv"], &["empty.csv", "empty"]);
+    p.write("empty.parquet", "");
+    fails_with(&p, &["scan", "empty.parquet"], &["empty.parquet"]);
+    fails_with(&p, &["scan", "empty.csv", "--full"], &["empty.csv", "empty"]);
+}
+
+#[test]
+fn directory_without_data_is_exit_2() {
+    let p = Project::new();
+    p.write("docs/readme.md", "# hi");
+    fails_with(&p, &["scan", "docs"], &["docs", "no data file"]);
+}
+
+#[test]
+fn invalid_utf8_names_file_and_line() {
+    let p = Project::new();
+    p.write("bad.csv", b"id,name\n1,ok\n2,\xff\xfe broken\n".as_slice());
+    fails_with(&p, &["scan", "bad.csv"], &["bad.csv", "line 3", "UTF-8"]);
+    fails_with(&p, &["scan", "bad.csv", "--full"], &["bad.csv", "UTF-8"]);
+}
+
+#[test]
+fn malformed_csv_is_exit_2() {
+    let p = Project::new();
+    // an unterminated quote swallows the rest of the file
+    p.write("bad.csv", "id,email\n1,\"x@example.com\n2,y@example.com\n");
+    let run = p.run(&["scan", "bad.csv", "--full"]);
+    // DataFusion reads the rest of the file into one quoted field: not an error, but one row.
+    assert!(run.code() == 0 || run.code() == 2, "{}", run.stderr());
+    assert!(!run.stderr().contains("panicked"));
+    p.write("wide.csv", "a,b\n1,2\n3,4,5,6\n");
+    fails_with(&p, &["scan", "wide.csv", "--full"], &["wide.csv"]);
+}
+
+#[test]
+fn truncated_parquet_is_exit_2() {
+    let p = Project::new();
+    // A real parquet file, cut in half.
+    let full = p.path("ok.parquet");
+    {
+        use datafusion::arrow::array::{RecordBatch, StringArray};
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        use std::sync::Arc;
+        let schema = Arc::new(Schema::new(vec![Field::new("email", DataType::Utf8, false)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec!["a@example.com"; 100]))]).unwrap();
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&full).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    p.run(&["scan", "ok.parquet"]).expect(0);
+    let bytes = std::fs::read(&full).unwrap();
+    p.write("cut.parquet", &bytes[..bytes.len() / 2]);
+    fails_with(&p, &["scan", "cut.parquet"], &["cut.parquet"]);
+    fails_with(&p, &["scan", "cut.parquet", "--full"], &["cut.parquet"]);
+}
+
+#[test]
+fn bad_rule_regex_names_file_rule_and_field() {
+    let p = Project::new();
+    p.write("data.csv", CUSTOMERS);
+    p.write(
+        "myrules/loyalty.toml",
+        "[[rule]]\nid = \"loyalty-card\"\ncategory = \"user.unique_id\"\ngdpr_class = \"personal\"\nwhat = \"x\"\nwhy = \"y\"\nsince = \"0.1.0\"\nvalue = 'LC-(\\d{8}'\n",
+    );
+    fails_with(&p, &["scan", "data.csv", "--rules", "myrules"], &["loyalty.toml:8:9", "rule 'loyalty-card'", "field 'value'", "invalid regex"]);
+}
+
+#[test]
+fn custom_rules_add_and_override_builtins() {
+    let p = Project::new();
+    p.write("data.csv", "member,card\nLC-12345678,x\nLC-87654321,y\n");
+    let rule = "[[rule]]\nid = \"loyalty-card\"\ncategory = \"user.unique_id\"\ngdpr_class = \"personal\"\nwhat = \"x\"\nwhy = \"y\"\nsince = \"0.1.0\"\nvalue = 'LC-\\d{8}'\naccepts = [\"LC-12345678\"]\nrejects = [\"LC-1\"]\n";
+    p.write("myrules/loyalty.toml", rule);
+    let a = &p.run(&["scan", "data.csv", "--rules", "myrules", "--format", "json"]).expect(0).json_lines()[0];
+    assert_eq!(a["columns"][0]["tags"][0]["rule"], "loyalty-card");
+    // Only the custom rule: the built-in email rule is gone.
+    p.write("mail.csv", "email\njane@example.com\n");
+    let a = &p.run(&["scan", "mail.csv", "--rules", "myrules", "--no-builtin-rules", "--format", "json"]).expect(0).json_lines()[0];
+    assert_eq!(a["columns"][0]["tags"], serde_json::json!([]));
+    // Same id as a built-in: replaces it.
+    p.write("override/email.toml", rule.replace("loyalty-card", "email-address"));
+    let a = &p.run(&["scan", "mail.csv", "--rules", "override", "--format", "json"]).expect(0).json_lines()[0];
+    assert_eq!(a["columns"][0]["tags"], serde_json::json!([]), "the overriding rule does not match emails");
+}
+
+#[test]
+fn record_is_refused_until_the_ledger_exists() {
+    let p = Project::new();
+    p.write("data.csv", CUSTOMERS);
+    fails_with(&p, &["scan", "data.csv", "--record"], &["ledger"]);
+}
+
+#[test]
+fn rules_list_explain_and_test() {
+    let p = Project::new();
+    let list = p.run(&["rules", "list"]).expect(0).stdout();
+    for id in ["email-address", "iban", "national-id-pl", "health-icd10", "criminal-record"] {
+        assert!(list.contains(id), "{id} missing from rules list");
+    }
+    let explain = p.run(&["rules", "explain", "iban"]).expect(0).stdout();
+    assert!(explain.contains("validator: iban"));
+    assert!(explain.contains("Accepts (masked)"));
+    assert!(!explain.contains("DE89 3704 0044 0532 0130 00"), "examples are masked");
+    p.run(&["rules", "explain", "nope"]).expect(2);
+
+    let rules_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for entry in std::fs::read_dir(&rules_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") && !path.ends_with("abbreviations.toml") {
+            p.run(&["rules", "test", path.to_str().unwrap()]).expect(0);
+        }
+    }
+    p.write("r.toml", "[[rule]]\nid = \"x\"\ncategory = \"user.unique_id\"\ngdpr_class = \"personal\"\nwhat = \"x\"\nwhy = \"y\"\nsince = \"0.1.0\"\nvalue = 'X\\d'\naccepts = [\"Y1\"]\n");
+    let out = p.run(&["rules", "test", "r.toml"]).expect(1).stdout();
+    assert!(out.contains("FAIL"));
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    let p = Project::new();
+    p.run(&["scan"]).expect(2);
+    p.run(&["scan", "x.csv", "--format", "xml"]).expect(2);
+    p.run(&["frobnicate"]).expect(2);
+    p.run(&["--version"]).expect(0);
+}
