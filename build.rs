@@ -10,11 +10,16 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    let mut out = String::from("/// Built-in rule files: (file name, contents).\npub const BUILTIN_FILES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// Built-in rule files: (file name, contents).\npub const BUILTIN_FILES: &[(&str, &str)] = &[\n",
+    );
     for p in files {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         let abs = fs::canonicalize(&p).unwrap();
-        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs");

@@ -4,7 +4,7 @@
 //! (which columns hold it) → `ledger` (what was found and done, hash-chained) ← `lineage`
 //! (where data went) → `propagate` → `policy` / `subject` / `report` → `sign`.
 
+pub mod cli;
 pub mod rules;
 pub mod scan;
 pub mod sensitive;
-pub mod cli;

@@ -21,7 +21,12 @@ const ROWS: usize = 400;
 
 // ---- generators of valid identifiers (check digits found by trying each candidate) ----
 
-fn complete(rng: &mut Rng, v: Validator, make: impl Fn(&mut Rng) -> String, tails: &[&str]) -> String {
+fn complete(
+    rng: &mut Rng,
+    v: Validator,
+    make: impl Fn(&mut Rng) -> String,
+    tails: &[&str],
+) -> String {
     for _ in 0..100_000 {
         let base = make(rng);
         for t in tails {
@@ -36,8 +41,8 @@ fn complete(rng: &mut Rng, v: Validator, make: impl Fn(&mut Rng) -> String, tail
 
 const DIGITS: &[&str] = &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const LETTERS: &[&str] = &[
-    "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V",
-    "W", "X", "Y", "Z",
+    "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S",
+    "T", "U", "V", "W", "X", "Y", "Z",
 ];
 
 fn two_digit_tails() -> Vec<String> {
@@ -52,7 +57,12 @@ fn iban(rng: &mut Rng, country: &str, bban_len: usize) -> String {
         if Validator::Iban.check(&s) {
             // group in fours, as printed on statements, half of the time
             if rng.chance(0.5) {
-                return s.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
+                return s
+                    .as_bytes()
+                    .chunks(4)
+                    .map(|c| std::str::from_utf8(c).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" ");
             }
             return s;
         }
@@ -78,24 +88,54 @@ fn pesel(rng: &mut Rng) -> String {
 }
 
 fn bsn(rng: &mut Rng) -> String {
-    complete(rng, Validator::NlBsn, |r| format!("{}{}", r.range(1, 9), r.digits(7)), DIGITS)
+    complete(
+        rng,
+        Validator::NlBsn,
+        |r| format!("{}{}", r.range(1, 9), r.digits(7)),
+        DIGITS,
+    )
 }
 
 fn steuer_id(rng: &mut Rng) -> String {
-    complete(rng, Validator::DeSteuerId, |r| format!("{}{}", r.range(1, 9), r.digits(9)), DIGITS)
+    complete(
+        rng,
+        Validator::DeSteuerId,
+        |r| format!("{}{}", r.range(1, 9), r.digits(9)),
+        DIGITS,
+    )
 }
 
 fn nir(rng: &mut Rng) -> String {
     let (y, m, _) = date(rng);
-    let body = format!("{}{:02}{m:02}{:02}{:03}{:03}", rng.range(1, 2), y % 100, rng.range(1, 95), rng.range(1, 990), rng.range(1, 999));
+    let body = format!(
+        "{}{:02}{m:02}{:02}{:03}{:03}",
+        rng.range(1, 2),
+        y % 100,
+        rng.range(1, 95),
+        rng.range(1, 990),
+        rng.range(1, 999)
+    );
     let n: u64 = body.parse().unwrap();
     let key = 97 - n % 97;
-    format!("{} {} {} {} {} {} {key:02}", &body[0..1], &body[1..3], &body[3..5], &body[5..7], &body[7..10], &body[10..13])
+    format!(
+        "{} {} {} {} {} {} {key:02}",
+        &body[0..1],
+        &body[1..3],
+        &body[3..5],
+        &body[5..7],
+        &body[7..10],
+        &body[10..13]
+    )
 }
 
 fn dni(rng: &mut Rng) -> String {
     if rng.chance(0.2) {
-        complete(rng, Validator::EsDniNie, |r| format!("{}{}", r.pick(&["X", "Y", "Z"]), r.digits(7)), LETTERS)
+        complete(
+            rng,
+            Validator::EsDniNie,
+            |r| format!("{}{}", r.pick(&["X", "Y", "Z"]), r.digits(7)),
+            LETTERS,
+        )
     } else {
         complete(rng, Validator::EsDniNie, |r| r.digits(8), LETTERS)
     }
@@ -108,14 +148,31 @@ fn codice_fiscale(rng: &mut Rng) -> String {
         |r| {
             let l = |r: &mut Rng| (b'A' + r.below(26) as u8) as char;
             let month = *r.pick(&["A", "B", "C", "D", "E", "H", "L", "M", "P", "R", "S", "T"]);
-            format!("{}{}{}{}{}{}{:02}{month}{:02}{}{:03}", l(r), l(r), l(r), l(r), l(r), l(r), r.range(40, 99), r.range(1, 71), l(r), r.range(1, 999))
+            format!(
+                "{}{}{}{}{}{}{:02}{month}{:02}{}{:03}",
+                l(r),
+                l(r),
+                l(r),
+                l(r),
+                l(r),
+                l(r),
+                r.range(40, 99),
+                r.range(1, 71),
+                l(r),
+                r.range(1, 999)
+            )
         },
         LETTERS,
     )
 }
 
 fn nhs(rng: &mut Rng) -> String {
-    let s = complete(rng, Validator::UkNhs, |r| format!("{}{}", r.range(4, 9), r.digits(8)), DIGITS);
+    let s = complete(
+        rng,
+        Validator::UkNhs,
+        |r| format!("{}{}", r.range(4, 9), r.digits(8)),
+        DIGITS,
+    );
     format!("{} {} {}", &s[0..3], &s[3..6], &s[6..10])
 }
 
@@ -123,14 +180,30 @@ fn nino(rng: &mut Rng) -> String {
     complete(
         rng,
         Validator::UkNino,
-        |r| format!("{}{}{}", r.pick(&["A", "B", "C", "E", "H", "J", "K", "L"]), r.pick(&["A", "B", "C", "E", "H", "J", "K"]), r.digits(6)),
+        |r| {
+            format!(
+                "{}{}{}",
+                r.pick(&["A", "B", "C", "E", "H", "J", "K", "L"]),
+                r.pick(&["A", "B", "C", "E", "H", "J", "K"]),
+                r.digits(6)
+            )
+        },
         &["A", "B", "C", "D"],
     )
 }
 
 fn card(rng: &mut Rng) -> String {
-    let s = complete(rng, Validator::PaymentCard, |r| format!("4{}", r.digits(14)), DIGITS);
-    if rng.chance(0.5) { format!("{} {} {} {}", &s[0..4], &s[4..8], &s[8..12], &s[12..16]) } else { s }
+    let s = complete(
+        rng,
+        Validator::PaymentCard,
+        |r| format!("4{}", r.digits(14)),
+        DIGITS,
+    );
+    if rng.chance(0.5) {
+        format!("{} {} {} {}", &s[0..4], &s[4..8], &s[8..12], &s[12..16])
+    } else {
+        s
+    }
 }
 
 fn failing(rng: &mut Rng, v: Validator, make: impl Fn(&mut Rng) -> String) -> String {
@@ -142,13 +215,49 @@ fn failing(rng: &mut Rng, v: Validator, make: impl Fn(&mut Rng) -> String) -> St
     }
 }
 
-const FIRST: &[&str] = &["Anna", "Lukas", "Marie", "Jean", "Sofía", "Giulia", "Jan", "Zofia", "Élodie", "Mateo", "Emma", "Noah", "Łukasz", "Chloé"];
-const LAST: &[&str] = &["Müller", "Schmidt", "Dubois", "García López", "Rossi", "de Vries", "Kowalski", "Nowak", "O'Brien", "Martin", "Bianchi", "Jansen"];
-const CITIES: &[&str] = &["Berlin", "München", "Paris", "Lyon", "Madrid", "Roma", "Amsterdam", "Kraków", "London", "Saint-Étienne"];
-const DOMAINS: &[&str] = &["example.com", "mail.example.de", "example.fr", "correo.example.es", "example.it"];
+const FIRST: &[&str] = &[
+    "Anna", "Lukas", "Marie", "Jean", "Sofía", "Giulia", "Jan", "Zofia", "Élodie", "Mateo", "Emma",
+    "Noah", "Łukasz", "Chloé",
+];
+const LAST: &[&str] = &[
+    "Müller",
+    "Schmidt",
+    "Dubois",
+    "García López",
+    "Rossi",
+    "de Vries",
+    "Kowalski",
+    "Nowak",
+    "O'Brien",
+    "Martin",
+    "Bianchi",
+    "Jansen",
+];
+const CITIES: &[&str] = &[
+    "Berlin",
+    "München",
+    "Paris",
+    "Lyon",
+    "Madrid",
+    "Roma",
+    "Amsterdam",
+    "Kraków",
+    "London",
+    "Saint-Étienne",
+];
+const DOMAINS: &[&str] = &[
+    "example.com",
+    "mail.example.de",
+    "example.fr",
+    "correo.example.es",
+    "example.it",
+];
 
 fn email(rng: &mut Rng) -> String {
-    let f = rng.pick(FIRST).to_lowercase().replace(['é', 'í', 'ł', 'É'], "e");
+    let f = rng
+        .pick(FIRST)
+        .to_lowercase()
+        .replace(['é', 'í', 'ł', 'É'], "e");
     let l = rng.pick(LAST).to_lowercase().replace([' ', '\'', 'ü'], "");
     format!("{f}.{l}{}@{}", rng.below(100), rng.pick(DOMAINS))
 }
@@ -158,11 +267,25 @@ fn hex(rng: &mut Rng, n: usize) -> String {
 }
 
 fn uuid(rng: &mut Rng) -> String {
-    format!("{}-{}-4{}-a{}-{}", hex(rng, 8), hex(rng, 4), hex(rng, 3), hex(rng, 3), hex(rng, 12))
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        hex(rng, 8),
+        hex(rng, 4),
+        hex(rng, 3),
+        hex(rng, 3),
+        hex(rng, 12)
+    )
 }
 
 fn timestamp(rng: &mut Rng) -> String {
-    format!("2024-{:02}-{:02}T{:02}:{:02}:{:02}Z", rng.range(1, 12), rng.range(1, 28), rng.below(24), rng.below(60), rng.below(60))
+    format!(
+        "2024-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        rng.range(1, 12),
+        rng.range(1, 28),
+        rng.below(24),
+        rng.below(60),
+        rng.below(60)
+    )
 }
 
 // ---- tables ----
@@ -187,10 +310,19 @@ impl Table {
         if bom {
             out.push('\u{feff}');
         }
-        out += &self.columns.iter().map(|c| c.0).collect::<Vec<_>>().join(&delimiter.to_string());
+        out += &self
+            .columns
+            .iter()
+            .map(|c| c.0)
+            .collect::<Vec<_>>()
+            .join(&delimiter.to_string());
         out += nl;
         for row in &self.rows {
-            out += &row.iter().map(|v| v.as_deref().map(quote).unwrap_or_default()).collect::<Vec<_>>().join(&delimiter.to_string());
+            out += &row
+                .iter()
+                .map(|v| v.as_deref().map(quote).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(&delimiter.to_string());
             out += nl;
         }
         out.into_bytes()
@@ -199,9 +331,19 @@ impl Table {
 
 type Gen = Box<dyn Fn(&mut Rng, usize) -> Option<String>>;
 
-fn table(file: &'static str, rng: &mut Rng, cols: Vec<(&'static str, Vec<&'static str>, Gen)>) -> Table {
-    let rows = (0..ROWS).map(|i| cols.iter().map(|(_, _, g)| g(rng, i)).collect()).collect();
-    Table { file, columns: cols.into_iter().map(|(n, l, _)| (n, l)).collect(), rows }
+fn table(
+    file: &'static str,
+    rng: &mut Rng,
+    cols: Vec<(&'static str, Vec<&'static str>, Gen)>,
+) -> Table {
+    let rows = (0..ROWS)
+        .map(|i| cols.iter().map(|(_, _, g)| g(rng, i)).collect())
+        .collect();
+    Table {
+        file,
+        columns: cols.into_iter().map(|(n, l, _)| (n, l)).collect(),
+        rows,
+    }
 }
 
 fn g(f: impl Fn(&mut Rng, usize) -> Option<String> + 'static) -> Gen {
@@ -223,22 +365,73 @@ fn corpus(rng: &mut Rng) -> Vec<(Table, &'static str)> {
         "kunden_de.csv",
         rng,
         vec![
-            ("Kundennummer", vec!["user.unique_id"], g(|_, i| Some(format!("K{:06}", 1000 + i)))),
-            ("Vorname", vec!["user.name.first"], some(|r| r.pick(FIRST).to_string())),
-            ("Nachname", vec!["user.name.last"], some(|r| r.pick(LAST).to_string())),
+            (
+                "Kundennummer",
+                vec!["user.unique_id"],
+                g(|_, i| Some(format!("K{:06}", 1000 + i))),
+            ),
+            (
+                "Vorname",
+                vec!["user.name.first"],
+                some(|r| r.pick(FIRST).to_string()),
+            ),
+            (
+                "Nachname",
+                vec!["user.name.last"],
+                some(|r| r.pick(LAST).to_string()),
+            ),
             ("EMailAdresse", vec!["user.contact.email"], sparse(email)),
-            ("Telefonnummer", vec!["user.contact.phone_number"], some(|r| format!("0{} {}", r.range(30, 899), r.digits(7)))),
-            ("Geburtsdatum", vec!["user.demographic.date_of_birth"], some(|r| {
-                let (y, m, d) = date(r);
-                format!("{d:02}.{m:02}.{y}")
-            })),
-            ("PLZ", vec!["user.contact.address.postal_code"], some(|r| format!("{:05}", r.range(1067, 99998)))),
-            ("Ort", vec!["user.contact.address.city"], some(|r| r.pick(CITIES).to_string())),
-            ("IBAN", vec!["user.financial.bank_account"], sparse(|r| iban(r, "DE", 18))),
-            ("Steuer_ID", vec!["user.government_id.national_identification_number"], some(steuer_id)),
-            ("Umsatz", none(), some(|r| format!("{},{:02}", r.range(1, 9999), r.below(100)))),
-            ("Kundensegment", none(), some(|r| r.pick(&["Premium", "Standard", "Basis"]).to_string())),
-            ("Konfession", vec!["user.demographic.religious_belief"], some(|r| r.pick(&["katholisch", "evangelisch", "konfessionslos", "muslimisch"]).to_string())),
+            (
+                "Telefonnummer",
+                vec!["user.contact.phone_number"],
+                some(|r| format!("0{} {}", r.range(30, 899), r.digits(7))),
+            ),
+            (
+                "Geburtsdatum",
+                vec!["user.demographic.date_of_birth"],
+                some(|r| {
+                    let (y, m, d) = date(r);
+                    format!("{d:02}.{m:02}.{y}")
+                }),
+            ),
+            (
+                "PLZ",
+                vec!["user.contact.address.postal_code"],
+                some(|r| format!("{:05}", r.range(1067, 99998))),
+            ),
+            (
+                "Ort",
+                vec!["user.contact.address.city"],
+                some(|r| r.pick(CITIES).to_string()),
+            ),
+            (
+                "IBAN",
+                vec!["user.financial.bank_account"],
+                sparse(|r| iban(r, "DE", 18)),
+            ),
+            (
+                "Steuer_ID",
+                vec!["user.government_id.national_identification_number"],
+                some(steuer_id),
+            ),
+            (
+                "Umsatz",
+                none(),
+                some(|r| format!("{},{:02}", r.range(1, 9999), r.below(100))),
+            ),
+            (
+                "Kundensegment",
+                none(),
+                some(|r| r.pick(&["Premium", "Standard", "Basis"]).to_string()),
+            ),
+            (
+                "Konfession",
+                vec!["user.demographic.religious_belief"],
+                some(|r| {
+                    r.pick(&["katholisch", "evangelisch", "konfessionslos", "muslimisch"])
+                        .to_string()
+                }),
+            ),
             ("angelegt_am", none(), some(timestamp)),
         ],
     );
@@ -246,35 +439,131 @@ fn corpus(rng: &mut Rng) -> Vec<(Table, &'static str)> {
         "clients_fr.csv",
         rng,
         vec![
-            ("id_client", vec!["user.unique_id"], g(|_, i| Some(format!("{}", 50_000 + i)))),
-            ("prenom", vec!["user.name.first"], some(|r| r.pick(FIRST).to_string())),
-            ("nom", vec!["user.name.last"], some(|r| r.pick(LAST).to_string())),
+            (
+                "id_client",
+                vec!["user.unique_id"],
+                g(|_, i| Some(format!("{}", 50_000 + i))),
+            ),
+            (
+                "prenom",
+                vec!["user.name.first"],
+                some(|r| r.pick(FIRST).to_string()),
+            ),
+            (
+                "nom",
+                vec!["user.name.last"],
+                some(|r| r.pick(LAST).to_string()),
+            ),
             ("courriel", vec!["user.contact.email"], some(email)),
-            ("numero_telephone", vec!["user.contact.phone_number"], some(|r| format!("+33 {} {} {} {} {}", r.range(1, 7), r.digits(2), r.digits(2), r.digits(2), r.digits(2)))),
-            ("date_naissance", vec!["user.demographic.date_of_birth"], some(|r| {
-                let (y, m, d) = date(r);
-                format!("{y}-{m:02}-{d:02}")
-            })),
-            ("code_postal", vec!["user.contact.address.postal_code"], some(|r| format!("{:05}", r.range(1000, 95999)))),
-            ("nir", vec!["user.government_id.national_identification_number"], some(nir)),
-            ("sexe", vec!["user.demographic.gender"], some(|r| r.pick(&["H", "F", "homme", "femme"]).to_string())),
-            ("montant", none(), some(|r| format!("{}.{:02}", r.range(1, 999), r.below(100)))),
-            ("sku", none(), some(|r| format!("SKU-{}-{}", r.pick(&["TSH", "JKT", "SHO"]), r.digits(5)))),
-            ("commentaire", none(), some(|r| r.pick(&["Livraison rapide, merci", "Produit conforme à la description", "Emballage abîmé mais contenu intact", "Très satisfait du service client"]).to_string())),
+            (
+                "numero_telephone",
+                vec!["user.contact.phone_number"],
+                some(|r| {
+                    format!(
+                        "+33 {} {} {} {} {}",
+                        r.range(1, 7),
+                        r.digits(2),
+                        r.digits(2),
+                        r.digits(2),
+                        r.digits(2)
+                    )
+                }),
+            ),
+            (
+                "date_naissance",
+                vec!["user.demographic.date_of_birth"],
+                some(|r| {
+                    let (y, m, d) = date(r);
+                    format!("{y}-{m:02}-{d:02}")
+                }),
+            ),
+            (
+                "code_postal",
+                vec!["user.contact.address.postal_code"],
+                some(|r| format!("{:05}", r.range(1000, 95999))),
+            ),
+            (
+                "nir",
+                vec!["user.government_id.national_identification_number"],
+                some(nir),
+            ),
+            (
+                "sexe",
+                vec!["user.demographic.gender"],
+                some(|r| r.pick(&["H", "F", "homme", "femme"]).to_string()),
+            ),
+            (
+                "montant",
+                none(),
+                some(|r| format!("{}.{:02}", r.range(1, 999), r.below(100))),
+            ),
+            (
+                "sku",
+                none(),
+                some(|r| format!("SKU-{}-{}", r.pick(&["TSH", "JKT", "SHO"]), r.digits(5))),
+            ),
+            (
+                "commentaire",
+                none(),
+                some(|r| {
+                    r.pick(&[
+                        "Livraison rapide, merci",
+                        "Produit conforme à la description",
+                        "Emballage abîmé mais contenu intact",
+                        "Très satisfait du service client",
+                    ])
+                    .to_string()
+                }),
+            ),
         ],
     );
     let es = table(
         "pacientes_es.tsv",
         rng,
         vec![
-            ("paciente_id", vec!["user.unique_id"], g(|_, i| Some(format!("P-{i:05}")))),
-            ("nombre_completo", vec!["user.name"], some(|r| format!("{} {}", r.pick(FIRST), r.pick(LAST)))),
-            ("dni", vec!["user.government_id.national_identification_number"], some(dni)),
-            ("correo_electronico", vec!["user.contact.email"], sparse(email)),
-            ("telefono", vec!["user.contact.phone_number"], some(|r| format!("6{}{}", r.digits(2), r.digits(6)))),
-            ("diagnostico", vec!["user.health_and_medical"], some(|r| r.pick(&["J45.9", "E11.9", "I10", "F32.1", "M54.5", "K21.0"]).to_string())),
-            ("edad", vec!["user.demographic"], some(|r| r.range(1, 99).to_string())),
-            ("cama", none(), some(|r| format!("{}{}", r.pick(&["A", "B", "C"]), r.range(1, 40)))),
+            (
+                "paciente_id",
+                vec!["user.unique_id"],
+                g(|_, i| Some(format!("P-{i:05}"))),
+            ),
+            (
+                "nombre_completo",
+                vec!["user.name"],
+                some(|r| format!("{} {}", r.pick(FIRST), r.pick(LAST))),
+            ),
+            (
+                "dni",
+                vec!["user.government_id.national_identification_number"],
+                some(dni),
+            ),
+            (
+                "correo_electronico",
+                vec!["user.contact.email"],
+                sparse(email),
+            ),
+            (
+                "telefono",
+                vec!["user.contact.phone_number"],
+                some(|r| format!("6{}{}", r.digits(2), r.digits(6))),
+            ),
+            (
+                "diagnostico",
+                vec!["user.health_and_medical"],
+                some(|r| {
+                    r.pick(&["J45.9", "E11.9", "I10", "F32.1", "M54.5", "K21.0"])
+                        .to_string()
+                }),
+            ),
+            (
+                "edad",
+                vec!["user.demographic"],
+                some(|r| r.range(1, 99).to_string()),
+            ),
+            (
+                "cama",
+                none(),
+                some(|r| format!("{}{}", r.pick(&["A", "B", "C"]), r.range(1, 40))),
+            ),
             ("fecha_ingreso", none(), some(timestamp)),
         ],
     );
@@ -282,25 +571,98 @@ fn corpus(rng: &mut Rng) -> Vec<(Table, &'static str)> {
         "clienti_it.csv",
         rng,
         vec![
-            ("codice_fiscale", vec!["user.government_id.national_identification_number"], some(codice_fiscale)),
-            ("cognome", vec!["user.name.last"], some(|r| r.pick(LAST).to_string())),
-            ("indirizzo", vec!["user.contact.address.street"], some(|r| format!("Via {} {}", r.pick(&["Roma", "Garibaldi", "Dante", "Verdi"]), r.range(1, 200)))),
-            ("cap", vec!["user.contact.address.postal_code"], some(|r| format!("{:05}", r.range(100, 98168)))),
-            ("citta", vec!["user.contact.address.city"], some(|r| r.pick(CITIES).to_string())),
-            ("ordine", none(), some(|r| format!("ORD-2024-{}", r.digits(6)))),
-            ("importo", none(), some(|r| format!("{},{:02}", r.range(1, 500), r.below(100)))),
+            (
+                "codice_fiscale",
+                vec!["user.government_id.national_identification_number"],
+                some(codice_fiscale),
+            ),
+            (
+                "cognome",
+                vec!["user.name.last"],
+                some(|r| r.pick(LAST).to_string()),
+            ),
+            (
+                "indirizzo",
+                vec!["user.contact.address.street"],
+                some(|r| {
+                    format!(
+                        "Via {} {}",
+                        r.pick(&["Roma", "Garibaldi", "Dante", "Verdi"]),
+                        r.range(1, 200)
+                    )
+                }),
+            ),
+            (
+                "cap",
+                vec!["user.contact.address.postal_code"],
+                some(|r| format!("{:05}", r.range(100, 98168))),
+            ),
+            (
+                "citta",
+                vec!["user.contact.address.city"],
+                some(|r| r.pick(CITIES).to_string()),
+            ),
+            (
+                "ordine",
+                none(),
+                some(|r| format!("ORD-2024-{}", r.digits(6))),
+            ),
+            (
+                "importo",
+                none(),
+                some(|r| format!("{},{:02}", r.range(1, 500), r.below(100))),
+            ),
         ],
     );
     let uk = table(
         "patients_uk.csv",
         rng,
         vec![
-            ("nhs_number", vec!["user.government_id.national_identification_number"], some(nhs)),
-            ("ni_number", vec!["user.government_id.national_identification_number"], some(nino)),
-            ("postcode", vec!["user.contact.address.postal_code"], some(|r| format!("{}{} {}{}", r.pick(&["SW1A", "EC1", "M1", "B33"]), "", r.range(1, 9), r.pick(&["AA", "BD", "XY"])))),
-            ("mobile", vec!["user.contact.phone_number"], some(|r| format!("07700 {}", r.digits(6)))),
-            ("ssn", vec!["user.government_id.national_identification_number"], some(|r| format!("{}-{}-{}", r.range(100, 665), r.range(10, 99), r.range(1000, 9999)))),
-            ("gp_practice", none(), some(|r| format!("Practice {}", r.range(1, 50)))),
+            (
+                "nhs_number",
+                vec!["user.government_id.national_identification_number"],
+                some(nhs),
+            ),
+            (
+                "ni_number",
+                vec!["user.government_id.national_identification_number"],
+                some(nino),
+            ),
+            (
+                "postcode",
+                vec!["user.contact.address.postal_code"],
+                some(|r| {
+                    format!(
+                        "{}{} {}{}",
+                        r.pick(&["SW1A", "EC1", "M1", "B33"]),
+                        "",
+                        r.range(1, 9),
+                        r.pick(&["AA", "BD", "XY"])
+                    )
+                }),
+            ),
+            (
+                "mobile",
+                vec!["user.contact.phone_number"],
+                some(|r| format!("07700 {}", r.digits(6))),
+            ),
+            (
+                "ssn",
+                vec!["user.government_id.national_identification_number"],
+                some(|r| {
+                    format!(
+                        "{}-{}-{}",
+                        r.range(100, 665),
+                        r.range(10, 99),
+                        r.range(1000, 9999)
+                    )
+                }),
+            ),
+            (
+                "gp_practice",
+                none(),
+                some(|r| format!("Practice {}", r.range(1, 50))),
+            ),
             ("visit_count", none(), some(|r| r.range(0, 30).to_string())),
         ],
     );
@@ -310,17 +672,55 @@ fn corpus(rng: &mut Rng) -> Vec<(Table, &'static str)> {
         rng,
         vec![
             ("field_1", vec!["user.contact.email"], some(email)),
-            ("field_2", vec!["user.financial.bank_account"], some(|r| if r.chance(0.5) { iban(r, "FR", 23) } else { iban(r, "NL", 14) })),
+            (
+                "field_2",
+                vec!["user.financial.bank_account"],
+                some(|r| {
+                    if r.chance(0.5) {
+                        iban(r, "FR", 23)
+                    } else {
+                        iban(r, "NL", 14)
+                    }
+                }),
+            ),
             ("field_3", vec!["user.financial.credit_card"], some(card)),
             ("field_4", none(), some(|r| hex(r, 64))),
             ("field_5", none(), some(uuid)),
-            ("field_6", none(), some(|r| failing(r, Validator::PlPesel, |r| r.digits(11)))),
-            ("field_7", vec!["user.device.ip_address"], some(|r| format!("{}.{}.{}.{}", r.range(1, 223), r.below(256), r.below(256), r.range(1, 254)))),
+            (
+                "field_6",
+                none(),
+                some(|r| failing(r, Validator::PlPesel, |r| r.digits(11))),
+            ),
+            (
+                "field_7",
+                vec!["user.device.ip_address"],
+                some(|r| {
+                    format!(
+                        "{}.{}.{}.{}",
+                        r.range(1, 223),
+                        r.below(256),
+                        r.below(256),
+                        r.range(1, 254)
+                    )
+                }),
+            ),
             ("field_8", none(), some(|r| format!("ORD-{}", r.digits(8)))),
             ("field_9", none(), some(timestamp)),
-            ("field_10", none(), some(|r| failing(r, Validator::NlBsn, |r| r.digits(9)))),
-            ("field_11", none(), some(|r| failing(r, Validator::PaymentCard, |r| format!("4{}", r.digits(15))))),
-            ("field_12", vec!["user.government_id.national_identification_number"], some(pesel)),
+            (
+                "field_10",
+                none(),
+                some(|r| failing(r, Validator::NlBsn, |r| r.digits(9))),
+            ),
+            (
+                "field_11",
+                none(),
+                some(|r| failing(r, Validator::PaymentCard, |r| format!("4{}", r.digits(15)))),
+            ),
+            (
+                "field_12",
+                vec!["user.government_id.national_identification_number"],
+                some(pesel),
+            ),
         ],
     );
     // Telling names, contradicting values.
@@ -329,9 +729,21 @@ fn corpus(rng: &mut Rng) -> Vec<(Table, &'static str)> {
         rng,
         vec![
             ("email", none(), some(|r| r.range(1, 100_000).to_string())),
-            ("phone", none(), some(|r| r.pick(&["yes", "no", "unknown"]).to_string())),
-            ("iban", none(), some(|r| failing(r, Validator::Iban, |r| format!("DE{}", r.digits(20))))),
-            ("status", none(), some(|r| r.pick(&["open", "closed"]).to_string())),
+            (
+                "phone",
+                none(),
+                some(|r| r.pick(&["yes", "no", "unknown"]).to_string()),
+            ),
+            (
+                "iban",
+                none(),
+                some(|r| failing(r, Validator::Iban, |r| format!("DE{}", r.digits(20)))),
+            ),
+            (
+                "status",
+                none(),
+                some(|r| r.pick(&["open", "closed"]).to_string()),
+            ),
         ],
     );
     let tickets = table(
@@ -339,20 +751,48 @@ fn corpus(rng: &mut Rng) -> Vec<(Table, &'static str)> {
         rng,
         vec![
             ("ticket_id", none(), g(|_, i| Some(format!("T-{:05}", i)))),
-            ("customer_id", vec!["user.unique_id"], g(|_, i| Some(format!("{}", 1000 + i % 97)))),
-            ("body", vec!["user.contact.email", "user.health_and_medical"], some(|r| {
-                let base = *r.pick(&["Where is my parcel?", "The item arrived broken,\nplease send a new one", "Can I change the size of my order?", "Thanks for the quick help"]);
-                match r.below(10) {
-                    0..=2 => format!("{base} Reply to {} please.", email(r)),
-                    3 => format!("{base} I am diabetic so the sugar-free version matters to me."),
-                    _ => base.to_string(),
-                }
-            })),
-            ("status", none(), some(|r| r.pick(&["open", "closed", "pending"]).to_string())),
+            (
+                "customer_id",
+                vec!["user.unique_id"],
+                g(|_, i| Some(format!("{}", 1000 + i % 97))),
+            ),
+            (
+                "body",
+                vec!["user.contact.email", "user.health_and_medical"],
+                some(|r| {
+                    let base = *r.pick(&[
+                        "Where is my parcel?",
+                        "The item arrived broken,\nplease send a new one",
+                        "Can I change the size of my order?",
+                        "Thanks for the quick help",
+                    ]);
+                    match r.below(10) {
+                        0..=2 => format!("{base} Reply to {} please.", email(r)),
+                        3 => {
+                            format!("{base} I am diabetic so the sugar-free version matters to me.")
+                        }
+                        _ => base.to_string(),
+                    }
+                }),
+            ),
+            (
+                "status",
+                none(),
+                some(|r| r.pick(&["open", "closed", "pending"]).to_string()),
+            ),
             ("created", none(), some(timestamp)),
         ],
     );
-    vec![(de, "csv;bom;crlf"), (fr, "csv,"), (es, "tsv"), (it, "csv|"), (uk, "csv,"), (anon, "csv,"), (liars, "csv,"), (tickets, "csv,")]
+    vec![
+        (de, "csv;bom;crlf"),
+        (fr, "csv,"),
+        (es, "tsv"),
+        (it, "csv|"),
+        (uk, "csv,"),
+        (anon, "csv,"),
+        (liars, "csv,"),
+        (tickets, "csv,"),
+    ]
 }
 
 fn write_parquet(path: &std::path::Path, rng: &mut Rng) -> Vec<(&'static str, Vec<&'static str>)> {
@@ -377,7 +817,15 @@ fn write_parquet(path: &std::path::Path, rng: &mut Rng) -> Vec<(&'static str, Ve
         c[1].push(rng.pick(FIRST).to_string());
         c[2].push(rng.pick(LAST).to_string());
         c[3].push(bsn(rng));
-        c[4].push(rng.pick(&["Software Engineer", "Verpleegkundige", "Accountmanager", "Data Analist"]).to_string());
+        c[4].push(
+            rng.pick(&[
+                "Software Engineer",
+                "Verpleegkundige",
+                "Accountmanager",
+                "Data Analist",
+            ])
+            .to_string(),
+        );
         sal.push(rng.range(2500, 9000) as f64 + 0.5);
         c[6].push(rng.pick(&["man", "vrouw", "x"]).to_string());
         c[7].push(rng.pick(&["ja", "nee"]).to_string());
@@ -406,16 +854,25 @@ fn write_parquet(path: &std::path::Path, rng: &mut Rng) -> Vec<(&'static str, Ve
         ("medewerker_nummer", vec!["user.unique_id"]),
         ("voornaam", vec!["user.name.first"]),
         ("achternaam", vec!["user.name.last"]),
-        ("bsn", vec!["user.government_id.national_identification_number"]),
+        (
+            "bsn",
+            vec!["user.government_id.national_identification_number"],
+        ),
         ("functie", vec!["user.job_title"]),
         ("salaris", vec!["user.financial"]),
         ("geslacht", vec!["user.demographic.gender"]),
-        ("vakbondslid", vec!["user.demographic.trade_union_membership"]),
+        (
+            "vakbondslid",
+            vec!["user.demographic.trade_union_membership"],
+        ),
         ("afdeling_code", vec![]),
     ]
 }
 
-fn write_products_ndjson(path: &std::path::Path, rng: &mut Rng) -> Vec<(&'static str, Vec<&'static str>)> {
+fn write_products_ndjson(
+    path: &std::path::Path,
+    rng: &mut Rng,
+) -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out = String::new();
     for i in 0..ROWS {
         out += &serde_json::json!({
@@ -431,7 +888,18 @@ fn write_products_ndjson(path: &std::path::Path, rng: &mut Rng) -> Vec<(&'static
         out.push('\n');
     }
     std::fs::write(path, out).unwrap();
-    ["product_name", "sku", "price", "stock", "description", "updated_at", "checksum"].iter().map(|c| (*c, vec![])).collect()
+    [
+        "product_name",
+        "sku",
+        "price",
+        "stock",
+        "description",
+        "updated_at",
+        "checksum",
+    ]
+    .iter()
+    .map(|c| (*c, vec![]))
+    .collect()
 }
 
 fn compatible(a: &str, b: &str) -> bool {
@@ -465,16 +933,30 @@ fn generated_corpus_meets_precision_and_recall() {
     let run = project.run(&["scan", "data", "--format", "json"]).expect(0);
     let mut predicted: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for art in run.json_lines() {
-        let file = art["artifact"].as_str().unwrap().trim_start_matches("data/").to_string();
+        let file = art["artifact"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("data/")
+            .to_string();
         for col in art["columns"].as_array().unwrap() {
-            let cats = col["tags"].as_array().unwrap().iter().map(|t| t["category"].as_str().unwrap().to_string()).collect();
-            predicted.insert((file.clone(), col["name"].as_str().unwrap().to_string()), cats);
+            let cats = col["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["category"].as_str().unwrap().to_string())
+                .collect();
+            predicted.insert(
+                (file.clone(), col["name"].as_str().unwrap().to_string()),
+                cats,
+            );
         }
     }
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
     let mut mistakes = Vec::new();
     for (key, want) in &labels {
-        let got = predicted.get(key).unwrap_or_else(|| panic!("column {key:?} missing from the scan"));
+        let got = predicted
+            .get(key)
+            .unwrap_or_else(|| panic!("column {key:?} missing from the scan"));
         for w in want {
             if got.iter().any(|g| compatible(g, w)) {
                 tp += 1;
@@ -492,10 +974,21 @@ fn generated_corpus_meets_precision_and_recall() {
     }
     let precision = tp as f64 / (tp + fp) as f64;
     let recall = tp as f64 / (tp + fn_) as f64;
-    eprintln!("corpus: {} columns, tp {tp}, fp {fp}, fn {fn_}, precision {precision:.3}, recall {recall:.3}", labels.len());
+    eprintln!(
+        "corpus: {} columns, tp {tp}, fp {fp}, fn {fn_}, precision {precision:.3}, recall {recall:.3}",
+        labels.len()
+    );
     for m in &mistakes {
         eprintln!("  {m}");
     }
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97\n{}", mistakes.join("\n"));
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95\n{}", mistakes.join("\n"));
+    assert!(
+        precision >= 0.97,
+        "precision {precision:.3} < 0.97\n{}",
+        mistakes.join("\n")
+    );
+    assert!(
+        recall >= 0.95,
+        "recall {recall:.3} < 0.95\n{}",
+        mistakes.join("\n")
+    );
 }

@@ -11,7 +11,9 @@ const CUSTOMERS: &str = "id,email,phone,note\n1,jane.doe@example.com,+49 30 1234
 fn json_output_has_the_design_shape() {
     let p = Project::new();
     p.write("customers.csv", CUSTOMERS);
-    let run = p.run(&["scan", "customers.csv", "--format", "json"]).expect(0);
+    let run = p
+        .run(&["scan", "customers.csv", "--format", "json"])
+        .expect(0);
     let arts = run.json_lines();
     assert_eq!(arts.len(), 1);
     let a = &arts[0];
@@ -45,15 +47,30 @@ fn raw_values_never_reach_stdout_or_stderr() {
         vec!["scan", "customers.csv"],
         vec!["scan", "customers.csv", "--format", "json"],
         vec!["scan", "customers.csv", "--show-examples"],
-        vec!["scan", "customers.csv", "--full", "--show-examples", "--format", "json"],
+        vec![
+            "scan",
+            "customers.csv",
+            "--full",
+            "--show-examples",
+            "--format",
+            "json",
+        ],
     ] {
         let run = p.run(&args).expect(0);
         let all = format!("{}{}", run.stdout(), run.stderr());
-        for raw in ["jane.doe@example.com", "max.mustermann", "1234567", "2345678", "45 67 89"] {
+        for raw in [
+            "jane.doe@example.com",
+            "max.mustermann",
+            "1234567",
+            "2345678",
+            "45 67 89",
+        ] {
             assert!(!all.contains(raw), "{args:?} printed {raw}:\n{all}");
         }
     }
-    let run = p.run(&["scan", "customers.csv", "--show-examples"]).expect(0);
+    let run = p
+        .run(&["scan", "customers.csv", "--show-examples"])
+        .expect(0);
     assert!(run.stdout().contains("j***@e***.com"), "{}", run.stdout());
 }
 
@@ -66,10 +83,20 @@ fn full_and_sample_agree_on_tags() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c["tags"].as_array().unwrap().iter().map(|t| t["rule"].clone()).collect::<Vec<_>>())
+            .map(|c| {
+                c["tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["rule"].clone())
+                    .collect::<Vec<_>>()
+            })
             .collect::<Vec<_>>()
     };
-    assert_eq!(tags(&["scan", "customers.csv", "--format", "json"]), tags(&["scan", "customers.csv", "--full", "--format", "json"]));
+    assert_eq!(
+        tags(&["scan", "customers.csv", "--format", "json"]),
+        tags(&["scan", "customers.csv", "--full", "--format", "json"])
+    );
 }
 
 #[test]
@@ -83,10 +110,20 @@ fn european_export_semicolons_bom_crlf_and_leading_zeros() {
         let a = &p.run(&args).expect(0).json_lines()[0];
         let cols = a["columns"].as_array().unwrap();
         let names: Vec<_> = cols.iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["Kundennummer", "PLZ", "Telefon", "Betrag"], "BOM must not stick to the first name");
+        assert_eq!(
+            names,
+            ["Kundennummer", "PLZ", "Telefon", "Betrag"],
+            "BOM must not stick to the first name"
+        );
         let plz = &cols[1]["tags"][0];
-        assert_eq!(plz["category"], "user.contact.address.postal_code", "{mode:?}: {a}");
-        assert_eq!(plz["evidence"]["matched"], 3, "leading zeros are kept: {mode:?}");
+        assert_eq!(
+            plz["category"], "user.contact.address.postal_code",
+            "{mode:?}: {a}"
+        );
+        assert_eq!(
+            plz["evidence"]["matched"], 3,
+            "leading zeros are kept: {mode:?}"
+        );
         assert_eq!(cols[3]["tags"], serde_json::json!([]));
     }
 }
@@ -94,7 +131,10 @@ fn european_export_semicolons_bom_crlf_and_leading_zeros() {
 #[test]
 fn ragged_rows_are_reported_not_fatal() {
     let p = Project::new();
-    p.write("ragged.csv", "a,email\n1,x@example.com\n2\n3,y@example.com,extra\n");
+    p.write(
+        "ragged.csv",
+        "a,email\n1,x@example.com\n2\n3,y@example.com,extra\n",
+    );
     let run = p.run(&["scan", "ragged.csv"]).expect(0);
     assert!(run.stderr().contains("2 ragged row(s)"), "{}", run.stderr());
     assert!(run.stderr().contains("line 3, 4"), "{}", run.stderr());
@@ -108,8 +148,14 @@ fn meaningless_names_are_judged_by_values() {
         s += &format!("DE89370400440532013000,{}\n", 1_000_000 + i);
     }
     p.write("x.csv", s);
-    let a = &p.run(&["scan", "x.csv", "--format", "json"]).expect(0).json_lines()[0];
-    assert_eq!(a["columns"][0]["tags"][0]["category"], "user.financial.bank_account");
+    let a = &p
+        .run(&["scan", "x.csv", "--format", "json"])
+        .expect(0)
+        .json_lines()[0];
+    assert_eq!(
+        a["columns"][0]["tags"][0]["category"],
+        "user.financial.bank_account"
+    );
     assert_eq!(a["columns"][0]["tags"][0]["evidence"]["name_match"], false);
     assert_eq!(a["columns"][1]["tags"], serde_json::json!([]));
 }
@@ -120,8 +166,14 @@ fn a_directory_is_scanned_file_by_file() {
     p.write("d/a.csv", CUSTOMERS);
     p.write("d/sub/b.tsv", "name\tiban\nx\tDE89370400440532013000\n");
     p.write("d/readme.txt", "not data");
-    let arts = p.run(&["scan", "d", "--format", "json"]).expect(0).json_lines();
-    let names: Vec<_> = arts.iter().map(|a| a["artifact"].as_str().unwrap().to_string()).collect();
+    let arts = p
+        .run(&["scan", "d", "--format", "json"])
+        .expect(0)
+        .json_lines();
+    let names: Vec<_> = arts
+        .iter()
+        .map(|a| a["artifact"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["d/a.csv", "d/sub/b.tsv"]);
 }
 
@@ -134,7 +186,11 @@ fn fails_with(p: &Project, args: &[&str], needles: &[&str]) {
         assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
     }
     assert!(!err.contains("panicked"), "{err}");
-    assert!(run.stdout().is_empty(), "nothing is printed on stdout on error: {}", run.stdout());
+    assert!(
+        run.stdout().is_empty(),
+        "nothing is printed on stdout on error: {}",
+        run.stdout()
+    );
 }
 
 #[test]
@@ -150,7 +206,11 @@ fn empty_file_is_exit_2() {
     fails_with(&p, &["scan", "empty.csv"], &["empty.csv", "empty"]);
     p.write("empty.parquet", "");
     fails_with(&p, &["scan", "empty.parquet"], &["empty.parquet"]);
-    fails_with(&p, &["scan", "empty.csv", "--full"], &["empty.csv", "empty"]);
+    fails_with(
+        &p,
+        &["scan", "empty.csv", "--full"],
+        &["empty.csv", "empty"],
+    );
 }
 
 #[test]
@@ -190,9 +250,22 @@ fn truncated_parquet_is_exit_2() {
         use datafusion::arrow::array::{RecordBatch, StringArray};
         use datafusion::arrow::datatypes::{DataType, Field, Schema};
         use std::sync::Arc;
-        let schema = Arc::new(Schema::new(vec![Field::new("email", DataType::Utf8, false)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec!["a@example.com"; 100]))]).unwrap();
-        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&full).unwrap(), schema, None).unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "email",
+            DataType::Utf8,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(StringArray::from(vec!["a@example.com"; 100]))],
+        )
+        .unwrap();
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&full).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
     }
@@ -211,7 +284,16 @@ fn bad_rule_regex_names_file_rule_and_field() {
         "myrules/loyalty.toml",
         "[[rule]]\nid = \"loyalty-card\"\ncategory = \"user.unique_id\"\ngdpr_class = \"personal\"\nwhat = \"x\"\nwhy = \"y\"\nsince = \"0.1.0\"\nvalue = 'LC-(\\d{8}'\n",
     );
-    fails_with(&p, &["scan", "data.csv", "--rules", "myrules"], &["loyalty.toml:8:9", "rule 'loyalty-card'", "field 'value'", "invalid regex"]);
+    fails_with(
+        &p,
+        &["scan", "data.csv", "--rules", "myrules"],
+        &[
+            "loyalty.toml:8:9",
+            "rule 'loyalty-card'",
+            "field 'value'",
+            "invalid regex",
+        ],
+    );
 }
 
 #[test]
@@ -220,16 +302,42 @@ fn custom_rules_add_and_override_builtins() {
     p.write("data.csv", "member,card\nLC-12345678,x\nLC-87654321,y\n");
     let rule = "[[rule]]\nid = \"loyalty-card\"\ncategory = \"user.unique_id\"\ngdpr_class = \"personal\"\nwhat = \"x\"\nwhy = \"y\"\nsince = \"0.1.0\"\nvalue = 'LC-\\d{8}'\naccepts = [\"LC-12345678\"]\nrejects = [\"LC-1\"]\n";
     p.write("myrules/loyalty.toml", rule);
-    let a = &p.run(&["scan", "data.csv", "--rules", "myrules", "--format", "json"]).expect(0).json_lines()[0];
+    let a = &p
+        .run(&["scan", "data.csv", "--rules", "myrules", "--format", "json"])
+        .expect(0)
+        .json_lines()[0];
     assert_eq!(a["columns"][0]["tags"][0]["rule"], "loyalty-card");
     // Only the custom rule: the built-in email rule is gone.
     p.write("mail.csv", "email\njane@example.com\n");
-    let a = &p.run(&["scan", "mail.csv", "--rules", "myrules", "--no-builtin-rules", "--format", "json"]).expect(0).json_lines()[0];
+    let a = &p
+        .run(&[
+            "scan",
+            "mail.csv",
+            "--rules",
+            "myrules",
+            "--no-builtin-rules",
+            "--format",
+            "json",
+        ])
+        .expect(0)
+        .json_lines()[0];
     assert_eq!(a["columns"][0]["tags"], serde_json::json!([]));
     // Same id as a built-in: replaces it.
-    p.write("override/email.toml", rule.replace("loyalty-card", "email-address"));
-    let a = &p.run(&["scan", "mail.csv", "--rules", "override", "--format", "json"]).expect(0).json_lines()[0];
-    assert_eq!(a["columns"][0]["tags"], serde_json::json!([]), "the overriding rule does not match emails");
+    p.write(
+        "override/email.toml",
+        rule.replace("loyalty-card", "email-address"),
+    );
+    let a = &p
+        .run(&[
+            "scan", "mail.csv", "--rules", "override", "--format", "json",
+        ])
+        .expect(0)
+        .json_lines()[0];
+    assert_eq!(
+        a["columns"][0]["tags"],
+        serde_json::json!([]),
+        "the overriding rule does not match emails"
+    );
 }
 
 #[test]
@@ -243,13 +351,22 @@ fn record_is_refused_until_the_ledger_exists() {
 fn rules_list_explain_and_test() {
     let p = Project::new();
     let list = p.run(&["rules", "list"]).expect(0).stdout();
-    for id in ["email-address", "iban", "national-id-pl", "health-icd10", "criminal-record"] {
+    for id in [
+        "email-address",
+        "iban",
+        "national-id-pl",
+        "health-icd10",
+        "criminal-record",
+    ] {
         assert!(list.contains(id), "{id} missing from rules list");
     }
     let explain = p.run(&["rules", "explain", "iban"]).expect(0).stdout();
     assert!(explain.contains("validator: iban"));
     assert!(explain.contains("Accepts (masked)"));
-    assert!(!explain.contains("DE89 3704 0044 0532 0130 00"), "examples are masked");
+    assert!(
+        !explain.contains("DE89 3704 0044 0532 0130 00"),
+        "examples are masked"
+    );
     p.run(&["rules", "explain", "nope"]).expect(2);
 
     let rules_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");

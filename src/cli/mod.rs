@@ -30,10 +30,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Find the columns that hold personal data in CSV, TSV, Parquet, NDJSON and Arrow files.
-    #[command(after_help = "Examples:\n  piitrail scan data/customers.csv\n  piitrail scan data/ --full --format json\n  piitrail scan export.csv --rules my-rules/ --show-examples")]
+    #[command(
+        after_help = "Examples:\n  piitrail scan data/customers.csv\n  piitrail scan data/ --full --format json\n  piitrail scan export.csv --rules my-rules/ --show-examples"
+    )]
     Scan(scan::Args),
     /// List, explain and test the rules that recognise personal data.
-    #[command(subcommand, after_help = "Examples:\n  piitrail rules list\n  piitrail rules explain iban\n  piitrail rules test my-rules/loyalty.toml")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  piitrail rules list\n  piitrail rules explain iban\n  piitrail rules test my-rules/loyalty.toml"
+    )]
     Rules(rules::Command),
 }
 
@@ -64,11 +69,17 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<crate::scan::ScanError>() {
             return if e.is_input() { 2 } else { 3 };
         }
-        if cause.downcast_ref::<crate::rules::RuleError>().is_some() || cause.downcast_ref::<UsageError>().is_some() {
+        if cause.downcast_ref::<crate::rules::RuleError>().is_some()
+            || cause.downcast_ref::<UsageError>().is_some()
+        {
             return 2;
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return if io.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 2 };
+            return if io.kind() == std::io::ErrorKind::BrokenPipe {
+                0
+            } else {
+                2
+            };
         }
     }
     3
@@ -93,7 +104,9 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
 pub fn project_root(arg: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = arg {
         if !p.is_dir() {
-            return Err(UsageError(format!("project folder {} does not exist", p.display())).into());
+            return Err(
+                UsageError(format!("project folder {} does not exist", p.display())).into(),
+            );
         }
         return Ok(p.clone());
     }
@@ -108,7 +121,10 @@ pub fn project_root(arg: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let root = project_root(&cli.project)?;
-    let ctx = Context { root, quiet: cli.quiet };
+    let ctx = Context {
+        root,
+        quiet: cli.quiet,
+    };
     match cli.command {
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Rules(cmd) => rules::run(&ctx, cmd),

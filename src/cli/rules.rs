@@ -36,27 +36,41 @@ pub fn run(_ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
             let set = rules.load()?;
             let w = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
             for r in &set.rules {
-                writeln!(out, "{:w$}  {:<50} {:<8} {}", r.id, r.category, r.gdpr_class, r.source)?;
+                writeln!(
+                    out,
+                    "{:w$}  {:<50} {:<8} {}",
+                    r.id, r.category, r.gdpr_class, r.source
+                )?;
             }
             Ok(Outcome::Success)
         }
         Command::Explain { id, rules } => {
             let set = rules.load()?;
-            let rule = set
-                .get(&id)
-                .ok_or_else(|| UsageError(format!("no rule with id '{id}'; `piitrail rules list` shows them")))?;
+            let rule = set.get(&id).ok_or_else(|| {
+                UsageError(format!(
+                    "no rule with id '{id}'; `piitrail rules list` shows them"
+                ))
+            })?;
             explain(&mut out, rule)?;
             Ok(Outcome::Success)
         }
         Command::Test { file } => {
             if !file.is_file() {
-                return Err(UsageError(format!("rule file {} does not exist", file.display())).into());
+                return Err(
+                    UsageError(format!("rule file {} does not exist", file.display())).into(),
+                );
             }
-            let set = rules::load(&rules::Sources { builtin: false, extra: vec![file.clone()] })?;
+            let set = rules::load(&rules::Sources {
+                builtin: false,
+                extra: vec![file.clone()],
+            })?;
             let mut failures = 0;
             for rule in &set.rules {
                 let problems = rules::self_test(rule, &set.abbreviations);
-                let checks = rule.accepts.len() + rule.rejects.len() + rule.names_accept.len() + rule.names_reject.len();
+                let checks = rule.accepts.len()
+                    + rule.rejects.len()
+                    + rule.names_accept.len()
+                    + rule.names_reject.len();
                 if problems.is_empty() {
                     writeln!(out, "ok    {} ({checks} examples)", rule.id)?;
                 } else {
@@ -67,7 +81,11 @@ pub fn run(_ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
                 }
             }
             writeln!(out, "{} rule(s), {failures} failure(s)", set.rules.len())?;
-            Ok(if failures == 0 { Outcome::Success } else { Outcome::Findings })
+            Ok(if failures == 0 {
+                Outcome::Success
+            } else {
+                Outcome::Findings
+            })
         }
     }
 }
@@ -78,22 +96,44 @@ fn explain(out: &mut impl Write, r: &Rule) -> std::io::Result<()> {
     writeln!(out, "\nWhy it matters\n  {}", r.why)?;
     writeln!(out, "\nHow it decides")?;
     if !r.names_src.is_empty() {
-        let req = if r.require_name { " (required: values alone never tag a column)" } else { "" };
-        writeln!(out, "  column names matching{req}: {}", r.names_src.join(" | "))?;
+        let req = if r.require_name {
+            " (required: values alone never tag a column)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  column names matching{req}: {}",
+            r.names_src.join(" | ")
+        )?;
     }
     if let Some(v) = &r.value_src {
         writeln!(out, "  whole values matching: ^(?:{v})$")?;
     }
     if r.dictionary_len > 0 {
-        writeln!(out, "  whole values from a dictionary of {} terms", r.dictionary_len)?;
+        writeln!(
+            out,
+            "  whole values from a dictionary of {} terms",
+            r.dictionary_len
+        )?;
     }
     if let Some(v) = r.validator {
         writeln!(out, "  validator: {}", v.name())?;
     }
     if let Some(f) = &r.find_src {
-        writeln!(out, "  inside free text: {f} (column tagged when at least {:.0}% of values contain it)", r.find_min_ratio * 100.0)?;
+        writeln!(
+            out,
+            "  inside free text: {f} (column tagged when at least {:.0}% of values contain it)",
+            r.find_min_ratio * 100.0
+        )?;
     }
-    writeln!(out, "  at least {:.0}% of non-null values must match; confidence {:.2}, name weight {:.2}", r.min_ratio * 100.0, r.confidence, r.name_weight)?;
+    writeln!(
+        out,
+        "  at least {:.0}% of non-null values must match; confidence {:.2}, name weight {:.2}",
+        r.min_ratio * 100.0,
+        r.confidence,
+        r.name_weight
+    )?;
     let masked = |v: &Vec<String>| v.iter().map(|x| mask(x)).collect::<Vec<_>>().join(", ");
     if !r.accepts.is_empty() {
         writeln!(out, "\nAccepts (masked)\n  {}", masked(&r.accepts))?;

@@ -23,7 +23,12 @@ pub struct Args {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Rows to sample, drawn across each whole file.
-    #[arg(long, value_name = "N", default_value_t = 10_000, conflicts_with = "full")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        conflicts_with = "full"
+    )]
     pub sample: usize,
     /// Read every row (streamed, both cores) instead of a sample.
     #[arg(long)]
@@ -53,9 +58,15 @@ pub struct RuleArgs {
 
 impl RuleArgs {
     pub fn load(&self) -> anyhow::Result<rules::RuleSet> {
-        let set = rules::load(&rules::Sources { builtin: !self.no_builtin_rules, extra: self.rules.clone() })?;
+        let set = rules::load(&rules::Sources {
+            builtin: !self.no_builtin_rules,
+            extra: self.rules.clone(),
+        })?;
         if set.rules.is_empty() {
-            return Err(UsageError("no rules are loaded: --no-builtin-rules needs --rules DIR".into()).into());
+            return Err(UsageError(
+                "no rules are loaded: --no-builtin-rules needs --rules DIR".into(),
+            )
+            .into());
         }
         Ok(set)
     }
@@ -75,7 +86,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let rules = Arc::new(args.rules.load()?);
     let req = scan::Request {
         paths: args.paths.clone(),
-        mode: if args.full { Mode::Full } else { Mode::Sample(args.sample) },
+        mode: if args.full {
+            Mode::Full
+        } else {
+            Mode::Sample(args.sample)
+        },
         rules,
         root: ctx.root.clone(),
         show_examples: args.show_examples,
@@ -109,8 +124,22 @@ fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Result<()> {
         Some(t) => format!("{} of {t} rows", s.rows_scanned),
         None => format!("{} rows", s.rows_scanned),
     };
-    writeln!(out, "{}  {}  {}  {} ({})", s.artifact, short(&s.digest), s.format, rows, s.sampling)?;
-    let width = s.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(6).max(6);
+    writeln!(
+        out,
+        "{}  {}  {}  {} ({})",
+        s.artifact,
+        short(&s.digest),
+        s.format,
+        rows,
+        s.sampling
+    )?;
+    let width = s
+        .columns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     for c in &s.columns {
         if c.tags.is_empty() {
             writeln!(out, "  {:width$}  -", c.name)?;
@@ -124,7 +153,11 @@ fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Result<()> {
                 "name" => "column name only".to_string(),
                 _ => format!("{}/{} values match", ev.matched, ev.non_null),
             };
-            let named = if ev.name_match && ev.basis != "name" { ", name matches" } else { "" };
+            let named = if ev.name_match && ev.basis != "name" {
+                ", name matches"
+            } else {
+                ""
+            };
             writeln!(
                 out,
                 "  {name:width$}  {:<44} {:<8} {:.2}  {:<22} {how}{named}",
@@ -136,7 +169,11 @@ fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Result<()> {
         }
     }
     let tagged = s.tagged_columns().count();
-    writeln!(out, "  {tagged} of {} columns hold personal data\n", s.columns.len())
+    writeln!(
+        out,
+        "  {tagged} of {} columns hold personal data\n",
+        s.columns.len()
+    )
 }
 
 fn short(digest: &str) -> &str {

@@ -9,7 +9,9 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Abbreviations, GdprClass, Prefilter, Rule, RuleSet, Sources, Validator, dictionary_key};
+use super::{
+    Abbreviations, GdprClass, Prefilter, Rule, RuleSet, Sources, Validator, dictionary_key,
+};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -145,7 +147,13 @@ impl FileCtx<'_> {
         });
     }
 
-    fn regex(&mut self, rule: &str, field: &str, src: &Spanned<String>, anchored: bool) -> Option<Regex> {
+    fn regex(
+        &mut self,
+        rule: &str,
+        field: &str,
+        src: &Spanned<String>,
+        anchored: bool,
+    ) -> Option<Regex> {
         let pattern = if anchored {
             format!("^(?:{})$", src.get_ref())
         } else {
@@ -155,8 +163,18 @@ impl FileCtx<'_> {
             Ok(re) => Some(re),
             Err(e) => {
                 let msg = e.to_string();
-                let last = msg.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim().to_string();
-                self.problem(src.span().start, Some(rule), Some(field), format!("invalid regex: {last}"));
+                let last = msg
+                    .lines()
+                    .rfind(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                self.problem(
+                    src.span().start,
+                    Some(rule),
+                    Some(field),
+                    format!("invalid regex: {last}"),
+                );
                 None
             }
         }
@@ -168,7 +186,12 @@ impl FileCtx<'_> {
             Some(s) => {
                 let x = *s.get_ref();
                 if !(0.0..=1.0).contains(&x) {
-                    self.problem(s.span().start, Some(rule), Some(field), format!("must lie in 0..=1, found {x}"));
+                    self.problem(
+                        s.span().start,
+                        Some(rule),
+                        Some(field),
+                        format!("must lie in 0..=1, found {x}"),
+                    );
                 }
                 x
             }
@@ -176,7 +199,12 @@ impl FileCtx<'_> {
     }
 }
 
-fn names_regex(ctx: &mut FileCtx, rule: &str, field: &str, list: &[Spanned<String>]) -> Option<Regex> {
+fn names_regex(
+    ctx: &mut FileCtx,
+    rule: &str,
+    field: &str,
+    list: &[Spanned<String>],
+) -> Option<Regex> {
     if list.is_empty() {
         return None;
     }
@@ -187,28 +215,45 @@ fn names_regex(ctx: &mut FileCtx, rule: &str, field: &str, list: &[Spanned<Strin
     if !ok {
         return None;
     }
-    let joined = list.iter().map(|n| format!("(?:{})", n.get_ref())).collect::<Vec<_>>().join("|");
+    let joined = list
+        .iter()
+        .map(|n| format!("(?:{})", n.get_ref()))
+        .collect::<Vec<_>>()
+        .join("|");
     Regex::new(&joined).ok()
 }
 
 fn category_ok(c: &str) -> bool {
     c.starts_with("user")
-        && c.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        && c.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
 }
 
 fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Option<Rule> {
     let r = raw.get_ref();
     let id = r.id.get_ref().clone();
     let before = ctx.problems.len();
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        ctx.problem(r.id.span().start, Some(&id), Some("id"), "must be kebab-case (a-z, 0-9, -)".into());
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        ctx.problem(
+            r.id.span().start,
+            Some(&id),
+            Some("id"),
+            "must be kebab-case (a-z, 0-9, -)".into(),
+        );
     }
     if !category_ok(r.category.get_ref()) {
         ctx.problem(
             r.category.span().start,
             Some(&id),
             Some("category"),
-            format!("'{}' is not a fideslang-style category such as user.contact.email", r.category.get_ref()),
+            format!(
+                "'{}' is not a fideslang-style category such as user.contact.email",
+                r.category.get_ref()
+            ),
         );
     }
     let gdpr_class = GdprClass::parse(r.gdpr_class.get_ref());
@@ -217,13 +262,22 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
             r.gdpr_class.span().start,
             Some(&id),
             Some("gdpr_class"),
-            format!("'{}' is not one of personal, special, criminal, quasi", r.gdpr_class.get_ref()),
+            format!(
+                "'{}' is not one of personal, special, criminal, quasi",
+                r.gdpr_class.get_ref()
+            ),
         );
     }
     let names = names_regex(ctx, &id, "names", &r.names);
     let exclude_names = names_regex(ctx, &id, "exclude_names", &r.exclude_names);
-    let value = r.value.as_ref().and_then(|v| ctx.regex(&id, "value", v, true));
-    let find = r.find.as_ref().and_then(|v| ctx.regex(&id, "find", v, false));
+    let value = r
+        .value
+        .as_ref()
+        .and_then(|v| ctx.regex(&id, "value", v, true));
+    let find = r
+        .find
+        .as_ref()
+        .and_then(|v| ctx.regex(&id, "find", v, false));
     let validator = match &r.validator {
         None => None,
         Some(v) => match Validator::from_name(v.get_ref()) {
@@ -233,7 +287,11 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
                     v.span().start,
                     Some(&id),
                     Some("validator"),
-                    format!("unknown validator '{}'; known: {}", v.get_ref(), Validator::NAMES.join(", ")),
+                    format!(
+                        "unknown validator '{}'; known: {}",
+                        v.get_ref(),
+                        Validator::NAMES.join(", ")
+                    ),
                 );
                 None
             }
@@ -244,15 +302,36 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
     let confidence = ctx.ratio(&id, "confidence", &r.confidence, 0.9);
     let name_weight = ctx.ratio(&id, "name_weight", &r.name_weight, 0.6);
     if r.names.is_empty() && r.value.is_none() && r.find.is_none() && r.dictionary.is_empty() {
-        ctx.problem(raw.span().start, Some(&id), None, "needs at least one of names, value, find or dictionary".into());
+        ctx.problem(
+            raw.span().start,
+            Some(&id),
+            None,
+            "needs at least one of names, value, find or dictionary".into(),
+        );
     }
     if r.require_name && r.names.is_empty() {
-        ctx.problem(raw.span().start, Some(&id), Some("require_name"), "is true but the rule has no names".into());
+        ctx.problem(
+            raw.span().start,
+            Some(&id),
+            Some("require_name"),
+            "is true but the rule has no names".into(),
+        );
     }
     if r.what.trim().is_empty() || r.why.trim().is_empty() {
-        ctx.problem(raw.span().start, Some(&id), Some("what"), "'what' and 'why' must say something".into());
+        ctx.problem(
+            raw.span().start,
+            Some(&id),
+            Some("what"),
+            "'what' and 'why' must say something".into(),
+        );
     }
-    let mut prefilter = Prefilter { min_len: 1, max_len: 4096, require_byte: None, min_digits: 0, max_digits: usize::MAX };
+    let mut prefilter = Prefilter {
+        min_len: 1,
+        max_len: 4096,
+        require_byte: None,
+        min_digits: 0,
+        max_digits: usize::MAX,
+    };
     if let Some(p) = &r.prefilter {
         prefilter.min_len = p.min_len.unwrap_or(1);
         prefilter.max_len = p.max_len.unwrap_or(4096);
@@ -261,17 +340,28 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
         if let Some(b) = &p.require_byte {
             match b.get_ref().as_bytes() {
                 [b @ (b'@' | b':')] => prefilter.require_byte = Some(*b),
-                _ => ctx.problem(b.span().start, Some(&id), Some("prefilter.require_byte"), "must be \"@\" or \":\"".into()),
+                _ => ctx.problem(
+                    b.span().start,
+                    Some(&id),
+                    Some("prefilter.require_byte"),
+                    "must be \"@\" or \":\"".into(),
+                ),
             }
         }
         if prefilter.min_len > prefilter.max_len || prefilter.min_digits > prefilter.max_digits {
-            ctx.problem(raw.span().start, Some(&id), Some("prefilter"), "a minimum is larger than its maximum".into());
+            ctx.problem(
+                raw.span().start,
+                Some(&id),
+                Some("prefilter"),
+                "a minimum is larger than its maximum".into(),
+            );
         }
     }
     if ctx.problems.len() > before {
         return None;
     }
-    let dictionary: std::collections::HashSet<String> = r.dictionary.iter().map(|d| dictionary_key(d)).collect();
+    let dictionary: std::collections::HashSet<String> =
+        r.dictionary.iter().map(|d| dictionary_key(d)).collect();
     Some(Rule {
         id,
         category: r.category.get_ref().clone(),
@@ -312,8 +402,15 @@ struct Parsed {
 }
 
 fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Parsed {
-    let mut ctx = FileCtx { name: display.to_string(), text, problems: Vec::new() };
-    let mut out = Parsed { rules: Vec::new(), abbreviations: BTreeMap::new() };
+    let mut ctx = FileCtx {
+        name: display.to_string(),
+        text,
+        problems: Vec::new(),
+    };
+    let mut out = Parsed {
+        rules: Vec::new(),
+        abbreviations: BTreeMap::new(),
+    };
     match toml::from_str::<RawRuleFile>(text) {
         Err(e) => {
             let offset = e.span().map_or(0, |s| s.start);
@@ -331,7 +428,12 @@ fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Par
                 let id = raw.get_ref().id.get_ref().clone();
                 if let Some(prev) = seen.insert(id.clone(), raw.get_ref().id.span().start) {
                     let (line, _) = place(text, prev);
-                    ctx.problem(raw.get_ref().id.span().start, Some(&id), Some("id"), format!("id already used at line {line}"));
+                    ctx.problem(
+                        raw.get_ref().id.span().start,
+                        Some(&id),
+                        Some("id"),
+                        format!("id already used at line {line}"),
+                    );
                     continue;
                 }
                 if let Some(rule) = compile_rule(&mut ctx, raw, display) {
@@ -341,7 +443,12 @@ fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Par
             out.abbreviations = file
                 .abbreviations
                 .into_iter()
-                .map(|(k, v)| (super::names::tokens(&k).join(" "), super::names::tokens(&v).join(" ")))
+                .map(|(k, v)| {
+                    (
+                        super::names::tokens(&k).join(" "),
+                        super::names::tokens(&v).join(" "),
+                    )
+                })
                 .collect();
         }
     }
@@ -357,7 +464,10 @@ fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|source| RuleError::Io { path: path.to_path_buf(), source })?
+        .map_err(|source| RuleError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
@@ -373,15 +483,23 @@ fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
 pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
     let mut problems = Vec::new();
     let mut layers: Vec<Parsed> = Vec::new();
-    if sources.builtin {
-        for (name, text) in builtin::BUILTIN_FILES {
+    for (name, text) in builtin::BUILTIN_FILES {
+        // The abbreviation table is name normalisation, not a rule: it stays without built-ins.
+        if sources.builtin || *name == "abbreviations.toml" {
             layers.push(parse_file(&format!("rules/{name}"), text, &mut problems));
         }
     }
     for extra in &sources.extra {
         for file in rule_files(extra)? {
-            let text = std::fs::read_to_string(&file).map_err(|source| RuleError::Io { path: file.clone(), source })?;
-            layers.push(parse_file(&file.display().to_string(), &text, &mut problems));
+            let text = std::fs::read_to_string(&file).map_err(|source| RuleError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            layers.push(parse_file(
+                &file.display().to_string(),
+                &text,
+                &mut problems,
+            ));
         }
     }
     if !problems.is_empty() {
@@ -398,7 +516,10 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
         }
         abbreviations.extend(layer.abbreviations);
     }
-    Ok(RuleSet { rules, abbreviations: Abbreviations::new(abbreviations) })
+    Ok(RuleSet {
+        rules,
+        abbreviations: Abbreviations::new(abbreviations),
+    })
 }
 
 #[cfg(test)]
@@ -436,7 +557,10 @@ value = '[a-z]+@[a-z]+\.com'
         let (_, problems) = parse(&text);
         assert_eq!(problems.len(), 1);
         let p = problems[0].to_string();
-        assert!(p.starts_with("t.toml:9:9: rule 'x-mail': field 'value': invalid regex"), "{p}");
+        assert!(
+            p.starts_with("t.toml:9:9: rule 'x-mail': field 'value': invalid regex"),
+            "{p}"
+        );
     }
 
     #[test]
@@ -445,7 +569,11 @@ value = '[a-z]+@[a-z]+\.com'
         let (_, problems) = parse(&text);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].rule.as_deref(), Some("x-mail"));
-        assert!(problems[0].message.contains("unknown field"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("unknown field"),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]
@@ -457,7 +585,11 @@ value = '[a-z]+@[a-z]+\.com'
             .replace("why = \"Art. 4\"", "why = \"Art. 4\"\nconfidence = 1.5");
         let (_, problems) = parse(&text);
         let fields: Vec<_> = problems.iter().filter_map(|p| p.field.clone()).collect();
-        assert_eq!(fields, ["category", "gdpr_class", "validator", "confidence"], "{problems:?}");
+        assert_eq!(
+            fields,
+            ["category", "gdpr_class", "validator", "confidence"],
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -469,14 +601,22 @@ value = '[a-z]+@[a-z]+\.com'
 
     #[test]
     fn builtin_rules_load_without_problems() {
-        let set = load(&Sources { builtin: true, extra: vec![] }).expect("built-in rules are valid");
+        let set = load(&Sources {
+            builtin: true,
+            extra: vec![],
+        })
+        .expect("built-in rules are valid");
         assert!(set.rules.len() >= 40, "only {} rules", set.rules.len());
         assert!(!set.abbreviations.is_empty());
     }
 
     #[test]
     fn every_builtin_rule_passes_its_own_examples_and_has_some() {
-        let set = load(&Sources { builtin: true, extra: vec![] }).unwrap();
+        let set = load(&Sources {
+            builtin: true,
+            extra: vec![],
+        })
+        .unwrap();
         let mut failures = Vec::new();
         for rule in &set.rules {
             if rule.accepts.is_empty() && rule.names_accept.is_empty() {

@@ -56,7 +56,7 @@ impl GdprClass {
 
 impl fmt::Display for GdprClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -91,7 +91,12 @@ impl ValueShape {
             has_at |= b == b'@';
             has_colon |= b == b':';
         }
-        ValueShape { len: value.len(), digits, has_at, has_colon }
+        ValueShape {
+            len: value.len(),
+            digits,
+            has_at,
+            has_colon,
+        }
     }
 }
 
@@ -160,7 +165,10 @@ impl Rule {
     /// Does the normalised column name carry this rule's name evidence?
     pub fn name_matches(&self, normalised: &str) -> bool {
         let hit = self.names.as_ref().is_some_and(|r| r.is_match(normalised));
-        hit && !self.exclude_names.as_ref().is_some_and(|r| r.is_match(normalised))
+        hit && !self
+            .exclude_names
+            .as_ref()
+            .is_some_and(|r| r.is_match(normalised))
     }
 
     pub fn has_value_check(&self) -> bool {
@@ -252,31 +260,42 @@ pub struct Sources {
 /// Runs one rule's own examples; returns a sentence per failure.
 pub fn self_test(rule: &Rule, abbreviations: &Abbreviations) -> Vec<String> {
     let mut failures = Vec::new();
-    let value_check = |v: &str| {
-        if rule.has_value_check() {
-            rule.value_matches(v)
-        } else {
-            rule.found_in(v)
-        }
-    };
+    // An example is accepted when it matches as a whole value or, for rules with a `find`
+    // pattern, inside free text; a near miss must be rejected by both.
+    let value_check =
+        |v: &str| (rule.has_value_check() && rule.value_matches(v)) || rule.found_in(v);
     for v in &rule.accepts {
         if !value_check(v) {
-            failures.push(format!("rule '{}': example {} should match but does not", rule.id, crate::sensitive::mask(v)));
+            failures.push(format!(
+                "rule '{}': example {} should match but does not",
+                rule.id,
+                crate::sensitive::mask(v)
+            ));
         }
     }
     for v in &rule.rejects {
         if value_check(v) {
-            failures.push(format!("rule '{}': near miss {} should not match but does", rule.id, crate::sensitive::mask(v)));
+            failures.push(format!(
+                "rule '{}': near miss {} should not match but does",
+                rule.id,
+                crate::sensitive::mask(v)
+            ));
         }
     }
     for n in &rule.names_accept {
         if !rule.name_matches(&names::normalise(n, abbreviations)) {
-            failures.push(format!("rule '{}': column name '{n}' should match but does not", rule.id));
+            failures.push(format!(
+                "rule '{}': column name '{n}' should match but does not",
+                rule.id
+            ));
         }
     }
     for n in &rule.names_reject {
         if rule.name_matches(&names::normalise(n, abbreviations)) {
-            failures.push(format!("rule '{}': column name '{n}' should not match but does", rule.id));
+            failures.push(format!(
+                "rule '{}': column name '{n}' should not match but does",
+                rule.id
+            ));
         }
     }
     failures

@@ -61,21 +61,16 @@ pub fn tokens(name: &str) -> Vec<String> {
             }
             continue;
         }
-        if let Some(&prev) = cur.chars().last().as_ref() {
+        // Case is read from the original characters: `cur` is already lowercase.
+        if !cur.is_empty() {
+            let prev = chars[i - 1];
             let next = chars.get(i + 1).copied();
             let boundary = (prev.is_lowercase() && c.is_uppercase())
-                || (prev.is_uppercase()
-                    && c.is_uppercase()
-                    && next.is_some_and(|n| n.is_lowercase())
-                    && cur.chars().count() > 1)
+                // "IBANNumber", "EMailAdresse": the last capital of a run starts a new word
+                || (prev.is_uppercase() && c.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
                 || (prev.is_alphabetic() && c.is_ascii_digit())
                 || (prev.is_ascii_digit() && c.is_alphabetic());
-            // "EMail": a single capital followed by a capitalised word is its own token.
-            let single_cap = prev.is_uppercase()
-                && c.is_uppercase()
-                && next.is_some_and(|n| n.is_lowercase())
-                && cur.chars().count() == 1;
-            if boundary || single_cap {
+            if boundary {
                 out.push(std::mem::take(&mut cur));
             }
         }

@@ -44,23 +44,35 @@ fn field_counts(sample: &[u8], delimiter: u8) -> Vec<usize> {
 
 /// Detects the dialect from the start of a file. `extension_hint` is `b'\t'` for `.tsv`.
 pub fn sniff(head: &[u8], extension_hint: Option<u8>) -> Dialect {
-    let bom = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let bom = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
     let body = &head[bom..];
     let mut best = (extension_hint.unwrap_or(b','), 0.0f64);
     for &d in &CANDIDATES {
         let counts = field_counts(body, d);
-        let Some(&first) = counts.first() else { continue };
+        let Some(&first) = counts.first() else {
+            continue;
+        };
         if first < 2 {
             continue;
         }
         let same = counts.iter().filter(|&&c| c == first).count() as f64 / counts.len() as f64;
         // Consistency first, then more columns; the extension's delimiter wins ties.
-        let score = same * 1000.0 + first.min(999) as f64 + if Some(d) == extension_hint { 0.5 } else { 0.0 };
+        let score = same * 1000.0
+            + first.min(999) as f64
+            + if Some(d) == extension_hint { 0.5 } else { 0.0 };
         if score > best.1 {
             best = (d, score);
         }
     }
-    Dialect { delimiter: best.0, bom, quote: b'"' }
+    Dialect {
+        delimiter: best.0,
+        bom,
+        quote: b'"',
+    }
 }
 
 #[cfg(test)]

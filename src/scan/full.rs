@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
 use datafusion::execution::context::SessionContext;
 use datafusion::physical_plan::execute_stream_partitioned;
-use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig};
 use futures::StreamExt;
 
@@ -19,7 +19,9 @@ use super::{Read, Request, ScanError};
 /// A DataFusion session sized for this machine: one partition per core.
 pub fn session() -> SessionContext {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let config = SessionConfig::new().with_target_partitions(cores).with_batch_size(8192);
+    let config = SessionConfig::new()
+        .with_target_partitions(cores)
+        .with_batch_size(8192);
     SessionContext::new_with_config(config)
 }
 
@@ -31,7 +33,10 @@ fn df_error(src: &Source, e: impl std::fmt::Display) -> ScanError {
         .trim_start_matches("Arrow error: ")
         .trim_start_matches("Parser error: ")
         .to_string();
-    ScanError::Read { path: src.path.clone(), message: msg }
+    ScanError::Read {
+        path: src.path.clone(),
+        message: msg,
+    }
 }
 
 pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
@@ -49,13 +54,22 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
     }
     let ctx = session();
     let path = src.path.to_string_lossy().to_string();
-    let ext = src.path.extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
+    let ext = src
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
     let (streams, schema) = runtime.block_on(async {
         let df = match src.format {
             Format::Csv => {
                 let header = header.as_ref().expect("read above for CSV");
                 let schema = Schema::new(
-                    header.names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
+                    header
+                        .names
+                        .iter()
+                        .map(|n| Field::new(n, DataType::Utf8, true))
+                        .collect::<Vec<_>>(),
                 );
                 let opts = CsvReadOptions::new()
                     .has_header(true)
@@ -66,21 +80,43 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
                     .file_extension(&ext);
                 ctx.read_csv(&path, opts).await
             }
-            Format::Parquet => ctx.read_parquet(&path, ParquetReadOptions::new().file_extension(&ext)).await,
+            Format::Parquet => {
+                ctx.read_parquet(&path, ParquetReadOptions::new().file_extension(&ext))
+                    .await
+            }
             Format::NdJson => {
-                let opts = JsonReadOptions { file_extension: &ext, ..Default::default() };
+                let opts = JsonReadOptions {
+                    file_extension: &ext,
+                    ..Default::default()
+                };
                 ctx.read_json(&path, opts).await
             }
-            Format::Arrow => ctx.read_arrow(&path, ArrowReadOptions { file_extension: &ext, ..Default::default() }).await,
+            Format::Arrow => {
+                ctx.read_arrow(
+                    &path,
+                    ArrowReadOptions {
+                        file_extension: &ext,
+                        ..Default::default()
+                    },
+                )
+                .await
+            }
         }
         .map_err(|e| df_error(src, e))?;
-        let plan = df.create_physical_plan().await.map_err(|e| df_error(src, e))?;
+        let plan = df
+            .create_physical_plan()
+            .await
+            .map_err(|e| df_error(src, e))?;
         let schema = plan.schema();
-        let streams = execute_stream_partitioned(plan, ctx.task_ctx()).map_err(|e| df_error(src, e))?;
+        let streams =
+            execute_stream_partitioned(plan, ctx.task_ctx()).map_err(|e| df_error(src, e))?;
         Ok::<_, ScanError>((streams, schema))
     })?;
-    let fields: Vec<(String, DataType)> =
-        schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+    let fields: Vec<(String, DataType)> = schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, ScanError>>(8);
     let rx = Arc::new(Mutex::new(rx));
@@ -110,7 +146,10 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
                     let mut m = Matcher::new(rules, fields, Stopping::FULL, req.show_examples);
                     let mut rows = 0u64;
                     loop {
-                        let next = rx.lock().expect("no worker panics while holding the lock").blocking_recv();
+                        let next = rx
+                            .lock()
+                            .expect("no worker panics while holding the lock")
+                            .blocking_recv();
                         match next {
                             None => break,
                             Some(Err(e)) => return Err(e),
@@ -126,7 +165,10 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(ScanError::Internal("a scan worker panicked".into()))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(ScanError::Internal("a scan worker panicked".into())))
+            })
             .collect()
     });
     let mut total: Option<(Matcher, u64)> = None;
@@ -141,5 +183,13 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
         }
     }
     let (matcher, rows) = total.ok_or_else(|| ScanError::Internal("no scan worker ran".into()))?;
-    Ok((matcher, Read { rows, rows_total: Some(rows), sampling: "every row".into(), warnings: vec![] }))
+    Ok((
+        matcher,
+        Read {
+            rows,
+            rows_total: Some(rows),
+            sampling: "every row".into(),
+            warnings: vec![],
+        },
+    ))
 }

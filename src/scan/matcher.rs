@@ -21,8 +21,14 @@ pub struct Stopping {
 }
 
 impl Stopping {
-    pub const FULL: Stopping = Stopping { drop_after: 20_000, decide_after: None };
-    pub const SAMPLE: Stopping = Stopping { drop_after: 2_000, decide_after: Some(2_000) };
+    pub const FULL: Stopping = Stopping {
+        drop_after: 20_000,
+        decide_after: None,
+    };
+    pub const SAMPLE: Stopping = Stopping {
+        drop_after: 2_000,
+        decide_after: Some(2_000),
+    };
 }
 
 #[derive(Debug, Clone, Default)]
@@ -35,7 +41,12 @@ pub struct Counter {
 
 impl Counter {
     fn new(rule: usize) -> Counter {
-        Counter { rule, matched: 0, examined: 0, active: true }
+        Counter {
+            rule,
+            matched: 0,
+            examined: 0,
+            active: true,
+        }
     }
 
     fn merge(&mut self, other: &Counter) {
@@ -75,7 +86,22 @@ pub struct ColumnState {
 /// Values that mean "no value" in real exports.
 fn is_null_token(v: &str) -> bool {
     v.is_empty()
-        || matches!(v, "NULL" | "null" | "Null" | "N/A" | "n/a" | "NA" | "NaN" | "nan" | "-" | "--" | "None" | "none" | "\\N")
+        || matches!(
+            v,
+            "NULL"
+                | "null"
+                | "Null"
+                | "N/A"
+                | "n/a"
+                | "NA"
+                | "NaN"
+                | "nan"
+                | "-"
+                | "--"
+                | "None"
+                | "none"
+                | "\\N"
+        )
 }
 
 pub struct Matcher {
@@ -86,7 +112,12 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    pub fn new(rules: Arc<RuleSet>, fields: &[(String, DataType)], stop: Stopping, keep_examples: bool) -> Matcher {
+    pub fn new(
+        rules: Arc<RuleSet>,
+        fields: &[(String, DataType)],
+        stop: Stopping,
+        keep_examples: bool,
+    ) -> Matcher {
         let columns = fields
             .iter()
             .map(|(name, dt)| {
@@ -114,7 +145,12 @@ impl Matcher {
                 }
             })
             .collect();
-        Matcher { rules, stop, keep_examples, columns }
+        Matcher {
+            rules,
+            stop,
+            keep_examples,
+            columns,
+        }
     }
 
     /// Feeds one batch; the batch's columns are in the same order as the fields.
@@ -151,7 +187,13 @@ fn column_done(state: &ColumnState) -> bool {
     state.value.iter().all(|c| !c.active) && state.find.iter().all(|c| !c.active)
 }
 
-fn feed_column(rules: &RuleSet, state: &mut ColumnState, array: &ArrayRef, stop: Stopping, keep: bool) {
+fn feed_column(
+    rules: &RuleSet,
+    state: &mut ColumnState,
+    array: &ArrayRef,
+    stop: Stopping,
+    keep: bool,
+) {
     if column_done(state) {
         return;
     }
@@ -159,7 +201,10 @@ fn feed_column(rules: &RuleSet, state: &mut ColumnState, array: &ArrayRef, stop:
         DataType::Utf8 => each(array.as_string::<i32>().iter(), rules, state, stop, keep),
         DataType::LargeUtf8 => each(array.as_string::<i64>().iter(), rules, state, stop, keep),
         DataType::Utf8View => each(array.as_string_view().iter(), rules, state, stop, keep),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => {
             // Digests and blobs: judged by their hex text, which no identifier rule accepts.
             let hex: Vec<Option<String>> = (0..array.len())
                 .map(|i| {
@@ -176,10 +221,13 @@ fn feed_column(rules: &RuleSet, state: &mut ColumnState, array: &ArrayRef, stop:
                 .collect();
             each(hex.iter().map(|o| o.as_deref()), rules, state, stop, keep)
         }
-        _ => match datafusion::arrow::compute::cast(array, &DataType::Utf8) {
-            Ok(text) => each(text.as_string::<i32>().iter(), rules, state, stop, keep),
-            Err(_) => {} // nested types: judged by name only
-        },
+        _ => {
+            // Numbers and dates are judged on their text; nested types that do not cast to
+            // text are judged by name only.
+            if let Ok(text) = datafusion::arrow::compute::cast(array, &DataType::Utf8) {
+                each(text.as_string::<i32>().iter(), rules, state, stop, keep)
+            }
+        }
     }
 }
 

@@ -81,9 +81,13 @@ pub enum ScanError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}: folder holds no data file (.csv, .tsv, .parquet, .json, .jsonl, .ndjson, .arrow)")]
+    #[error(
+        "{0}: folder holds no data file (.csv, .tsv, .parquet, .json, .jsonl, .ndjson, .arrow)"
+    )]
     NoData(PathBuf),
-    #[error("{0}: unknown data format; expected .csv, .tsv, .parquet, .json, .jsonl, .ndjson or .arrow")]
+    #[error(
+        "{0}: unknown data format; expected .csv, .tsv, .parquet, .json, .jsonl, .ndjson or .arrow"
+    )]
     UnknownFormat(PathBuf),
     #[error("{0}: file is empty (no header, no rows)")]
     Empty(PathBuf),
@@ -114,11 +118,17 @@ pub fn display_path(path: &Path, root: &Path) -> String {
 pub fn digest_file(path: &Path) -> Result<String, ScanError> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| ScanError::Open { path: path.to_path_buf(), source: e })?;
+    let mut file = std::fs::File::open(path).map_err(|e| ScanError::Open {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| ScanError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+        let n = file.read(&mut buf).map_err(|e| ScanError::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         if n == 0 {
             break;
         }
@@ -141,7 +151,12 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
     let (digest, read) = std::thread::scope(|s| {
         let digest = s.spawn(|| digest_file(&src.path));
         let read = read_source(req, src);
-        (digest.join().unwrap_or_else(|_| Err(ScanError::Internal("digest thread panicked".into()))), read)
+        (
+            digest
+                .join()
+                .unwrap_or_else(|_| Err(ScanError::Internal("digest thread panicked".into()))),
+            read,
+        )
     });
     let (matcher, info) = read?;
     let digest = digest?;
@@ -155,14 +170,24 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
                 let mut ex: Vec<String> = tags
                     .iter()
                     .filter_map(|t| req.rules.rules.iter().position(|r| r.id == t.rule))
-                    .flat_map(|ri| col.examples.iter().filter(move |(r, _)| *r == ri).map(|(_, e)| e.clone()))
+                    .flat_map(|ri| {
+                        col.examples
+                            .iter()
+                            .filter(move |(r, _)| *r == ri)
+                            .map(|(_, e)| e.clone())
+                    })
                     .collect();
                 ex.truncate(3);
                 ex
             } else {
                 Vec::new()
             };
-            ColumnScan { name: col.name.clone(), data_type: col.data_type.clone(), tags, examples }
+            ColumnScan {
+                name: col.name.clone(),
+                data_type: col.data_type.clone(),
+                tags,
+                examples,
+            }
         })
         .collect();
     Ok(ArtifactScan {
@@ -195,8 +220,12 @@ fn read_source(req: &Request, src: &Source) -> Result<(matcher::Matcher, Read), 
             let keep = req.show_examples;
             let mut sink = |batch: &datafusion::arrow::array::RecordBatch| {
                 let m = matcher.get_or_insert_with(|| {
-                    let fields: Vec<_> =
-                        batch.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+                    let fields: Vec<_> = batch
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| (f.name().clone(), f.data_type().clone()))
+                        .collect();
                     matcher::Matcher::new(rules.clone(), &fields, matcher::Stopping::SAMPLE, keep)
                 });
                 rows += batch.num_rows() as u64;
@@ -207,8 +236,11 @@ fn read_source(req: &Request, src: &Source) -> Result<(matcher::Matcher, Read), 
                 Format::Csv => {
                     let header = source::csv_header(src)?;
                     let info = source::sample_csv(src, &header, limit, &mut sink)?;
-                    let fields: Vec<_> =
-                        header.names.iter().map(|n| (n.clone(), datafusion::arrow::datatypes::DataType::Utf8)).collect();
+                    let fields: Vec<_> = header
+                        .names
+                        .iter()
+                        .map(|n| (n.clone(), datafusion::arrow::datatypes::DataType::Utf8))
+                        .collect();
                     (info, Some(fields))
                 }
                 Format::Parquet => (source::sample_parquet(src, limit, &mut sink)?, None),
@@ -218,10 +250,20 @@ fn read_source(req: &Request, src: &Source) -> Result<(matcher::Matcher, Read), 
             let matcher = match (matcher, fields) {
                 (Some(m), _) => m,
                 // A header and no rows: still a table, judged by column names alone.
-                (None, Some(fields)) => matcher::Matcher::new(rules, &fields, matcher::Stopping::SAMPLE, keep),
+                (None, Some(fields)) => {
+                    matcher::Matcher::new(rules, &fields, matcher::Stopping::SAMPLE, keep)
+                }
                 (None, None) => matcher::Matcher::new(rules, &[], matcher::Stopping::SAMPLE, keep),
             };
-            Ok((matcher, Read { rows, rows_total: info.rows_total, sampling: info.sampling, warnings: info.warnings }))
+            Ok((
+                matcher,
+                Read {
+                    rows,
+                    rows_total: info.rows_total,
+                    sampling: info.sampling,
+                    warnings: info.warnings,
+                },
+            ))
         }
     }
 }

@@ -66,7 +66,10 @@ pub struct Source {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| ScanError::Open { path: path.clone(), source: e })?;
+        let meta = std::fs::metadata(path).map_err(|e| ScanError::Open {
+            path: path.clone(),
+            source: e,
+        })?;
         if meta.is_dir() {
             let before = out.len();
             walk(path, &mut out)?;
@@ -75,7 +78,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
             }
         } else {
             let format = Format::of(path).ok_or_else(|| ScanError::UnknownFormat(path.clone()))?;
-            out.push(Source { path: path.clone(), format, size: meta.len() });
+            out.push(Source {
+                path: path.clone(),
+                format,
+                size: meta.len(),
+            });
         }
     }
     Ok(out)
@@ -83,7 +90,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
 
 fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<(), ScanError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| ScanError::Open { path: dir.to_path_buf(), source: e })?
+        .map_err(|e| ScanError::Open {
+            path: dir.to_path_buf(),
+            source: e,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
@@ -96,7 +106,11 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<(), ScanError> {
             walk(&p, out)?;
         } else if let Some(format) = Format::of(&p) {
             let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-            out.push(Source { path: p, format, size });
+            out.push(Source {
+                path: p,
+                format,
+                size,
+            });
         }
     }
     Ok(())
@@ -111,11 +125,17 @@ pub struct ReadInfo {
 }
 
 fn read_error(path: &Path, message: impl std::fmt::Display) -> ScanError {
-    ScanError::Read { path: path.to_path_buf(), message: message.to_string() }
+    ScanError::Read {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
 }
 
 fn open(path: &Path) -> Result<File, ScanError> {
-    File::open(path).map_err(|e| ScanError::Open { path: path.to_path_buf(), source: e })
+    File::open(path).map_err(|e| ScanError::Open {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// The CSV header: dialect and column names (BOM stripped, blanks and duplicates named).
@@ -147,7 +167,9 @@ pub fn csv_header(source: &Source) -> Result<CsvHeader, ScanError> {
         .flexible(true)
         .from_reader(&head[dialect.bom..]);
     let mut record = csv::ByteRecord::new();
-    let ok = rdr.read_byte_record(&mut record).map_err(|e| read_error(&source.path, format!("line 1: {e}")))?;
+    let ok = rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| read_error(&source.path, format!("line 1: {e}")))?;
     if !ok {
         return Err(ScanError::Empty(source.path.clone()));
     }
@@ -155,10 +177,19 @@ pub fn csv_header(source: &Source) -> Result<CsvHeader, ScanError> {
     let mut names: Vec<String> = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
         let name = std::str::from_utf8(field)
-            .map_err(|_| read_error(&source.path, format!("line 1, column {}: header is not valid UTF-8", i + 1)))?
+            .map_err(|_| {
+                read_error(
+                    &source.path,
+                    format!("line 1, column {}: header is not valid UTF-8", i + 1),
+                )
+            })?
             .trim()
             .to_string();
-        let mut name = if name.is_empty() { format!("column_{}", i + 1) } else { name };
+        let mut name = if name.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            name
+        };
         if names.contains(&name) {
             let base = name.clone();
             let mut k = 2;
@@ -169,7 +200,11 @@ pub fn csv_header(source: &Source) -> Result<CsvHeader, ScanError> {
         }
         names.push(name);
     }
-    Ok(CsvHeader { dialect, names, data_start })
+    Ok(CsvHeader {
+        dialect,
+        names,
+        data_start,
+    })
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -191,11 +226,21 @@ struct TextColumns {
 
 impl TextColumns {
     fn new(n: usize) -> Self {
-        TextColumns { builders: (0..n).map(|_| StringBuilder::new()).collect(), rows: 0 }
+        TextColumns {
+            builders: (0..n).map(|_| StringBuilder::new()).collect(),
+            rows: 0,
+        }
     }
 
-    fn finish(mut self, schema: &SchemaRef) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
-        let cols: Vec<ArrayRef> = self.builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+    fn finish(
+        mut self,
+        schema: &SchemaRef,
+    ) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+        let cols: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
         RecordBatch::try_new(schema.clone(), cols)
     }
 }
@@ -243,7 +288,14 @@ fn push_record(
         match record.get(i) {
             Some(field) => {
                 let s = std::str::from_utf8(field).map_err(|e| {
-                    read_error(path, format!("line {line}, field {}: invalid UTF-8 at byte {}", i + 1, e.valid_up_to()))
+                    read_error(
+                        path,
+                        format!(
+                            "line {line}, field {}: invalid UTF-8 at byte {}",
+                            i + 1,
+                            e.valid_up_to()
+                        ),
+                    )
                 })?;
                 b.append_value(s);
             }
@@ -263,18 +315,25 @@ pub fn sample_csv(
     sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>,
 ) -> Result<ReadInfo, ScanError> {
     let schema: SchemaRef = Arc::new(Schema::new(
-        header.names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
+        header
+            .names
+            .iter()
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
     ));
     let path = &source.path;
     let mut ragged = Ragged::default();
     let builder = || {
         let mut b = csv::ReaderBuilder::new();
-        b.delimiter(header.dialect.delimiter).has_headers(false).flexible(true);
+        b.delimiter(header.dialect.delimiter)
+            .has_headers(false)
+            .flexible(true);
         b
     };
     if source.size <= SMALL_FILE {
         let mut file = open(path)?;
-        file.seek(SeekFrom::Start(header.data_start)).map_err(|e| read_error(path, e))?;
+        file.seek(SeekFrom::Start(header.data_start))
+            .map_err(|e| read_error(path, e))?;
         let mut rdr = builder().from_reader(BufReader::new(file));
         let mut all = TextColumns::new(header.names.len());
         let mut record = csv::ByteRecord::new();
@@ -297,8 +356,13 @@ pub fn sample_csv(
         if batch.num_rows() > 0 {
             sink(&batch)?;
         }
-        let mut info = ReadInfo { rows_total: Some(total as u64), sampling, warnings: vec![] };
-        info.warnings.extend(ragged.warning(header.names.len(), true));
+        let mut info = ReadInfo {
+            rows_total: Some(total as u64),
+            sampling,
+            warnings: vec![],
+        };
+        info.warnings
+            .extend(ragged.warning(header.names.len(), true));
         return Ok(info);
     }
     let per_chunk = limit.div_ceil(CHUNKS).max(1);
@@ -306,19 +370,23 @@ pub fn sample_csv(
     for k in 0..CHUNKS {
         let offset = header.data_start + span * k as u64 / CHUNKS as u64;
         let mut file = open(path)?;
-        file.seek(SeekFrom::Start(offset)).map_err(|e| read_error(path, e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| read_error(path, e))?;
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         if k > 0 {
             // Resynchronise on a line start; the first record after it may start inside a
             // quoted field, so it is skipped too.
             let mut skipped = Vec::new();
-            reader.read_until(b'\n', &mut skipped).map_err(|e| read_error(path, e))?;
+            reader
+                .read_until(b'\n', &mut skipped)
+                .map_err(|e| read_error(path, e))?;
         }
         let mut rdr = builder().from_reader(reader);
         let mut cols = TextColumns::new(header.names.len());
         let mut record = csv::ByteRecord::new();
         let mut first = k > 0;
-        let approx_line = |r: &csv::ByteRecord| (offset / 100) + r.position().map_or(0, |p| p.line());
+        let approx_line =
+            |r: &csv::ByteRecord| (offset / 100) + r.position().map_or(0, |p| p.line());
         while cols.rows < per_chunk {
             match rdr.read_byte_record(&mut record) {
                 Ok(false) => break,
@@ -332,7 +400,12 @@ pub fn sample_csv(
                     let line = approx_line(&record);
                     push_record(&mut cols, &record, line, path, &mut ragged)?;
                 }
-                Err(e) => return Err(read_error(path, format!("near byte {offset}: {}", csv_error_place(&e, 0)))),
+                Err(e) => {
+                    return Err(read_error(
+                        path,
+                        format!("near byte {offset}: {}", csv_error_place(&e, 0)),
+                    ));
+                }
             }
         }
         let batch = cols.finish(&schema).map_err(|e| read_error(path, e))?;
@@ -348,7 +421,8 @@ pub fn sample_csv(
         ),
         warnings: vec![],
     };
-    info.warnings.extend(ragged.warning(header.names.len(), false));
+    info.warnings
+        .extend(ragged.warning(header.names.len(), false));
     Ok(info)
 }
 
@@ -365,7 +439,9 @@ fn thin(batch: RecordBatch, limit: usize) -> (RecordBatch, String) {
     if n <= limit {
         return (batch, format!("all {n} rows"));
     }
-    let idx: Vec<u32> = (0..limit).map(|i| (i as u64 * n as u64 / limit as u64) as u32).collect();
+    let idx: Vec<u32> = (0..limit)
+        .map(|i| (i as u64 * n as u64 / limit as u64) as u32)
+        .collect();
     let indices = datafusion::arrow::array::UInt32Array::from(idx);
     let cols: Vec<ArrayRef> = batch
         .columns()
@@ -383,13 +459,16 @@ pub fn sample_parquet(
     limit: usize,
     sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>,
 ) -> Result<ReadInfo, ScanError> {
-    use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+    use datafusion::parquet::arrow::arrow_reader::{
+        ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+    };
     let path = &source.path;
     if source.size == 0 {
         return Err(ScanError::Empty(path.clone()));
     }
     let file = open(path)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(path, e))?;
     let total = builder.metadata().file_metadata().num_rows().max(0) as usize;
     let (builder, sampling) = if total <= limit {
         (builder, format!("all {total} rows"))
@@ -415,12 +494,19 @@ pub fn sample_parquet(
             format!("{CHUNKS} evenly spaced windows of {per} rows across {total} rows"),
         )
     };
-    let reader = builder.with_batch_size(8192).build().map_err(|e| read_error(path, e))?;
+    let reader = builder
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| read_error(path, e))?;
     for batch in reader {
         let batch = batch.map_err(|e| read_error(path, e))?;
         sink(&batch)?;
     }
-    Ok(ReadInfo { rows_total: Some(total as u64), sampling, warnings: vec![] })
+    Ok(ReadInfo {
+        rows_total: Some(total as u64),
+        sampling,
+        warnings: vec![],
+    })
 }
 
 /// Samples an NDJSON file: whole when small, else evenly spaced chunks of lines.
@@ -441,14 +527,17 @@ pub fn sample_ndjson(
         return Err(ScanError::Empty(path.clone()));
     }
     let schema = Arc::new(schema);
-    let decode = |bytes: &[u8], line0: u64, sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>| {
+    let decode = |bytes: &[u8],
+                  line0: u64,
+                  sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>| {
         let reader = ReaderBuilder::new(schema.clone())
             .with_batch_size(8192)
             .build(std::io::Cursor::new(bytes))
             .map_err(|e| read_error(path, e))?;
         let mut rows = 0u64;
         for batch in reader {
-            let batch = batch.map_err(|e| read_error(path, format!("near line {}: {e}", line0 + rows + 1)))?;
+            let batch = batch
+                .map_err(|e| read_error(path, format!("near line {}: {e}", line0 + rows + 1)))?;
             rows += batch.num_rows() as u64;
             sink(&batch)?;
         }
@@ -456,33 +545,47 @@ pub fn sample_ndjson(
     };
     if source.size <= SMALL_FILE {
         let mut bytes = Vec::new();
-        open(path)?.read_to_end(&mut bytes).map_err(|e| read_error(path, e))?;
+        open(path)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| read_error(path, e))?;
         let mut batches = Vec::new();
         let total = decode(&bytes, 0, &mut |b| {
             batches.push(b.clone());
             Ok(())
         })?;
-        let all = datafusion::arrow::compute::concat_batches(&schema, &batches).map_err(|e| read_error(path, e))?;
+        let all = datafusion::arrow::compute::concat_batches(&schema, &batches)
+            .map_err(|e| read_error(path, e))?;
         let (batch, sampling) = thin(all, limit);
         if batch.num_rows() > 0 {
             sink(&batch)?;
         }
-        return Ok(ReadInfo { rows_total: Some(total), sampling, warnings: vec![] });
+        return Ok(ReadInfo {
+            rows_total: Some(total),
+            sampling,
+            warnings: vec![],
+        });
     }
     let per = limit.div_ceil(CHUNKS).max(1);
     for k in 0..CHUNKS {
         let offset = source.size * k as u64 / CHUNKS as u64;
         let mut file = open(path)?;
-        file.seek(SeekFrom::Start(offset)).map_err(|e| read_error(path, e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| read_error(path, e))?;
         let mut reader = BufReader::new(file);
         let mut line = Vec::new();
         if k > 0 {
-            reader.read_until(b'\n', &mut line).map_err(|e| read_error(path, e))?;
+            reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| read_error(path, e))?;
         }
         let mut chunk = Vec::new();
         for _ in 0..per {
             line.clear();
-            if reader.read_until(b'\n', &mut line).map_err(|e| read_error(path, e))? == 0 {
+            if reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| read_error(path, e))?
+                == 0
+            {
                 break;
             }
             chunk.extend_from_slice(&line);
@@ -491,7 +594,10 @@ pub fn sample_ndjson(
     }
     Ok(ReadInfo {
         rows_total: None,
-        sampling: format!("{CHUNKS} evenly spaced chunks of up to {per} lines across the file ({} bytes)", source.size),
+        sampling: format!(
+            "{CHUNKS} evenly spaced chunks of up to {per} lines across the file ({} bytes)",
+            source.size
+        ),
         warnings: vec![],
     })
 }
@@ -507,11 +613,16 @@ pub fn sample_arrow(
     if source.size == 0 {
         return Err(ScanError::Empty(path.clone()));
     }
-    let mut reader = FileReader::try_new(BufReader::new(open(path)?), None).map_err(|e| read_error(path, e))?;
+    let mut reader =
+        FileReader::try_new(BufReader::new(open(path)?), None).map_err(|e| read_error(path, e))?;
     let n = reader.num_batches();
     let mut rows = 0usize;
     let mut read = 0usize;
-    let picks: Vec<usize> = if n <= CHUNKS { (0..n).collect() } else { (0..CHUNKS).map(|k| k * n / CHUNKS).collect() };
+    let picks: Vec<usize> = if n <= CHUNKS {
+        (0..n).collect()
+    } else {
+        (0..CHUNKS).map(|k| k * n / CHUNKS).collect()
+    };
     let mut batches = Vec::new();
     for &i in &picks {
         reader.set_index(i).map_err(|e| read_error(path, e))?;
@@ -522,7 +633,8 @@ pub fn sample_arrow(
         batches.push(batch);
     }
     let schema = reader.schema();
-    let all = datafusion::arrow::compute::concat_batches(&schema, &batches).map_err(|e| read_error(path, e))?;
+    let all = datafusion::arrow::compute::concat_batches(&schema, &batches)
+        .map_err(|e| read_error(path, e))?;
     let (batch, thinned) = thin(all, limit);
     if batch.num_rows() > 0 {
         sink(&batch)?;
@@ -532,5 +644,9 @@ pub fn sample_arrow(
     } else {
         format!("{read} evenly spaced record batches of {n} ({rows} rows), {thinned}")
     };
-    Ok(ReadInfo { rows_total: (read == n).then_some(rows as u64), sampling, warnings: vec![] })
+    Ok(ReadInfo {
+        rows_total: (read == n).then_some(rows as u64),
+        sampling,
+        warnings: vec![],
+    })
 }

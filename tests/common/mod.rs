@@ -12,7 +12,9 @@ pub struct Project {
 
 impl Project {
     pub fn new() -> Project {
-        Project { dir: tempfile::tempdir().expect("temporary folder") }
+        Project {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -55,16 +57,27 @@ impl Run {
     }
     /// Asserts the exit code, showing both streams when it differs.
     pub fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code(), code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout().lines().map(|l| serde_json::from_str(l).expect("a JSON object per line")).collect()
+        self.stdout()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+            .collect()
     }
 }
 
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// A small deterministic generator (xorshift64*), so that test data is the same on every run.
@@ -95,6 +108,8 @@ impl Rng {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 1.0 < p
     }
     pub fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
