@@ -3,7 +3,7 @@
 //! Writes the table as CSV and Parquet into a temporary folder, then measures, each in a fresh
 //! child process (so that peak memory is the scan's own): `scan --full` of both files and a
 //! sample scan of both. Prints MB/s, rows/s, wall time and peak resident memory (VmHWM).
-//! `PIITRAIL_BENCH_ROWS` changes the row count.
+//! `PIITRAIL_BENCH_ROWS` changes the row count; `PIITRAIL_BENCH_DIR` keeps the files there.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -207,9 +207,13 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(2_000_000);
-    let dir = tempfile::tempdir().unwrap();
+    // PIITRAIL_BENCH_DIR keeps the generated files (for profiling); default: a temporary folder.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir =
+        std::env::var_os("PIITRAIL_BENCH_DIR").map_or(tmp.path().to_path_buf(), PathBuf::from);
+    std::fs::create_dir_all(&dir).unwrap();
     let t = Instant::now();
-    let (csv, pq) = generate(dir.path(), rows);
+    let (csv, pq) = generate(&dir, rows);
     eprintln!("generated {rows} rows in {:.1}s", t.elapsed().as_secs_f64());
     for (label, path) in [("csv", &csv), ("parquet", &pq)] {
         let size = std::fs::metadata(path).unwrap().len() as f64 / 1e6;

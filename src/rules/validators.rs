@@ -314,16 +314,19 @@ fn iban(text: &str) -> bool {
         return false;
     }
     // Move the first four characters to the end, letters become 10..35, then mod 97 == 1.
-    let mut rem: u32 = 0;
+    // Accumulate in a u64 and reduce only when it could overflow on the next step.
+    let mut rem: u64 = 0;
     for &b in s[4..].iter().chain(s[..4].iter()) {
         if b.is_ascii_digit() {
-            rem = (rem * 10 + (b - b'0') as u32) % 97;
+            rem = rem * 10 + (b - b'0') as u64;
         } else {
-            let v = (b - b'A' + 10) as u32;
-            rem = (rem * 100 + v) % 97;
+            rem = rem * 100 + (b - b'A' + 10) as u64;
+        }
+        if rem >= 1 << 50 {
+            rem %= 97;
         }
     }
-    rem == 1
+    rem % 97 == 1
 }
 
 fn es_dni_nie(text: &str) -> bool {

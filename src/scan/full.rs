@@ -39,6 +39,29 @@ fn df_error(src: &Source, e: impl std::fmt::Display) -> ScanError {
     }
 }
 
+/// A value can only hold a newline inside quotes: a file without a single quote byte can be
+/// split into byte ranges and decoded on every core; any other file is read as one stream.
+fn may_quote_newlines(src: &Source) -> Result<bool, ScanError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(&src.path).map_err(|e| ScanError::Open {
+        path: src.path.clone(),
+        source: e,
+    })?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| ScanError::Read {
+            path: src.path.clone(),
+            message: e.to_string(),
+        })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if memchr::memchr(b'"', &buf[..n]).is_some() {
+            return Ok(true);
+        }
+    }
+}
+
 pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -75,7 +98,7 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
                     .has_header(true)
                     .delimiter(header.dialect.delimiter)
                     .schema(&schema)
-                    .newlines_in_values(true)
+                    .newlines_in_values(may_quote_newlines(src)?)
                     .truncated_rows(true)
                     .file_extension(&ext);
                 ctx.read_csv(&path, opts).await
@@ -140,7 +163,8 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let rx = rx.clone();
-                let rules = req.rules.clone();
+                // A clone per worker: each regex then keeps its own cache, with no contention.
+                let rules = std::sync::Arc::new((*req.rules).clone());
                 let fields = &fields;
                 s.spawn(move || {
                     let mut m = Matcher::new(rules, fields, Stopping::FULL, req.show_examples);

@@ -75,12 +75,25 @@ pub struct ColumnState {
     pub normalised: String,
     pub data_type: String,
     pub non_null: u64,
-    /// Values that look like free text (two or more spaces).
+    /// Values that look like free text (several words, see `ValueShape::is_text`).
     pub text_like: u64,
     pub value: Vec<Counter>,
     pub find: Vec<Counter>,
+    /// Indices of the counters still being evaluated: the hot loop only walks these.
+    live_value: Vec<usize>,
+    live_find: Vec<usize>,
     /// Masked examples of matched values, per rule index (only kept when asked for).
     pub examples: Vec<(usize, String)>,
+}
+
+/// Trims ASCII whitespace without decoding; falls back to Unicode trimming when needed.
+#[inline]
+fn trim(v: &str) -> &str {
+    let b = v.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => v,
+        _ => v.trim(),
+    }
 }
 
 /// Values that mean "no value" in real exports.
@@ -139,6 +152,8 @@ impl Matcher {
                     data_type: dt.to_string(),
                     non_null: 0,
                     text_like: 0,
+                    live_value: (0..value.len()).collect(),
+                    live_find: (0..find.len()).collect(),
                     value,
                     find,
                     examples: Vec::new(),
@@ -184,7 +199,7 @@ impl Matcher {
 }
 
 fn column_done(state: &ColumnState) -> bool {
-    state.value.iter().all(|c| !c.active) && state.find.iter().all(|c| !c.active)
+    state.live_value.is_empty() && state.live_find.is_empty()
 }
 
 fn feed_column(
@@ -240,16 +255,15 @@ fn each<'a>(
 ) {
     for v in values {
         let Some(v) = v else { continue };
-        let v = v.trim();
+        let v = trim(v);
         if is_null_token(v) {
             continue;
         }
         state.non_null += 1;
         let shape = ValueShape::of(v);
-        let spaces = v.bytes().filter(|&b| b == b' ').take(2).count();
-        let mut any_active = false;
-        for c in state.value.iter_mut().filter(|c| c.active) {
-            any_active = true;
+        let mut i = 0;
+        while i < state.live_value.len() {
+            let c = &mut state.value[state.live_value[i]];
             let rule = &rules.rules[c.rule];
             c.examined += 1;
             let hit = rule.prefilter.admits(&shape)
@@ -262,19 +276,30 @@ fn each<'a>(
                 }
             }
             c.settle(stop);
+            if c.active {
+                i += 1;
+            } else {
+                state.live_value.swap_remove(i);
+            }
         }
-        if spaces >= 2 {
+        if shape.is_text() {
             state.text_like += 1;
-            for c in state.find.iter_mut().filter(|c| c.active) {
-                any_active = true;
+            let mut i = 0;
+            while i < state.live_find.len() {
+                let c = &mut state.find[state.live_find[i]];
                 c.examined += 1;
                 if rules.rules[c.rule].found_in(v) {
                     c.matched += 1;
                 }
                 c.settle(stop);
+                if c.active {
+                    i += 1;
+                } else {
+                    state.live_find.swap_remove(i);
+                }
             }
         }
-        if !any_active && state.find.iter().all(|c| !c.active) {
+        if column_done(state) {
             break;
         }
     }
