@@ -97,6 +97,16 @@ fn full_and_sample_agree_on_tags() {
         tags(&["scan", "customers.csv", "--format", "json"]),
         tags(&["scan", "customers.csv", "--full", "--format", "json"])
     );
+    // The quoted note spans two lines: still three rows, in both modes.
+    for mode in [&[][..], &["--full"][..]] {
+        let mut args = vec!["scan", "customers.csv", "--format", "json"];
+        args.extend_from_slice(mode);
+        assert_eq!(
+            p.run(&args).expect(0).json_lines()[0]["rows_scanned"],
+            3,
+            "{mode:?}"
+        );
+    }
 }
 
 #[test]
