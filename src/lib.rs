@@ -5,6 +5,7 @@
 //! (where data went) → `propagate` → `policy` / `subject` / `report` → `sign`.
 
 pub mod cli;
+pub mod fsio;
 pub mod rules;
 pub mod scan;
 pub mod sensitive;

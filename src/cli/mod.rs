@@ -4,6 +4,7 @@
 //! the answer. The exit code is decided here and only here (DESIGN.md: 0 success, 1 findings,
 //! 2 usage or input error, 3 internal error).
 
+pub mod demo;
 pub mod rules;
 pub mod scan;
 
@@ -40,6 +41,9 @@ pub enum Command {
         after_help = "Examples:\n  piitrail rules list\n  piitrail rules explain iban\n  piitrail rules test my-rules/loyalty.toml"
     )]
     Rules(rules::Command),
+    /// Run piitrail on the bundled example shop and show what it finds.
+    #[command(after_help = "Examples:\n  piitrail demo\n  piitrail demo --out /tmp/shop")]
+    Demo(demo::Args),
 }
 
 /// How a command ended, when it did not fail.
@@ -128,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Rules(cmd) => rules::run(&ctx, cmd),
+        Command::Demo(args) => demo::run(&ctx, args),
     }
 }
 

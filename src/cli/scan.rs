@@ -119,7 +119,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Result<()> {
+pub(crate) fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Result<()> {
     let rows = match s.rows_total {
         Some(t) => format!("{} of {t} rows", s.rows_scanned),
         None => format!("{} rows", s.rows_scanned),
