@@ -241,14 +241,53 @@ fn invalid_utf8_names_file_and_line() {
 #[test]
 fn malformed_csv_is_exit_2() {
     let p = Project::new();
-    // an unterminated quote swallows the rest of the file
-    p.write("bad.csv", "id,email\n1,\"x@example.com\n2,y@example.com\n");
-    let run = p.run(&["scan", "bad.csv", "--full"]);
-    // DataFusion reads the rest of the file into one quoted field: not an error, but one row.
-    assert!(run.code() == 0 || run.code() == 2, "{}", run.stderr());
-    assert!(!run.stderr().contains("panicked"));
+    // An unterminated quote would swallow the rest of the file into one field.
+    p.write(
+        "bad.csv",
+        "id,email\n1,x@example.com\n2,\"y@example.com\n3,z@example.com\n",
+    );
+    fails_with(
+        &p,
+        &["scan", "bad.csv"],
+        &["bad.csv", "line 3", "never closed"],
+    );
+    fails_with(
+        &p,
+        &["scan", "bad.csv", "--full"],
+        &["bad.csv", "line 3", "never closed"],
+    );
+    // More fields than the header: DataFusion refuses the row in a full scan.
     p.write("wide.csv", "a,b\n1,2\n3,4,5,6\n");
     fails_with(&p, &["scan", "wide.csv", "--full"], &["wide.csv"]);
+}
+
+#[test]
+fn a_parquet_file_without_rows_is_judged_by_its_column_names() {
+    use datafusion::arrow::array::RecordBatch;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let p = Project::new();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("email", DataType::Utf8, true),
+        Field::new("qty", DataType::Int64, true),
+    ]));
+    let path = p.path("none.parquet");
+    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    w.write(&RecordBatch::new_empty(schema)).unwrap();
+    w.close().unwrap();
+    let a = &p
+        .run(&["scan", "none.parquet", "--format", "json"])
+        .expect(0)
+        .json_lines()[0];
+    assert_eq!(a["rows_scanned"], 0);
+    assert_eq!(a["columns"].as_array().unwrap().len(), 2);
+    assert_eq!(a["columns"][0]["tags"][0]["category"], "user.contact.email");
+    assert_eq!(a["columns"][0]["tags"][0]["evidence"]["basis"], "name");
 }
 
 #[test]

@@ -39,29 +39,6 @@ fn df_error(src: &Source, e: impl std::fmt::Display) -> ScanError {
     }
 }
 
-/// A value can only hold a newline inside quotes: a file without a single quote byte can be
-/// split into byte ranges and decoded on every core; any other file is read as one stream.
-fn may_quote_newlines(src: &Source) -> Result<bool, ScanError> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(&src.path).map_err(|e| ScanError::Open {
-        path: src.path.clone(),
-        source: e,
-    })?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| ScanError::Read {
-            path: src.path.clone(),
-            message: e.to_string(),
-        })?;
-        if n == 0 {
-            return Ok(false);
-        }
-        if memchr::memchr(b'"', &buf[..n]).is_some() {
-            return Ok(true);
-        }
-    }
-}
-
 pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -71,6 +48,10 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
     let header = match src.format {
         Format::Csv => Some(source::csv_header(src)?),
         _ => None,
+    };
+    let quotes = match &header {
+        Some(h) => Some(source::check_quotes(src, h.data_start)?),
+        None => None,
     };
     if matches!(src.format, Format::Parquet | Format::NdJson | Format::Arrow) && src.size == 0 {
         return Err(ScanError::Empty(src.path.clone()));
@@ -98,7 +79,9 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
                     .has_header(true)
                     .delimiter(header.dialect.delimiter)
                     .schema(&schema)
-                    .newlines_in_values(may_quote_newlines(src)?)
+                    // A value can only hold a newline inside quotes: a file without a single
+                    // quote byte is split into byte ranges and decoded on every core.
+                    .newlines_in_values(quotes.is_some_and(|q| q.any))
                     .truncated_rows(true)
                     .file_extension(&ext);
                 ctx.read_csv(&path, opts).await

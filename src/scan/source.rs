@@ -138,6 +138,65 @@ fn open(path: &Path) -> Result<File, ScanError> {
     })
 }
 
+/// What a scan of a CSV file's quote bytes found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotes {
+    /// The file holds at least one quote byte (so a value may span lines).
+    pub any: bool,
+}
+
+/// Scans every quote byte of a CSV file: a quote that is opened and never closed swallows the
+/// rest of the file into one field, which is an input error naming the line where it opened.
+/// (A doubled quote inside a quoted field toggles twice, so parity is all that matters.)
+pub fn check_quotes(source: &Source, start: u64) -> Result<Quotes, ScanError> {
+    let path = &source.path;
+    let mut file = open(path)?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| read_error(path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut offset, mut open_at, mut inside, mut any) = (start, 0u64, false, false);
+    loop {
+        let n = file.read(&mut buf).map_err(|e| read_error(path, e))?;
+        if n == 0 {
+            break;
+        }
+        for i in memchr::memchr_iter(b'"', &buf[..n]) {
+            any = true;
+            inside = !inside;
+            if inside {
+                open_at = offset + i as u64;
+            }
+        }
+        offset += n as u64;
+    }
+    if inside {
+        let line = line_of(source, open_at)?;
+        return Err(read_error(
+            path,
+            format!(
+                "line {line}: a quoted field opens here and is never closed (a missing \" swallows the rest of the file)"
+            ),
+        ));
+    }
+    Ok(Quotes { any })
+}
+
+/// The 1-based line number of a byte offset.
+fn line_of(source: &Source, offset: u64) -> Result<u64, ScanError> {
+    let mut reader = BufReader::new(open(&source.path)?).take(offset);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 1u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| read_error(&source.path, e))?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+}
+
 /// The CSV header: dialect and column names (BOM stripped, blanks and duplicates named).
 #[derive(Debug, Clone)]
 pub struct CsvHeader {
@@ -331,6 +390,7 @@ pub fn sample_csv(
         b
     };
     if source.size <= SMALL_FILE {
+        check_quotes(source, header.data_start)?;
         let mut file = open(path)?;
         file.seek(SeekFrom::Start(header.data_start))
             .map_err(|e| read_error(path, e))?;
@@ -494,13 +554,20 @@ pub fn sample_parquet(
             format!("{CHUNKS} evenly spaced windows of {per} rows across {total} rows"),
         )
     };
+    let schema = builder.schema().clone();
     let reader = builder
         .with_batch_size(8192)
         .build()
         .map_err(|e| read_error(path, e))?;
+    let mut sent = false;
     for batch in reader {
         let batch = batch.map_err(|e| read_error(path, e))?;
         sink(&batch)?;
+        sent = true;
+    }
+    if !sent {
+        // No rows: the columns are still there, judged by their names.
+        sink(&RecordBatch::new_empty(schema))?;
     }
     Ok(ReadInfo {
         rows_total: Some(total as u64),
@@ -556,9 +623,7 @@ pub fn sample_ndjson(
         let all = datafusion::arrow::compute::concat_batches(&schema, &batches)
             .map_err(|e| read_error(path, e))?;
         let (batch, sampling) = thin(all, limit);
-        if batch.num_rows() > 0 {
-            sink(&batch)?;
-        }
+        sink(&batch)?; // even with no rows: the batch carries the columns
         return Ok(ReadInfo {
             rows_total: Some(total),
             sampling,
@@ -636,9 +701,7 @@ pub fn sample_arrow(
     let all = datafusion::arrow::compute::concat_batches(&schema, &batches)
         .map_err(|e| read_error(path, e))?;
     let (batch, thinned) = thin(all, limit);
-    if batch.num_rows() > 0 {
-        sink(&batch)?;
-    }
+    sink(&batch)?; // even with no rows: the batch carries the columns
     let sampling = if read == n {
         thinned
     } else {
