@@ -318,7 +318,16 @@ fn truncated_parquet_is_exit_2() {
         w.write(&batch).unwrap();
         w.close().unwrap();
     }
-    p.run(&["scan", "ok.parquet"]).expect(0);
+    for mode in [&[][..], &["--full"][..]] {
+        let mut args = vec!["scan", "ok.parquet", "--format", "json"];
+        args.extend_from_slice(mode);
+        let a = &p.run(&args).expect(0).json_lines()[0];
+        assert_eq!(a["rows_scanned"], 100, "{mode:?}");
+        assert_eq!(
+            a["columns"][0]["tags"][0]["evidence"]["matched"], 100,
+            "{mode:?}"
+        );
+    }
     let bytes = std::fs::read(&full).unwrap();
     p.write("cut.parquet", &bytes[..bytes.len() / 2]);
     fails_with(&p, &["scan", "cut.parquet"], &["cut.parquet"]);
@@ -437,4 +446,36 @@ fn usage_errors_are_exit_2() {
     p.run(&["scan", "x.csv", "--format", "xml"]).expect(2);
     p.run(&["frobnicate"]).expect(2);
     p.run(&["--version"]).expect(0);
+}
+
+#[test]
+fn a_closed_pipe_on_stdout_exits_0_quietly() {
+    let p = Project::new();
+    for i in 0..300 {
+        p.write(&format!("many/t{i:03}.csv"), CUSTOMERS);
+    }
+    let bin = assert_cmd::cargo::cargo_bin("piitrail");
+    for format in ["json", "text"] {
+        let script = format!(
+            "set -o pipefail; '{}' scan many --format {format} | head -c 10 >/dev/null",
+            bin.display()
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(p.dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

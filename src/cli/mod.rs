@@ -78,6 +78,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         {
             return 2;
         }
+        if let Some(json) = cause.downcast_ref::<serde_json::Error>()
+            && json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe)
+        {
+            return 0;
+        }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             return if io.kind() == std::io::ErrorKind::BrokenPipe {
                 0
