@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod fsio;
+pub mod ledger;
 pub mod rules;
 pub mod scan;
 pub mod sensitive;

@@ -5,6 +5,8 @@
 //! 2 usage or input error, 3 internal error).
 
 pub mod demo;
+pub mod init;
+pub mod ledger;
 pub mod rules;
 pub mod scan;
 
@@ -30,6 +32,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create piitrail.toml and the ledger (.piitrail/ledger.jsonl) in the project folder.
+    #[command(after_help = "Examples:\n  piitrail init\n  piitrail init --project ../shop")]
+    Init,
     /// Find the columns that hold personal data in CSV, TSV, Parquet, NDJSON and Arrow files.
     #[command(
         after_help = "Examples:\n  piitrail scan data/customers.csv\n  piitrail scan data/ --full --format json\n  piitrail scan export.csv --rules my-rules/ --show-examples"
@@ -44,6 +49,12 @@ pub enum Command {
     /// Run piitrail on the bundled example shop and show what it finds.
     #[command(after_help = "Examples:\n  piitrail demo\n  piitrail demo --out /tmp/shop")]
     Demo(demo::Args),
+    /// Verify, list and recover the hash-chained ledger.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  piitrail ledger verify\n  piitrail ledger log --format json\n  piitrail ledger recover"
+    )]
+    Ledger(ledger::Command),
 }
 
 /// How a command ended, when it did not fail.
@@ -71,6 +82,9 @@ pub struct UsageError(pub String);
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<crate::scan::ScanError>() {
+            return if e.is_input() { 2 } else { 3 };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::ledger::LedgerError>() {
             return if e.is_input() { 2 } else { 3 };
         }
         if cause.downcast_ref::<crate::rules::RuleError>().is_some()
@@ -138,6 +152,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Rules(cmd) => rules::run(&ctx, cmd),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Init => init::run(&ctx),
+        Command::Ledger(cmd) => ledger::run(&ctx, cmd),
     }
 }
 

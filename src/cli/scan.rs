@@ -73,13 +73,12 @@ impl RuleArgs {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
-    if args.record {
-        return Err(UsageError(
-            "--record needs the project ledger (.piitrail/ledger.jsonl), which this version of piitrail cannot write yet; run the scan without --record"
-                .into(),
-        )
-        .into());
-    }
+    // Open the ledger first: a scan that cannot be recorded is refused before any work.
+    let ledger = if args.record {
+        Some(crate::ledger::Ledger::open(&ctx.root)?)
+    } else {
+        None
+    };
     if !args.full && args.sample == 0 {
         return Err(UsageError("--sample must be at least 1".into()).into());
     }
@@ -96,6 +95,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         show_examples: args.show_examples,
     };
     let scans = scan::scan(&req).context("scan failed")?;
+    if let Some(ledger) = &ledger {
+        let written = ledger.append_with(|existing| {
+            let mut latest = crate::ledger::latest_versions(existing);
+            Ok(scans
+                .iter()
+                .flat_map(|s| crate::ledger::scan_bodies(&mut latest, s))
+                .collect())
+        })?;
+        ctx.note(format!("recorded {} ledger record(s)", written.len()));
+    }
     for s in &scans {
         for w in &s.warnings {
             ctx.note(format!("warning: {}: {w}", s.artifact));

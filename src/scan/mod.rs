@@ -58,6 +58,8 @@ pub struct ArtifactScan {
     pub artifact: String,
     pub digest: String,
     pub format: String,
+    /// File size in bytes.
+    pub size: u64,
     pub rows_scanned: u64,
     pub rows_total: Option<u64>,
     /// How the rows were drawn: "all 120 rows", "16 evenly spaced chunks ...", "every row".
@@ -194,6 +196,7 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
         artifact: display_path(&src.path, &req.root),
         digest,
         format: src.format.as_str().to_string(),
+        size: src.size,
         rows_scanned,
         rows_total: info.rows_total,
         sampling: info.sampling,

@@ -1,0 +1,137 @@
+//! Ledger record types. One JSON object per line:
+//!
+//! ```json
+//! {"seq":1,"time":"2026-11-26T10:00:00Z","kind":"artifact","artifact":{"path":"data/customers.csv",
+//!  "digest":"sha256:…","size":5120,"format":"csv","role":"dataset","schema":[{"name":"email","type":"Utf8"}],
+//!  "previous":null},"prev":"sha256:000…","hash":"sha256:…"}
+//! ```
+//!
+//! `hash` is the sha256 of the RFC 8785 canonical JSON of the record without `hash`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scan::{ArtifactScan, ColumnScan};
+
+/// One line of the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The record kind; equals the key of `body`.
+    pub kind: String,
+    #[serde(flatten)]
+    pub body: Body,
+    /// The previous record's hash (`sha256:` and 64 zeros for the first record).
+    pub prev: String,
+    pub hash: String,
+}
+
+/// What a record says. Serialised as `{"artifact": {...}}`, flattened into the record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Body {
+    Artifact(ArtifactRecord),
+    Scan(ScanRecord),
+}
+
+impl Body {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Artifact(_) => "artifact",
+            Body::Scan(_) => "scan",
+        }
+    }
+}
+
+/// A version of an artifact: the same path with new content is a new version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactRecord {
+    /// Project-relative path or URI.
+    pub path: String,
+    pub digest: String,
+    pub size: u64,
+    pub format: String,
+    /// `dataset` or `model`.
+    pub role: String,
+    #[serde(default)]
+    pub schema: Vec<SchemaField>,
+    /// Digest of the previous version of the same path, if any.
+    pub previous: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaField {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+/// The tags one scan gave one artifact version (never values, not even masked ones).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanRecord {
+    pub artifact: String,
+    pub digest: String,
+    pub rows_scanned: u64,
+    pub rows_total: Option<u64>,
+    pub sampling: String,
+    pub columns: Vec<ColumnScan>,
+}
+
+/// The latest recorded digest of every artifact path.
+pub fn latest_versions(records: &[Record]) -> std::collections::BTreeMap<String, String> {
+    let mut latest = std::collections::BTreeMap::new();
+    for r in records {
+        if let Body::Artifact(a) = &r.body {
+            latest.insert(a.path.clone(), a.digest.clone());
+        }
+    }
+    latest
+}
+
+/// The records that a scan adds: a new artifact version when the path's latest recorded
+/// version has other content (linked to it by `previous`), then the scan itself. `latest`
+/// is updated, so that several scans of one batch see each other's versions.
+pub fn scan_bodies(
+    latest: &mut std::collections::BTreeMap<String, String>,
+    scan: &ArtifactScan,
+) -> Vec<Body> {
+    let previous = latest.get(&scan.artifact).cloned();
+    let mut out = Vec::new();
+    if previous.as_deref() != Some(scan.digest.as_str()) {
+        out.push(Body::Artifact(ArtifactRecord {
+            path: scan.artifact.clone(),
+            digest: scan.digest.clone(),
+            size: scan.size,
+            format: scan.format.clone(),
+            role: "dataset".into(),
+            schema: scan
+                .columns
+                .iter()
+                .map(|c| SchemaField {
+                    name: c.name.clone(),
+                    data_type: c.data_type.clone(),
+                })
+                .collect(),
+            previous,
+        }));
+        latest.insert(scan.artifact.clone(), scan.digest.clone());
+    }
+    out.push(Body::Scan(ScanRecord {
+        artifact: scan.artifact.clone(),
+        digest: scan.digest.clone(),
+        rows_scanned: scan.rows_scanned,
+        rows_total: scan.rows_total,
+        sampling: scan.sampling.clone(),
+        // Tags only: masked examples stay out of the ledger too.
+        columns: scan
+            .columns
+            .iter()
+            .map(|c| ColumnScan {
+                examples: vec![],
+                ..c.clone()
+            })
+            .collect(),
+    }));
+    out
+}
