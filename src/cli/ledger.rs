@@ -19,6 +19,7 @@ pub enum Command {
     Verify,
     /// List the records: sequence, time, kind and what each says.
     Log {
+        /// Output format: a readable table, or one JSON object per line.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },

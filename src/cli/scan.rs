@@ -41,6 +41,7 @@ pub struct Args {
     /// Show up to three masked examples of matched values per column.
     #[arg(long)]
     pub show_examples: bool,
+    /// Output format: a readable table, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
