@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod fsio;
 pub mod ledger;
+pub mod lineage;
 pub mod rules;
 pub mod scan;
 pub mod sensitive;

@@ -20,6 +20,7 @@ fn help_texts() {
         &["ledger", "log"],
         &["ledger", "recover"],
         &["demo"],
+        &["record"],
     ];
     for cmd in commands {
         let mut args = cmd.to_vec();

@@ -80,6 +80,22 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
                                 s.columns.iter().filter(|c| !c.tags.is_empty()).count(),
                                 s.columns.len()
                             ),
+                            Body::Execution(x) => format!(
+                                "{} {}: {} -> {} ({} column edges)",
+                                x.kind,
+                                x.id,
+                                x.inputs
+                                    .iter()
+                                    .map(|a| a.path.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                                x.outputs
+                                    .iter()
+                                    .map(|a| a.path.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                                x.columns.len()
+                            ),
                         };
                         writeln!(out, "{:>6}  {}  {:<9} {what}", r.seq, r.time, r.kind)?;
                     }

@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod init;
 pub mod ledger;
+pub mod record;
 pub mod rules;
 pub mod scan;
 
@@ -49,6 +50,11 @@ pub enum Command {
     /// Run piitrail on the bundled example shop and show what it finds.
     #[command(after_help = "Examples:\n  piitrail demo\n  piitrail demo --out /tmp/shop")]
     Demo(demo::Args),
+    /// Declare a step that ran elsewhere (model training, a transform, an export) in the ledger.
+    #[command(
+        after_help = "Examples:\n  piitrail record --kind training --input data/features.parquet --output models/churn.pkl --code train.py\n  piitrail record --kind transform --input raw.csv --output clean.csv --column email_hash=email:pseudonymised"
+    )]
+    Record(record::Args),
     /// Verify, list and recover the hash-chained ledger.
     #[command(
         subcommand,
@@ -82,6 +88,9 @@ pub struct UsageError(pub String);
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<crate::scan::ScanError>() {
+            return if e.is_input() { 2 } else { 3 };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::lineage::LineageError>() {
             return if e.is_input() { 2 } else { 3 };
         }
         if let Some(e) = cause.downcast_ref::<crate::ledger::LedgerError>() {
@@ -154,6 +163,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Init => init::run(&ctx),
         Command::Ledger(cmd) => ledger::run(&ctx, cmd),
+        Command::Record(args) => record::run(&ctx, args),
     }
 }
 

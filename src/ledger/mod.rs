@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 pub use chain::{GENESIS, Ledger, Verification, record_hash};
 pub use record::{
-    ArtifactRecord, Body, Record, ScanRecord, SchemaField, latest_versions, scan_bodies,
+    ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, ExecutionRecord, Record,
+    ScanRecord, SchemaField, latest_versions, scan_bodies,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -33,6 +33,7 @@ pub struct Record {
 pub enum Body {
     Artifact(ArtifactRecord),
     Scan(ScanRecord),
+    Execution(ExecutionRecord),
 }
 
 impl Body {
@@ -40,6 +41,7 @@ impl Body {
         match self {
             Body::Artifact(_) => "artifact",
             Body::Scan(_) => "scan",
+            Body::Execution(_) => "execution",
         }
     }
 }
@@ -76,6 +78,70 @@ pub struct ScanRecord {
     pub rows_total: Option<u64>,
     pub sampling: String,
     pub columns: Vec<ColumnScan>,
+}
+
+/// One run of a transformation: what went in, what came out, the code, and column lineage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    /// Stable id: `x-` and 16 hex digits of the sha256 of the rest of the execution.
+    pub id: String,
+    /// `sql`, `training`, `transform`, `export`, `openlineage` or `mlmd`.
+    pub kind: String,
+    pub inputs: Vec<ArtifactRef>,
+    pub outputs: Vec<ArtifactRef>,
+    pub code: Option<Code>,
+    /// Column-level lineage, one edge per (input column, output column).
+    #[serde(default)]
+    pub columns: Vec<ColumnEdge>,
+}
+
+/// An artifact version named by path and digest.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    pub path: String,
+    pub digest: String,
+}
+
+/// The code that ran: SQL text, or the digest of a script.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Code {
+    Sql(String),
+    Script { path: String, digest: String },
+}
+
+/// A column of an artifact.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnRef {
+    pub path: String,
+    pub column: String,
+}
+
+/// How an input column reaches an output column (OpenLineage type and subtype, and our
+/// propagation class of DESIGN.md).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnEdge {
+    pub from: ColumnRef,
+    pub to: ColumnRef,
+    /// `DIRECT` or `INDIRECT`.
+    #[serde(rename = "type")]
+    pub edge_type: String,
+    /// IDENTITY, TRANSFORMATION, AGGREGATION; JOIN, GROUP_BY, FILTER, SORT, WINDOW, CONDITIONAL.
+    pub subtype: String,
+    pub masking: bool,
+    /// `direct`, `pseudonymised`, `generalised`, `aggregated` or `influenced`.
+    pub class: String,
+}
+
+impl ExecutionRecord {
+    /// Fills `id` from the content, so the same execution recorded twice has the same id.
+    pub fn with_id(mut self) -> Self {
+        self.id = String::new();
+        let value = serde_json::to_value(&self).expect("an execution always serialises");
+        let digest = super::chain::record_hash(&value);
+        self.id = format!("x-{}", &digest["sha256:".len().."sha256:".len() + 16]);
+        self
+    }
 }
 
 /// The latest recorded digest of every artifact path.

@@ -1,0 +1,271 @@
+//! Declared steps: a transformation that ran elsewhere (model training, an export, a script),
+//! recorded by `piitrail record` with the column lineage its author states.
+//!
+//! `--column OUT=IN[:CLASS]`: OUT is `column` or `PATH:column` of an output, IN the same for an
+//! input, CLASS one of `direct` (default), `pseudonymised`, `generalised`, `aggregated`,
+//! `influenced`. With a single input (or output) the bare column name refers to it.
+
+use std::path::{Path, PathBuf};
+
+use super::LineageError;
+use crate::ledger::{
+    ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, ExecutionRecord, Ledger,
+    SchemaField, latest_versions,
+};
+use crate::scan::{digest_file, display_path};
+
+/// The propagation classes of DESIGN.md, with the OpenLineage type, subtype and masking flag
+/// that a declared edge of that class is recorded with.
+pub const CLASSES: &[(&str, &str, &str, bool)] = &[
+    ("direct", "DIRECT", "TRANSFORMATION", false),
+    ("pseudonymised", "DIRECT", "TRANSFORMATION", true),
+    ("generalised", "DIRECT", "TRANSFORMATION", false),
+    ("aggregated", "DIRECT", "AGGREGATION", false),
+    ("influenced", "INDIRECT", "FILTER", false),
+];
+
+/// What kind of step ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Training,
+    Transform,
+    Export,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Training => "training",
+            StepKind::Transform => "transform",
+            StepKind::Export => "export",
+        }
+    }
+}
+
+/// A declared step, as the user described it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub kind: StepKind,
+    pub inputs: Vec<PathBuf>,
+    pub outputs: Vec<PathBuf>,
+    pub columns: Vec<String>,
+    pub code: Option<PathBuf>,
+    pub root: PathBuf,
+}
+
+/// Parses one `--column` spec against the step's inputs and outputs (display paths).
+pub fn parse_column(
+    spec: &str,
+    inputs: &[String],
+    outputs: &[String],
+) -> Result<ColumnEdge, LineageError> {
+    let bad = |message: String| LineageError::BadColumn {
+        spec: spec.to_string(),
+        message,
+    };
+    let (out, rest) = spec
+        .split_once('=')
+        .ok_or_else(|| bad("expected OUT=IN[:CLASS]".into()))?;
+    let (input, class) = match rest.rsplit_once(':') {
+        Some((i, c)) if CLASSES.iter().any(|k| k.0 == c) => (i, c),
+        _ => (rest, "direct"),
+    };
+    let side = |text: &str, paths: &[String], role: &str| -> Result<ColumnRef, LineageError> {
+        if let Some((path, column)) = text.rsplit_once(':') {
+            let path = path.trim_start_matches("./");
+            if !paths.iter().any(|p| p == path) {
+                return Err(bad(format!(
+                    "'{path}' is not one of the {role}s ({})",
+                    paths.join(", ")
+                )));
+            }
+            if column.is_empty() {
+                return Err(bad(format!("no column named after '{path}:'")));
+            }
+            return Ok(ColumnRef {
+                path: path.to_string(),
+                column: column.to_string(),
+            });
+        }
+        match paths {
+            [only] if !text.is_empty() => Ok(ColumnRef {
+                path: only.clone(),
+                column: text.to_string(),
+            }),
+            [_] => Err(bad(format!("an empty {role} column"))),
+            _ => Err(bad(format!(
+                "there are {} {role}s: write {role} columns as PATH:column",
+                paths.len()
+            ))),
+        }
+    };
+    let from = side(input, inputs, "input")?;
+    let to = side(out, outputs, "output")?;
+    let &(_, edge_type, subtype, masking) = CLASSES
+        .iter()
+        .find(|k| k.0 == class)
+        .expect("class checked above");
+    Ok(ColumnEdge {
+        from,
+        to,
+        edge_type: edge_type.into(),
+        subtype: subtype.into(),
+        masking,
+        class: class.into(),
+    })
+}
+
+fn reference(
+    path: &Path,
+    root: &Path,
+    role: &'static str,
+) -> Result<(ArtifactRef, u64, String), LineageError> {
+    if !path.is_file() {
+        return Err(LineageError::Missing {
+            role,
+            path: path.to_path_buf(),
+        });
+    }
+    let digest = digest_file(path)?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let format = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("file")
+        .to_ascii_lowercase();
+    Ok((
+        ArtifactRef {
+            path: display_path(path, root),
+            digest,
+        },
+        size,
+        format,
+    ))
+}
+
+/// Records a declared step: new artifact versions for its inputs and outputs where their
+/// content changed, then the execution. Outputs of a training step are models.
+pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, LineageError> {
+    let mut refs = Vec::new();
+    for p in &req.inputs {
+        refs.push((reference(p, &req.root, "input")?, "dataset"));
+    }
+    let out_role = if req.kind == StepKind::Training {
+        "model"
+    } else {
+        "dataset"
+    };
+    for p in &req.outputs {
+        refs.push((reference(p, &req.root, "output")?, out_role));
+    }
+    let inputs: Vec<ArtifactRef> = refs[..req.inputs.len()]
+        .iter()
+        .map(|((r, _, _), _)| r.clone())
+        .collect();
+    let outputs: Vec<ArtifactRef> = refs[req.inputs.len()..]
+        .iter()
+        .map(|((r, _, _), _)| r.clone())
+        .collect();
+    let in_paths: Vec<String> = inputs.iter().map(|r| r.path.clone()).collect();
+    let out_paths: Vec<String> = outputs.iter().map(|r| r.path.clone()).collect();
+    let mut columns = req
+        .columns
+        .iter()
+        .map(|c| parse_column(c, &in_paths, &out_paths))
+        .collect::<Result<Vec<_>, _>>()?;
+    columns.sort();
+    let code = match &req.code {
+        None => None,
+        Some(p) => {
+            let (r, _, _) = reference(p, &req.root, "code file")?;
+            Some(Code::Script {
+                path: r.path,
+                digest: r.digest,
+            })
+        }
+    };
+    let execution = ExecutionRecord {
+        id: String::new(),
+        kind: req.kind.as_str().into(),
+        inputs,
+        outputs,
+        code,
+        columns,
+    }
+    .with_id();
+    let exec = execution.clone();
+    ledger.append_with(move |existing| {
+        let mut latest = latest_versions(existing);
+        let mut bodies = Vec::new();
+        for ((r, size, format), role) in refs {
+            let previous = latest.get(&r.path).cloned();
+            if previous.as_deref() != Some(r.digest.as_str()) {
+                latest.insert(r.path.clone(), r.digest.clone());
+                bodies.push(Body::Artifact(ArtifactRecord {
+                    path: r.path,
+                    digest: r.digest,
+                    size,
+                    format,
+                    role: role.into(),
+                    schema: Vec::<SchemaField>::new(),
+                    previous,
+                }));
+            }
+        }
+        bodies.push(Body::Execution(exec));
+        Ok(bodies)
+    })?;
+    Ok(execution)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one() -> (Vec<String>, Vec<String>) {
+        (vec!["data/in.csv".into()], vec!["data/out.csv".into()])
+    }
+
+    #[test]
+    fn bare_columns_refer_to_the_only_input_and_output() {
+        let (i, o) = one();
+        let e = parse_column("email_hash=email:pseudonymised", &i, &o).unwrap();
+        assert_eq!(
+            (e.from.path.as_str(), e.from.column.as_str()),
+            ("data/in.csv", "email")
+        );
+        assert_eq!(
+            (e.to.path.as_str(), e.to.column.as_str()),
+            ("data/out.csv", "email_hash")
+        );
+        assert_eq!(
+            (e.class.as_str(), e.edge_type.as_str(), e.masking),
+            ("pseudonymised", "DIRECT", true)
+        );
+        assert_eq!(parse_column("a=b", &i, &o).unwrap().class, "direct");
+    }
+
+    #[test]
+    fn several_inputs_need_paths() {
+        let i = vec!["a.csv".to_string(), "b.csv".to_string()];
+        let o = vec!["m.bin".to_string()];
+        assert!(
+            parse_column("x=col", &i, &o)
+                .unwrap_err()
+                .to_string()
+                .contains("PATH:column")
+        );
+        let e = parse_column("x=b.csv:col:aggregated", &i, &o).unwrap();
+        assert_eq!(
+            (e.from.path.as_str(), e.subtype.as_str()),
+            ("b.csv", "AGGREGATION")
+        );
+        assert!(
+            parse_column("x=c.csv:col", &i, &o)
+                .unwrap_err()
+                .to_string()
+                .contains("not one of the inputs")
+        );
+        assert!(parse_column("nonsense", &i, &o).is_err());
+    }
+}
