@@ -21,6 +21,7 @@ fn help_texts() {
         &["ledger", "recover"],
         &["demo"],
         &["record"],
+        &["lineage"],
     ];
     for cmd in commands {
         let mut args = cmd.to_vec();

@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod init;
 pub mod ledger;
+pub mod lineage;
 pub mod record;
 pub mod rules;
 pub mod scan;
@@ -55,6 +56,11 @@ pub enum Command {
         after_help = "Examples:\n  piitrail record --kind training --input data/features.parquet --output models/churn.pkl --code train.py\n  piitrail record --kind transform --input raw.csv --output clean.csv --column email_hash=email:pseudonymised"
     )]
     Record(record::Args),
+    /// Show where an artifact came from (upstream) or what was derived from it (downstream).
+    #[command(
+        after_help = "Examples:\n  piitrail lineage models/churn.pkl\n  piitrail lineage data/customers.csv --downstream --columns\n  piitrail lineage models/churn.pkl --format dot | dot -Tsvg > lineage.svg"
+    )]
+    Lineage(lineage::Args),
     /// Verify, list and recover the hash-chained ledger.
     #[command(
         subcommand,
@@ -164,6 +170,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Init => init::run(&ctx),
         Command::Ledger(cmd) => ledger::run(&ctx, cmd),
         Command::Record(args) => record::run(&ctx, args),
+        Command::Lineage(args) => lineage::run(&ctx, args),
     }
 }
 

@@ -3,6 +3,7 @@
 //! built from the ledger answers `lineage` queries and feeds `propagate`.
 
 pub mod declared;
+pub mod graph;
 
 use std::path::PathBuf;
 
