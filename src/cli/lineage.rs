@@ -36,7 +36,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let g = Graph::build(&ledger.load()?);
+    let g = Graph::build(ledger.load()?);
     // A local path is named relative to the project, as the ledger names it.
     let name = if std::path::Path::new(&args.artifact).exists() {
         crate::scan::display_path(std::path::Path::new(&args.artifact), &ctx.root)

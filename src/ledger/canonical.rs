@@ -8,11 +8,19 @@ use serde_json::Value;
 /// The canonical bytes of a JSON value.
 pub fn to_vec(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    write(value, &mut out);
+    write(value, &mut out, None);
     out
 }
 
-fn write(value: &Value, out: &mut Vec<u8>) {
+/// The canonical bytes of a JSON object without one of its top-level keys (a record without
+/// its `hash`), without copying the object.
+pub fn to_vec_without(value: &Value, skip: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    write(value, &mut out, Some(skip));
+    out
+}
+
+fn write(value: &Value, out: &mut Vec<u8>, skip: Option<&str>) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -37,12 +45,12 @@ fn write(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write(item, out);
+                write(item, out, None);
             }
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
+            let mut keys: Vec<&String> = map.keys().filter(|k| Some(k.as_str()) != skip).collect();
             keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
             out.push(b'{');
             for (i, k) in keys.into_iter().enumerate() {
@@ -55,7 +63,7 @@ fn write(value: &Value, out: &mut Vec<u8>) {
                         .as_bytes(),
                 );
                 out.push(b':');
-                write(&map[k], out);
+                write(&map[k], out, None);
             }
             out.push(b'}');
         }

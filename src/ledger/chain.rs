@@ -16,13 +16,9 @@ pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000
 
 /// sha256 over the canonical JSON of a record without its `hash` field.
 pub fn record_hash(record: &Value) -> String {
-    let mut v = record.clone();
-    if let Value::Object(map) = &mut v {
-        map.remove("hash");
-    }
     format!(
         "sha256:{}",
-        hex::encode(Sha256::digest(canonical::to_vec(&v)))
+        hex::encode(Sha256::digest(canonical::to_vec_without(record, "hash")))
     )
 }
 
@@ -286,7 +282,8 @@ impl Ledger {
                     v.head
                 )));
             }
-            if let Err(e) = serde_json::from_value::<Record>(value.clone()) {
+            // Typed from the bytes again: cheaper than a deep copy of the parsed value.
+            if let Err(e) = serde_json::from_slice::<Record>(&line[..line.len() - 1]) {
                 return Ok(fail(format!("not a piitrail record: {e}")));
             }
             v.records += 1;

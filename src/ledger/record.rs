@@ -14,6 +14,7 @@ use crate::scan::{ArtifactScan, ColumnScan};
 
 /// One line of the ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawRecord")]
 pub struct Record {
     pub seq: u64,
     /// RFC 3339, UTC.
@@ -25,6 +26,41 @@ pub struct Record {
     /// The previous record's hash (`sha256:` and 64 zeros for the first record).
     pub prev: String,
     pub hash: String,
+}
+
+/// The wire form read back: every payload key optional, so that serde reads a line in one
+/// pass (a `flatten`ed enum would buffer each record into an intermediate map first).
+#[derive(Deserialize)]
+struct RawRecord {
+    seq: u64,
+    time: String,
+    kind: String,
+    artifact: Option<ArtifactRecord>,
+    scan: Option<ScanRecord>,
+    execution: Option<ExecutionRecord>,
+    prev: String,
+    hash: String,
+}
+
+impl TryFrom<RawRecord> for Record {
+    type Error = String;
+
+    fn try_from(r: RawRecord) -> Result<Record, String> {
+        let body = match (r.kind.as_str(), r.artifact, r.scan, r.execution) {
+            ("artifact", Some(a), None, None) => Body::Artifact(a),
+            ("scan", None, Some(s), None) => Body::Scan(s),
+            ("execution", None, None, Some(x)) => Body::Execution(x),
+            (kind, ..) => return Err(format!("record kind '{kind}' does not match its payload")),
+        };
+        Ok(Record {
+            seq: r.seq,
+            time: r.time,
+            kind: r.kind,
+            body,
+            prev: r.prev,
+            hash: r.hash,
+        })
+    }
 }
 
 /// What a record says. Serialised as `{"artifact": {...}}`, flattened into the record.

@@ -2,7 +2,7 @@
 //! ledger, walked upstream or downstream from one artifact. Cycles (possible through bad
 //! imports) are detected and reported; a walk never loops.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -20,7 +20,7 @@ pub struct Node {
 /// The whole graph, with indexes for both directions.
 #[derive(Debug, Default)]
 pub struct Graph {
-    pub nodes: BTreeMap<String, Node>,
+    pub nodes: HashMap<String, Node>,
     pub executions: Vec<ExecutionRecord>,
     by_output: HashMap<String, Vec<usize>>,
     by_input: HashMap<String, Vec<usize>>,
@@ -28,10 +28,11 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn build(records: &[Record]) -> Graph {
+    /// Builds the graph, taking the records (no copies of executions are made).
+    pub fn build(records: impl IntoIterator<Item = Record>) -> Graph {
         let mut g = Graph::default();
         for r in records {
-            match &r.body {
+            match r.body {
                 Body::Artifact(a) => {
                     g.by_path
                         .entry(a.path.clone())
@@ -40,9 +41,9 @@ impl Graph {
                     g.nodes.insert(
                         a.digest.clone(),
                         Node {
-                            path: a.path.clone(),
-                            digest: a.digest.clone(),
-                            kind: a.role.clone(),
+                            path: a.path,
+                            digest: a.digest,
+                            kind: a.role,
                         },
                     );
                 }
@@ -54,7 +55,7 @@ impl Graph {
                     for a in &x.inputs {
                         g.by_input.entry(a.digest.clone()).or_default().push(i);
                     }
-                    g.executions.push(x.clone());
+                    g.executions.push(x);
                 }
                 Body::Scan(_) => {}
             }
@@ -240,7 +241,7 @@ pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
             }
             Item::Node { digest, depth } => (digest, depth),
         };
-        let pad = "    ".repeat(depth);
+        let pad = indent(depth);
         let (p, kind) = g.nodes.get(&d).map_or((d.as_str(), "dataset"), |n| {
             (n.path.as_str(), n.kind.as_str())
         });
@@ -280,6 +281,16 @@ pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
         }
     }
     out
+}
+
+/// Indentation for a tree line: four spaces a level up to 16 levels, then the depth as a
+/// number, so a 100,000-step chain stays linear in size.
+fn indent(depth: usize) -> String {
+    if depth <= 16 {
+        "    ".repeat(depth)
+    } else {
+        format!("{}[{depth}] ", "    ".repeat(16))
+    }
 }
 
 /// Graphviz DOT of a walk: artifacts as boxes (models as ellipses), executions as diamonds.
@@ -398,7 +409,7 @@ mod tests {
 
     #[test]
     fn upstream_and_downstream_of_a_chain() {
-        let g = Graph::build(&[
+        let g = Graph::build([
             art("a", "sha256:a", "dataset"),
             art("b", "sha256:b", "dataset"),
             art("m", "sha256:m", "model"),
@@ -416,7 +427,7 @@ mod tests {
 
     #[test]
     fn a_cycle_is_reported_and_the_walk_ends() {
-        let g = Graph::build(&[
+        let g = Graph::build([
             art("a", "sha256:a", "dataset"),
             art("b", "sha256:b", "dataset"),
             exec("x1", &["sha256:a"], &["sha256:b"]),
