@@ -4,9 +4,6 @@
 //! The ledgers are generated with valid hash chains (written in one go, not appended one
 //! by one, so generation stays quick) in a temporary folder.
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc; // as in the binary
-
 use std::io::Write;
 use std::time::Instant;
 

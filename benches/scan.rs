@@ -5,9 +5,6 @@
 //! sample scan of both. Prints MB/s, rows/s, wall time and peak resident memory (VmHWM).
 //! `PIITRAIL_BENCH_ROWS` changes the row count; `PIITRAIL_BENCH_DIR` keeps the files there.
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc; // as in the binary
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

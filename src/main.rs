@@ -4,10 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// glibc's allocator dominated ledger loading (many small strings); mimalloc halves that.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = piitrail::cli::Cli::parse();
     match piitrail::cli::run(cli) {
