@@ -139,6 +139,15 @@ fn one_flipped_byte_anywhere_is_found_on_its_line() {
     bad[n - 20] ^= 0x01;
     std::fs::write(&ledger.path, &bad).unwrap();
     assert!(ledger.append(vec![artifact("x", 9)]).is_err());
+    // The same through `scan --record`, which reads the whole ledger to link versions.
+    p.write("c.csv", "email\njane@example.com\n");
+    let run = p.run(&["scan", "c.csv", "--record"]).expect(2);
+    assert!(run.stderr().contains("hash mismatch"), "{}", run.stderr());
+    assert_eq!(
+        std::fs::read(&ledger.path).unwrap(),
+        bad,
+        "nothing appended"
+    );
 }
 
 #[test]

@@ -63,12 +63,9 @@ impl Ledger {
         &self,
         make: impl FnOnce(&[Record]) -> Result<Vec<Body>, LedgerError>,
     ) -> Result<Vec<Record>, LedgerError> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io(&self.path))?;
-        file.lock().map_err(io(&self.path))?;
+        let mut file = self.open_locked()?;
+        // The same checks as `append` (no torn line, the last record's hash holds) first.
+        self.last_record(&mut file)?;
         let existing = self.read_all(&mut file)?;
         let bodies = make(&existing)?;
         self.write_locked(&mut file, existing.last(), bodies)
@@ -76,14 +73,21 @@ impl Ledger {
 
     /// Appends records without reading the whole ledger (only its last line).
     pub fn append(&self, bodies: Vec<Body>) -> Result<Vec<Record>, LedgerError> {
-        let mut file = OpenOptions::new()
+        let mut file = self.open_locked()?;
+        let last = self.last_record(&mut file)?;
+        self.write_locked(&mut file, last.as_ref(), bodies)
+    }
+
+    /// Opens the ledger for appending and takes the exclusive lock (released when the file
+    /// is dropped).
+    fn open_locked(&self) -> Result<File, LedgerError> {
+        let file = OpenOptions::new()
             .read(true)
             .append(true)
             .open(&self.path)
             .map_err(io(&self.path))?;
         file.lock().map_err(io(&self.path))?;
-        let last = self.last_record(&mut file)?;
-        self.write_locked(&mut file, last.as_ref(), bodies)
+        Ok(file)
     }
 
     fn write_locked(

@@ -148,15 +148,7 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
     }
     drop(tx);
     let (matcher, rows) = consume(req, &fields, rx)?;
-    Ok((
-        matcher,
-        Read {
-            rows,
-            rows_total: Some(rows),
-            sampling: "every row".into(),
-            warnings: vec![],
-        },
-    ))
+    Ok((matcher, Read::every_row(rows)))
 }
 
 /// Matches batches from the channel on one worker thread per core and merges the counts.
@@ -271,13 +263,5 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
         drop(tx);
         consume(req, &fields, rx)
     })?;
-    Ok((
-        matcher,
-        Read {
-            rows,
-            rows_total: Some(rows),
-            sampling: "every row".into(),
-            warnings: vec![],
-        },
-    ))
+    Ok((matcher, Read::every_row(rows)))
 }

@@ -213,6 +213,18 @@ pub(crate) struct Read {
     pub warnings: Vec<String>,
 }
 
+impl Read {
+    /// What a full scan reports: every row was read.
+    fn every_row(rows: u64) -> Read {
+        Read {
+            rows,
+            rows_total: Some(rows),
+            sampling: "every row".into(),
+            warnings: vec![],
+        }
+    }
+}
+
 fn read_source(req: &Request, src: &Source) -> Result<(matcher::Matcher, Read), ScanError> {
     match req.mode {
         Mode::Full => full::scan_full(req, src),
