@@ -4,6 +4,21 @@ mod common;
 
 use common::Project;
 
+/// A training step with code and one column edge.
+const TRAIN: &[&str] = &[
+    "record",
+    "--kind",
+    "training",
+    "--input",
+    "data/features.csv",
+    "--output",
+    "models/churn.pkl",
+    "--code",
+    "train.py",
+    "--column",
+    "score=spend:aggregated",
+];
+
 fn project() -> Project {
     let p = Project::new();
     p.run(&["init"]).expect(0);
@@ -19,22 +34,7 @@ fn project() -> Project {
 #[test]
 fn a_training_step_records_a_model_and_its_inputs() {
     let p = project();
-    let out = p
-        .run(&[
-            "record",
-            "--kind",
-            "training",
-            "--input",
-            "data/features.csv",
-            "--output",
-            "models/churn.pkl",
-            "--code",
-            "train.py",
-            "--column",
-            "score=spend:aggregated",
-        ])
-        .expect(0)
-        .stdout();
+    let out = p.run(TRAIN).expect(0).stdout();
     assert!(out.starts_with("recorded training execution x-"), "{out}");
     let log = p
         .run(&["ledger", "log", "--format", "json"])
@@ -67,20 +67,7 @@ fn a_training_step_records_a_model_and_its_inputs() {
         (Some("DIRECT"), Some("AGGREGATION"), Some("aggregated"))
     );
     // Recording the same step again: same id, no new artifact versions.
-    p.run(&[
-        "record",
-        "--kind",
-        "training",
-        "--input",
-        "data/features.csv",
-        "--output",
-        "models/churn.pkl",
-        "--code",
-        "train.py",
-        "--column",
-        "score=spend:aggregated",
-    ])
-    .expect(0);
+    p.run(TRAIN).expect(0);
     let log2 = p
         .run(&["ledger", "log", "--format", "json"])
         .expect(0)
