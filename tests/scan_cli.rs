@@ -147,7 +147,11 @@ fn ragged_rows_are_reported_not_fatal() {
     );
     let run = p.run(&["scan", "ragged.csv"]).expect(0);
     assert!(run.stderr().contains("2 ragged row(s)"), "{}", run.stderr());
-    assert!(run.stderr().contains("line 3, 4"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("(line 3, line 4)"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]

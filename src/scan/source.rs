@@ -304,27 +304,43 @@ impl TextColumns {
     }
 }
 
+/// Where a record is: a line number when the file was read from its start, a byte offset in
+/// a sampled chunk of a large file (where line numbers are unknown).
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Line(u64),
+    Byte(u64),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Line(n) => write!(f, "line {n}"),
+            Place::Byte(n) => write!(f, "byte {n}"),
+        }
+    }
+}
+
 /// Ragged rows seen while sampling: count and the first few line numbers.
 #[derive(Default)]
 struct Ragged {
     count: u64,
-    lines: Vec<u64>,
+    places: Vec<Place>,
 }
 
 impl Ragged {
-    fn note(&mut self, line: u64) {
+    fn note(&mut self, at: Place) {
         self.count += 1;
-        if self.lines.len() < 5 {
-            self.lines.push(line);
+        if self.places.len() < 5 {
+            self.places.push(at);
         }
     }
 
-    fn warning(&self, expected: usize, exact_lines: bool) -> Option<String> {
+    fn warning(&self, expected: usize) -> Option<String> {
         (self.count > 0).then(|| {
-            let lines = self.lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-            let place = if exact_lines { "line" } else { "approximate line" };
+            let places = self.places.iter().map(Place::to_string).collect::<Vec<_>>().join(", ");
             format!(
-                "{} ragged row(s) with a number of fields other than {expected} ({place} {lines}{}); short rows read with empty trailing fields, extra fields ignored",
+                "{} ragged row(s) with a number of fields other than {expected} ({places}{}); short rows read with empty trailing fields, extra fields ignored",
                 self.count,
                 if self.count > 5 { ", ..." } else { "" }
             )
@@ -335,13 +351,13 @@ impl Ragged {
 fn push_record(
     cols: &mut TextColumns,
     record: &csv::ByteRecord,
-    line: u64,
+    at: Place,
     path: &Path,
     ragged: &mut Ragged,
 ) -> Result<(), ScanError> {
     let n = cols.builders.len();
     if record.len() != n {
-        ragged.note(line);
+        ragged.note(at);
     }
     for (i, b) in cols.builders.iter_mut().enumerate() {
         match record.get(i) {
@@ -350,7 +366,7 @@ fn push_record(
                     read_error(
                         path,
                         format!(
-                            "line {line}, field {}: invalid UTF-8 at byte {}",
+                            "{at}, field {}: invalid UTF-8 at byte {} of the field",
                             i + 1,
                             e.valid_up_to()
                         ),
@@ -405,7 +421,7 @@ pub fn sample_csv(
                     if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
                         continue; // blank line
                     }
-                    push_record(&mut all, &record, line, path, &mut ragged)?;
+                    push_record(&mut all, &record, Place::Line(line), path, &mut ragged)?;
                 }
                 Err(e) => return Err(read_error(path, csv_error_place(&e, 1))),
             }
@@ -421,8 +437,7 @@ pub fn sample_csv(
             sampling,
             warnings: vec![],
         };
-        info.warnings
-            .extend(ragged.warning(header.names.len(), true));
+        info.warnings.extend(ragged.warning(header.names.len()));
         return Ok(info);
     }
     let per_chunk = limit.div_ceil(CHUNKS).max(1);
@@ -433,6 +448,7 @@ pub fn sample_csv(
         file.seek(SeekFrom::Start(offset))
             .map_err(|e| read_error(path, e))?;
         let mut reader = BufReader::with_capacity(256 * 1024, file);
+        let mut start = offset;
         if k > 0 {
             // Resynchronise on a line start; the first record after it may start inside a
             // quoted field, so it is skipped too.
@@ -440,13 +456,14 @@ pub fn sample_csv(
             reader
                 .read_until(b'\n', &mut skipped)
                 .map_err(|e| read_error(path, e))?;
+            start += skipped.len() as u64;
         }
         let mut rdr = builder().from_reader(reader);
         let mut cols = TextColumns::new(header.names.len());
         let mut record = csv::ByteRecord::new();
         let mut first = k > 0;
-        let approx_line =
-            |r: &csv::ByteRecord| (offset / 100) + r.position().map_or(0, |p| p.line());
+        // The byte offset in the file where a record starts.
+        let at_byte = |r: &csv::ByteRecord| start + r.position().map_or(0, |p| p.byte());
         while cols.rows < per_chunk {
             match rdr.read_byte_record(&mut record) {
                 Ok(false) => break,
@@ -457,8 +474,13 @@ pub fn sample_csv(
                     if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
                         continue;
                     }
-                    let line = approx_line(&record);
-                    push_record(&mut cols, &record, line, path, &mut ragged)?;
+                    push_record(
+                        &mut cols,
+                        &record,
+                        Place::Byte(at_byte(&record)),
+                        path,
+                        &mut ragged,
+                    )?;
                 }
                 Err(e) => {
                     return Err(read_error(
@@ -481,8 +503,7 @@ pub fn sample_csv(
         ),
         warnings: vec![],
     };
-    info.warnings
-        .extend(ragged.warning(header.names.len(), false));
+    info.warnings.extend(ragged.warning(header.names.len()));
     Ok(info)
 }
 
@@ -594,8 +615,9 @@ pub fn sample_ndjson(
         return Err(ScanError::Empty(path.clone()));
     }
     let schema = Arc::new(schema);
+    // `origin` says where `bytes` came from: the whole file, or a chunk at a byte offset.
     let decode = |bytes: &[u8],
-                  line0: u64,
+                  origin: Option<u64>,
                   sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>| {
         let reader = ReaderBuilder::new(schema.clone())
             .with_batch_size(8192)
@@ -603,8 +625,13 @@ pub fn sample_ndjson(
             .map_err(|e| read_error(path, e))?;
         let mut rows = 0u64;
         for batch in reader {
-            let batch = batch
-                .map_err(|e| read_error(path, format!("near line {}: {e}", line0 + rows + 1)))?;
+            let batch = batch.map_err(|e| {
+                let place = match origin {
+                    None => format!("in lines {}..{}", rows + 1, rows + 8192),
+                    Some(at) => format!("in the sampled lines from byte {at}"),
+                };
+                read_error(path, format!("{place}: {e}"))
+            })?;
             rows += batch.num_rows() as u64;
             sink(&batch)?;
         }
@@ -616,7 +643,7 @@ pub fn sample_ndjson(
             .read_to_end(&mut bytes)
             .map_err(|e| read_error(path, e))?;
         let mut batches = Vec::new();
-        let total = decode(&bytes, 0, &mut |b| {
+        let total = decode(&bytes, None, &mut |b| {
             batches.push(b.clone());
             Ok(())
         })?;
@@ -655,7 +682,7 @@ pub fn sample_ndjson(
             }
             chunk.extend_from_slice(&line);
         }
-        decode(&chunk, offset / 100, sink)?;
+        decode(&chunk, Some(offset), sink)?;
     }
     Ok(ReadInfo {
         rows_total: None,
