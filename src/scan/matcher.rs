@@ -170,11 +170,14 @@ impl Matcher {
 
     /// Feeds one batch; the batch's columns are in the same order as the fields.
     pub fn feed(&mut self, batch: &RecordBatch) {
-        for (i, array) in batch.columns().iter().enumerate() {
-            if let Some(state) = self.columns.get_mut(i) {
-                let rules = self.rules.clone();
-                feed_column(&rules, state, array, self.stop, self.keep_examples);
-            }
+        let Matcher {
+            rules,
+            stop,
+            keep_examples,
+            columns,
+        } = self;
+        for (state, array) in columns.iter_mut().zip(batch.columns()) {
+            feed_column(rules, state, array, *stop, *keep_examples);
         }
     }
 

@@ -162,7 +162,7 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
     });
     let (matcher, info) = read?;
     let digest = digest?;
-    let rows_scanned = matcher.columns.first().map_or(0, |_| info.rows);
+    let rows_scanned = info.rows;
     let columns = matcher
         .columns
         .iter()
