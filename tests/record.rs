@@ -81,9 +81,18 @@ fn a_training_step_records_a_model_and_its_inputs() {
 fn missing_files_and_bad_columns_are_exit_2_and_write_nothing() {
     let p = project();
     let before = std::fs::read(p.path(".piitrail/ledger.jsonl")).unwrap();
-    for args in [
+    // Each case: the arguments after `record` that must be refused.
+    let export = [
+        "--kind",
+        "export",
+        "--input",
+        "data/features.csv",
+        "--output",
+        "models/churn.pkl",
+    ];
+    let with = |extra: &[&'static str]| [&export[..], extra].concat();
+    for tail in [
         vec![
-            "record",
             "--kind",
             "training",
             "--input",
@@ -92,7 +101,6 @@ fn missing_files_and_bad_columns_are_exit_2_and_write_nothing() {
             "models/churn.pkl",
         ],
         vec![
-            "record",
             "--kind",
             "training",
             "--input",
@@ -100,41 +108,10 @@ fn missing_files_and_bad_columns_are_exit_2_and_write_nothing() {
             "--output",
             "models/none.pkl",
         ],
+        with(&["--column", "nonsense"]),
+        with(&["--column", "a=other.csv:b"]),
+        with(&["--code", "nope.py"]),
         vec![
-            "record",
-            "--kind",
-            "export",
-            "--input",
-            "data/features.csv",
-            "--output",
-            "models/churn.pkl",
-            "--column",
-            "nonsense",
-        ],
-        vec![
-            "record",
-            "--kind",
-            "export",
-            "--input",
-            "data/features.csv",
-            "--output",
-            "models/churn.pkl",
-            "--column",
-            "a=other.csv:b",
-        ],
-        vec![
-            "record",
-            "--kind",
-            "export",
-            "--input",
-            "data/features.csv",
-            "--output",
-            "models/churn.pkl",
-            "--code",
-            "nope.py",
-        ],
-        vec![
-            "record",
             "--kind",
             "teleport",
             "--input",
@@ -142,8 +119,9 @@ fn missing_files_and_bad_columns_are_exit_2_and_write_nothing() {
             "--output",
             "models/churn.pkl",
         ],
-        vec!["record", "--kind", "export", "--output", "models/churn.pkl"],
+        vec!["--kind", "export", "--output", "models/churn.pkl"],
     ] {
+        let args = [&["record"][..], &tail].concat();
         let run = p.run(&args).expect(2);
         assert!(!run.stderr().is_empty());
         assert_eq!(

@@ -65,18 +65,18 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
                             Body::Artifact(a) => format!(
                                 "{} {} ({}, {} bytes){}",
                                 a.path,
-                                short(&a.digest),
+                                crate::scan::short_digest(&a.digest),
                                 a.format,
                                 a.size,
                                 a.previous
                                     .as_deref()
-                                    .map(|p| format!(", follows {}", short(p)))
+                                    .map(|p| format!(", follows {}", crate::scan::short_digest(p)))
                                     .unwrap_or_default()
                             ),
                             Body::Scan(s) => format!(
                                 "{} {}: {} of {} columns hold personal data",
                                 s.artifact,
-                                short(&s.digest),
+                                crate::scan::short_digest(&s.digest),
                                 s.columns.iter().filter(|c| !c.tags.is_empty()).count(),
                                 s.columns.len()
                             ),
@@ -118,8 +118,4 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
-}
-
-fn short(digest: &str) -> &str {
-    &digest[..digest.len().min(19)]
 }

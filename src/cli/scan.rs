@@ -138,7 +138,7 @@ pub(crate) fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Res
         out,
         "{}  {}  {}  {} ({})",
         s.artifact,
-        short(&s.digest),
+        crate::scan::short_digest(&s.digest),
         s.format,
         rows,
         s.sampling
@@ -184,9 +184,4 @@ pub(crate) fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Res
         "  {tagged} of {} columns hold personal data\n",
         s.columns.len()
     )
-}
-
-fn short(digest: &str) -> &str {
-    let end = digest.len().min("sha256:".len() + 12);
-    &digest[..end]
 }

@@ -245,7 +245,7 @@ pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
         let (p, kind) = g.nodes.get(&d).map_or((d.as_str(), "dataset"), |n| {
             (n.path.as_str(), n.kind.as_str())
         });
-        let short = &d[..d.len().min(19)];
+        let short = crate::scan::short_digest(&d);
         if on_path.contains(&d) {
             out += &format!("{pad}{p}  {short}  (cycle: leads back to itself)\n");
             continue;
@@ -303,7 +303,7 @@ pub fn to_dot(w: &Walk) -> String {
             "  \"{}\" [label=\"{}\\n{}\", shape={shape}];\n",
             a.digest,
             esc(&a.path),
-            &a.digest[..a.digest.len().min(19)]
+            crate::scan::short_digest(&a.digest)
         );
     }
     for x in &w.executions {

@@ -116,6 +116,12 @@ pub fn display_path(path: &Path, root: &Path) -> String {
     }
 }
 
+/// A digest shortened for people: `sha256:` and its first 12 hex digits.
+pub fn short_digest(digest: &str) -> &str {
+    // `get` so that a malformed digest from a bad import prints whole instead of panicking.
+    digest.get(..19).unwrap_or(digest)
+}
+
 /// Streams a file through sha256; memory stays bounded whatever its size.
 pub fn digest_file(path: &Path) -> Result<String, ScanError> {
     use sha2::{Digest, Sha256};
