@@ -30,7 +30,6 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
         let mut r = Record {
             seq,
             time: "2026-11-26T00:00:00.000Z".into(),
-            kind: body.kind().into(),
             body,
             prev: prev.clone(),
             hash: String::new(),

@@ -97,7 +97,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
                                 x.columns.len()
                             ),
                         };
-                        writeln!(out, "{:>6}  {}  {:<9} {what}", r.seq, r.time, r.kind)?;
+                        writeln!(out, "{:>6}  {}  {:<9} {what}", r.seq, r.time, r.kind())?;
                     }
                 }
             }

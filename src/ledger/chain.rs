@@ -108,7 +108,6 @@ impl Ledger {
             let mut record = Record {
                 seq,
                 time: time.clone(),
-                kind: body.kind().to_string(),
                 body,
                 prev: prev.clone(),
                 hash: String::new(),

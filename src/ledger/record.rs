@@ -12,20 +12,51 @@ use serde::{Deserialize, Serialize};
 
 use crate::scan::{ArtifactScan, ColumnScan};
 
-/// One line of the ledger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of the ledger. Its `kind` is not stored: it is the body's, written out beside it
+/// and checked against it when read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "RawRecord")]
 pub struct Record {
     pub seq: u64,
     /// RFC 3339, UTC.
     pub time: String,
-    /// The record kind; equals the key of `body`.
-    pub kind: String,
-    #[serde(flatten)]
     pub body: Body,
     /// The previous record's hash (`sha256:` and 64 zeros for the first record).
     pub prev: String,
     pub hash: String,
+}
+
+impl Record {
+    /// The record kind: `artifact`, `scan` or `execution`.
+    pub fn kind(&self) -> &'static str {
+        self.body.kind()
+    }
+}
+
+/// The wire form written: `kind` derived from the body, the body flattened beside it.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    seq: u64,
+    time: &'a str,
+    kind: &'static str,
+    #[serde(flatten)]
+    body: &'a Body,
+    prev: &'a str,
+    hash: &'a str,
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RecordOut {
+            seq: self.seq,
+            time: &self.time,
+            kind: self.kind(),
+            body: &self.body,
+            prev: &self.prev,
+            hash: &self.hash,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// The wire form read back: every payload key optional, so that serde reads a line in one
@@ -55,7 +86,6 @@ impl TryFrom<RawRecord> for Record {
         Ok(Record {
             seq: r.seq,
             time: r.time,
-            kind: r.kind,
             body,
             prev: r.prev,
             hash: r.hash,

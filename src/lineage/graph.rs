@@ -400,7 +400,6 @@ mod tests {
         Record {
             seq: 0,
             time: String::new(),
-            kind: body.kind().into(),
             body,
             prev: String::new(),
             hash: String::new(),
