@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod lineage;
 pub mod record;
 pub mod rules;
+pub mod run;
 pub mod scan;
 
 use std::io::Write;
@@ -51,6 +52,11 @@ pub enum Command {
     /// Run piitrail on the bundled example shop and show what it finds.
     #[command(after_help = "Examples:\n  piitrail demo\n  piitrail demo --out /tmp/shop")]
     Demo(demo::Args),
+    /// Run SQL over data files with DataFusion, write the result, and record its exact column lineage.
+    #[command(
+        after_help = "Examples:\n  piitrail run --sql steps/hash.sql --input customers=data/customers.csv --output out/customers_hashed.parquet\n  piitrail run --sql \"SELECT country, count(*) AS n FROM c GROUP BY country\" --input c=data/customers.csv --output out/by_country.csv"
+    )]
+    Run(run::Args),
     /// Declare a step that ran elsewhere (model training, a transform, an export) in the ledger.
     #[command(
         after_help = "Examples:\n  piitrail record --kind training --input data/features.parquet --output models/churn.pkl --code train.py\n  piitrail record --kind transform --input raw.csv --output clean.csv --column email_hash=email:pseudonymised"
@@ -169,6 +175,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Init => init::run(&ctx),
         Command::Ledger(cmd) => ledger::run(&ctx, cmd),
+        Command::Run(args) => run::run(&ctx, args),
         Command::Record(args) => record::run(&ctx, args),
         Command::Lineage(args) => lineage::run(&ctx, args),
     }

@@ -5,14 +5,10 @@
 //! input, CLASS one of `direct` (default), `pseudonymised`, `generalised`, `aggregated`,
 //! `influenced`. With a single input (or output) the bare column name refers to it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::LineageError;
-use crate::ledger::{
-    ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, ExecutionRecord, Ledger,
-    SchemaField, latest_versions,
-};
-use crate::scan::{digest_file, display_path};
+use super::{LineageError, Version, append_execution};
+use crate::ledger::{Code, ColumnEdge, ColumnRef, ExecutionRecord, Ledger};
 
 /// The propagation classes of DESIGN.md, with the OpenLineage type, subtype and masking flag
 /// that a declared edge of that class is recorded with.
@@ -115,59 +111,26 @@ pub fn parse_column(
     })
 }
 
-fn reference(
-    path: &Path,
-    root: &Path,
-    role: &'static str,
-) -> Result<(ArtifactRef, u64, String), LineageError> {
-    if !path.is_file() {
-        return Err(LineageError::Missing {
-            role,
-            path: path.to_path_buf(),
-        });
-    }
-    let digest = digest_file(path)?;
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let format = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("file")
-        .to_ascii_lowercase();
-    Ok((
-        ArtifactRef {
-            path: display_path(path, root),
-            digest,
-        },
-        size,
-        format,
-    ))
-}
-
 /// Records a declared step: new artifact versions for its inputs and outputs where their
 /// content changed, then the execution. Outputs of a training step are models.
 pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, LineageError> {
-    let mut refs = Vec::new();
-    for p in &req.inputs {
-        refs.push((reference(p, &req.root, "input")?, "dataset"));
-    }
     let out_role = if req.kind == StepKind::Training {
         "model"
     } else {
         "dataset"
     };
-    for p in &req.outputs {
-        refs.push((reference(p, &req.root, "output")?, out_role));
-    }
-    let inputs: Vec<ArtifactRef> = refs[..req.inputs.len()]
+    let inputs = req
+        .inputs
         .iter()
-        .map(|((r, _, _), _)| r.clone())
-        .collect();
-    let outputs: Vec<ArtifactRef> = refs[req.inputs.len()..]
+        .map(|p| Version::of(p, &req.root, "input", "dataset"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outputs = req
+        .outputs
         .iter()
-        .map(|((r, _, _), _)| r.clone())
-        .collect();
-    let in_paths: Vec<String> = inputs.iter().map(|r| r.path.clone()).collect();
-    let out_paths: Vec<String> = outputs.iter().map(|r| r.path.clone()).collect();
+        .map(|p| Version::of(p, &req.root, "output", out_role))
+        .collect::<Result<Vec<_>, _>>()?;
+    let in_paths: Vec<String> = inputs.iter().map(|v| v.reference.path.clone()).collect();
+    let out_paths: Vec<String> = outputs.iter().map(|v| v.reference.path.clone()).collect();
     let mut columns = req
         .columns
         .iter()
@@ -177,44 +140,27 @@ pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, Lineage
     let code = match &req.code {
         None => None,
         Some(p) => {
-            let (r, _, _) = reference(p, &req.root, "code file")?;
+            let v = Version::of(p, &req.root, "code file", "code")?;
             Some(Code::Script {
-                path: r.path,
-                digest: r.digest,
+                path: v.reference.path,
+                digest: v.reference.digest,
             })
         }
     };
     let execution = ExecutionRecord {
         id: String::new(),
         kind: req.kind.as_str().into(),
-        inputs,
-        outputs,
+        inputs: inputs.iter().map(|v| v.reference.clone()).collect(),
+        outputs: outputs.iter().map(|v| v.reference.clone()).collect(),
         code,
         columns,
     }
     .with_id();
-    let exec = execution.clone();
-    ledger.append_with(move |existing| {
-        let mut latest = latest_versions(existing);
-        let mut bodies = Vec::new();
-        for ((r, size, format), role) in refs {
-            let previous = latest.get(&r.path).cloned();
-            if previous.as_deref() != Some(r.digest.as_str()) {
-                latest.insert(r.path.clone(), r.digest.clone());
-                bodies.push(Body::Artifact(ArtifactRecord {
-                    path: r.path,
-                    digest: r.digest,
-                    size,
-                    format,
-                    role: role.into(),
-                    schema: Vec::<SchemaField>::new(),
-                    previous,
-                }));
-            }
-        }
-        bodies.push(Body::Execution(exec));
-        Ok(bodies)
-    })?;
+    append_execution(
+        ledger,
+        inputs.into_iter().chain(outputs).collect(),
+        &execution,
+    )?;
     Ok(execution)
 }
 

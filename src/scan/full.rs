@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
 use datafusion::execution::context::SessionContext;
 use datafusion::physical_plan::execute_stream_partitioned;
-use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig};
+use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions, SessionConfig};
 use futures::StreamExt;
 
 use super::matcher::{Matcher, Stopping};
@@ -26,7 +26,7 @@ pub fn session() -> SessionContext {
     SessionContext::new_with_config(config)
 }
 
-fn df_error(src: &Source, e: impl std::fmt::Display) -> ScanError {
+pub fn df_error(src: &Source, e: impl std::fmt::Display) -> ScanError {
     let msg = e.to_string();
     // DataFusion prefixes errors with its own layers ("External error: Arrow error: ...").
     let msg = msg
@@ -38,6 +38,70 @@ fn df_error(src: &Source, e: impl std::fmt::Display) -> ScanError {
         path: src.path.clone(),
         message: msg,
     }
+}
+
+/// How to read a CSV file: its header, the schema to read it with (one field per header
+/// column), and whether quoted values may hold newlines.
+pub struct CsvRead<'a> {
+    pub header: &'a source::CsvHeader,
+    pub schema: &'a Schema,
+    pub newlines: bool,
+}
+
+/// Reads one data file as a DataFrame; `csv` is required for CSV files.
+pub async fn read_frame(
+    ctx: &SessionContext,
+    src: &Source,
+    csv: Option<CsvRead<'_>>,
+) -> Result<DataFrame, ScanError> {
+    let path = src.path.to_string_lossy().to_string();
+    let ext = src
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
+    match (src.format, csv) {
+        (Format::Csv, Some(csv)) => {
+            let opts = CsvReadOptions::new()
+                .has_header(true)
+                .delimiter(csv.header.dialect.delimiter)
+                .schema(csv.schema)
+                // A value can only hold a newline inside quotes: a file without a single
+                // quote byte is split into byte ranges and decoded on every core.
+                .newlines_in_values(csv.newlines)
+                .truncated_rows(true)
+                .file_extension(&ext);
+            ctx.read_csv(&path, opts).await
+        }
+        (Format::Csv, None) => {
+            return Err(ScanError::Internal(
+                "a CSV file read without its header".into(),
+            ));
+        }
+        (Format::Parquet, _) => {
+            ctx.read_parquet(&path, ParquetReadOptions::new().file_extension(&ext))
+                .await
+        }
+        (Format::NdJson, _) => {
+            let opts = JsonReadOptions {
+                file_extension: &ext,
+                ..Default::default()
+            };
+            ctx.read_json(&path, opts).await
+        }
+        (Format::Arrow, _) => {
+            ctx.read_arrow(
+                &path,
+                ArrowReadOptions {
+                    file_extension: &ext,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    }
+    .map_err(|e| df_error(src, e))
 }
 
 pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
@@ -64,58 +128,24 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
         return Err(ScanError::Empty(src.path.clone()));
     }
     let ctx = session();
-    let path = src.path.to_string_lossy().to_string();
-    let ext = src
-        .path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| format!(".{e}"))
-        .unwrap_or_default();
     let (streams, schema) = runtime.block_on(async {
-        let df = match src.format {
-            Format::Csv => {
-                let header = header.as_ref().expect("read above for CSV");
-                let schema = Schema::new(
-                    header
-                        .names
-                        .iter()
-                        .map(|n| Field::new(n, DataType::Utf8, true))
-                        .collect::<Vec<_>>(),
-                );
-                let opts = CsvReadOptions::new()
-                    .has_header(true)
-                    .delimiter(header.dialect.delimiter)
-                    .schema(&schema)
-                    // A value can only hold a newline inside quotes: a file without a single
-                    // quote byte is split into byte ranges and decoded on every core.
-                    .newlines_in_values(quotes.is_some_and(|q| q.any))
-                    .truncated_rows(true)
-                    .file_extension(&ext);
-                ctx.read_csv(&path, opts).await
-            }
-            Format::Parquet => {
-                ctx.read_parquet(&path, ParquetReadOptions::new().file_extension(&ext))
-                    .await
-            }
-            Format::NdJson => {
-                let opts = JsonReadOptions {
-                    file_extension: &ext,
-                    ..Default::default()
-                };
-                ctx.read_json(&path, opts).await
-            }
-            Format::Arrow => {
-                ctx.read_arrow(
-                    &path,
-                    ArrowReadOptions {
-                        file_extension: &ext,
-                        ..Default::default()
-                    },
-                )
-                .await
-            }
-        }
-        .map_err(|e| df_error(src, e))?;
+        let text_schema = header.as_ref().map(|h| {
+            Schema::new(
+                h.names
+                    .iter()
+                    .map(|n| Field::new(n, DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let csv = header
+            .as_ref()
+            .zip(text_schema.as_ref())
+            .map(|(h, s)| CsvRead {
+                header: h,
+                schema: s,
+                newlines: quotes.is_some_and(|q| q.any),
+            });
+        let df = read_frame(&ctx, src, csv).await?;
         let plan = df
             .create_physical_plan()
             .await

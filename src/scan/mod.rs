@@ -6,7 +6,7 @@
 //! the CLI, to `ledger/` (scan records) and later to `policy/` and `propagate/`.
 
 pub mod dialect;
-mod full;
+pub mod full;
 pub mod matcher;
 pub mod source;
 pub mod verdict;

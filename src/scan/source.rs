@@ -266,6 +266,103 @@ pub fn csv_header(source: &Source) -> Result<CsvHeader, ScanError> {
     })
 }
 
+/// Records read to choose the column types of a CSV file for SQL (`piitrail run`).
+pub const TYPE_SAMPLE_ROWS: usize = 10_000;
+
+/// Column types for running SQL over a CSV file, from its first [`TYPE_SAMPLE_ROWS`] records:
+/// `Int64`, `Float64`, `Boolean` and `Date32` where every non-empty value has that form,
+/// text otherwise. Unlike generic inference, a number with a leading zero (a postcode, a
+/// customer number) stays text, so no digit is lost.
+pub fn csv_sql_schema(source: &Source, header: &CsvHeader) -> Result<Schema, ScanError> {
+    #[derive(Clone, Copy)]
+    struct Seen {
+        int: bool,
+        float: bool,
+        boolean: bool,
+        date: bool,
+        any: bool,
+    }
+    let mut seen = vec![
+        Seen {
+            int: true,
+            float: true,
+            boolean: true,
+            date: true,
+            any: false,
+        };
+        header.names.len()
+    ];
+    let mut file = open(&source.path)?;
+    file.seek(SeekFrom::Start(header.data_start))
+        .map_err(|e| read_error(&source.path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(header.dialect.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(file));
+    let mut record = csv::ByteRecord::new();
+    for _ in 0..TYPE_SAMPLE_ROWS {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(read_error(&source.path, e)),
+        }
+        for (s, v) in seen.iter_mut().zip(record.iter()) {
+            if v.is_empty() {
+                continue;
+            }
+            s.any = true;
+            s.int &= is_int(v);
+            s.float &= is_int(v) || is_decimal(v);
+            s.boolean &= v.eq_ignore_ascii_case(b"true") || v.eq_ignore_ascii_case(b"false");
+            s.date &= is_iso_date(v);
+        }
+    }
+    let fields: Vec<Field> = header
+        .names
+        .iter()
+        .zip(&seen)
+        .map(|(name, s)| {
+            let t = match s {
+                Seen { any: false, .. } => DataType::Utf8,
+                Seen { int: true, .. } => DataType::Int64,
+                Seen { float: true, .. } => DataType::Float64,
+                Seen { boolean: true, .. } => DataType::Boolean,
+                Seen { date: true, .. } => DataType::Date32,
+                _ => DataType::Utf8,
+            };
+            Field::new(name, t, true)
+        })
+        .collect();
+    Ok(Schema::new(fields))
+}
+
+/// `0`, or an optional minus and digits without a leading zero, that fits an i64.
+fn is_int(v: &[u8]) -> bool {
+    let digits = v.strip_prefix(b"-").unwrap_or(v);
+    !digits.is_empty()
+        && digits.len() <= 18
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1)
+}
+
+/// An optional minus, an integer part without a leading zero (or a single 0), a point, digits.
+fn is_decimal(v: &[u8]) -> bool {
+    let Some(dot) = v.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&v[..dot], &v[dot + 1..]);
+    is_int(int) && !frac.is_empty() && frac.len() <= 15 && frac.iter().all(u8::is_ascii_digit)
+}
+
+/// `YYYY-MM-DD` with a month and day that exist.
+fn is_iso_date(v: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(v) else {
+        return false;
+    };
+    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

@@ -1,0 +1,341 @@
+//! SQL run by piitrail: register the inputs as tables, plan the query, derive its exact column
+//! lineage from the unoptimised plan ([`super::sql`]), execute it with DataFusion, stream the
+//! result into the output file atomically, and (when asked) record the execution.
+//!
+//! Planning and lineage come before anything is written: a query DataFusion cannot plan
+//! leaves no file and no record behind. CSV inputs are read with [`csv_sql_schema`] types, so a
+//! postcode or customer number with a leading zero stays text.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::datasource::source_as_provider;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+
+use super::{LineageError, Version, append_execution, sql};
+use crate::ledger::{Code, ExecutionRecord, Ledger, SchemaField};
+use crate::scan::full::{self, CsvRead};
+use crate::scan::source::{self, Format, Source, csv_sql_schema};
+
+/// One SQL step.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The query text.
+    pub sql: String,
+    /// Table name and file of each input.
+    pub inputs: Vec<(String, PathBuf)>,
+    pub output: PathBuf,
+    /// Project folder: paths are recorded relative to it.
+    pub root: PathBuf,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub execution: ExecutionRecord,
+    pub rows: u64,
+    /// Whether the execution went into the ledger.
+    pub recorded: bool,
+}
+
+/// The file formats `run` writes, by the output's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Csv(u8),
+    Parquet,
+    NdJson,
+    Arrow,
+}
+
+impl Output {
+    fn of(path: &Path) -> Result<Output, LineageError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        Ok(match ext.as_str() {
+            "csv" => Output::Csv(b','),
+            "tsv" | "tab" => Output::Csv(b'\t'),
+            "parquet" | "pq" => Output::Parquet,
+            "json" | "jsonl" | "ndjson" => Output::NdJson,
+            "arrow" | "ipc" | "feather" => Output::Arrow,
+            _ => {
+                return Err(LineageError::Usage(format!(
+                    "--output {}: unknown format; name it .parquet, .csv, .tsv, .ndjson, .jsonl, .json or .arrow",
+                    path.display()
+                )));
+            }
+        })
+    }
+}
+
+/// A valid table name: a letter or `_`, then letters, digits or `_` (SQL folds it to lower case).
+fn check_table_name(name: &str) -> Result<String, LineageError> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(LineageError::Usage(format!(
+            "--input {name}=...: a table name is a letter or '_' followed by letters, digits or '_'"
+        )));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+fn schema_fields(schema: &Schema) -> Vec<SchemaField> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| SchemaField {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+        })
+        .collect()
+}
+
+fn sql_error(e: impl std::fmt::Display) -> LineageError {
+    let msg = e.to_string();
+    LineageError::Sql(
+        msg.trim_start_matches("Error during planning: ")
+            .trim_start_matches("SQL error: ")
+            .to_string(),
+    )
+}
+
+/// Registers one input as a table and returns its schema.
+async fn register(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+) -> Result<SchemaRef, LineageError> {
+    if !path.is_file() {
+        return Err(LineageError::Missing {
+            role: "input",
+            path: path.to_path_buf(),
+        });
+    }
+    let format = Format::of(path)
+        .ok_or_else(|| crate::scan::ScanError::UnknownFormat(path.to_path_buf()))?;
+    let src = Source {
+        path: path.to_path_buf(),
+        format,
+        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    };
+    if src.size == 0 {
+        return Err(crate::scan::ScanError::Empty(src.path).into());
+    }
+    let df = if format == Format::Csv {
+        let header = source::csv_header(&src)?;
+        let quotes = source::check_quotes(&src, header.data_start)?;
+        let schema = csv_sql_schema(&src, &header)?;
+        let csv = CsvRead {
+            header: &header,
+            schema: &schema,
+            newlines: quotes.any,
+        };
+        full::read_frame(ctx, &src, Some(csv)).await?
+    } else {
+        full::read_frame(ctx, &src, None).await?
+    };
+    let schema: SchemaRef = df.schema().inner().clone();
+    // Register the file's own table (not a view of the DataFrame, which the SQL planner would
+    // inline under an anonymous name), so the plan's scan carries the table's name.
+    let LogicalPlan::TableScan(scan) = df.logical_plan() else {
+        return Err(LineageError::Internal(format!(
+            "reading {} did not give a table scan",
+            path.display()
+        )));
+    };
+    let provider =
+        source_as_provider(&scan.source).map_err(|e| LineageError::Internal(e.to_string()))?;
+    ctx.register_table(name, provider)
+        .map_err(|e| LineageError::Usage(format!("--input {name}: {e}")))?;
+    Ok(schema)
+}
+
+/// Writes the result stream into `file` in the output's format; returns the row count.
+async fn write_stream(
+    mut stream: SendableRecordBatchStream,
+    format: Output,
+    file: &mut std::fs::File,
+) -> Result<u64, LineageError> {
+    let schema = stream.schema();
+    let mut rows = 0u64;
+    let io = |e: std::io::Error| LineageError::Sql(format!("writing the result: {e}"));
+    let arrow = |e: datafusion::arrow::error::ArrowError| {
+        LineageError::Sql(format!("writing the result: {e}"))
+    };
+    let mut next = async || -> Result<Option<RecordBatch>, LineageError> {
+        match stream.next().await {
+            None => Ok(None),
+            Some(Ok(b)) => {
+                rows += b.num_rows() as u64;
+                Ok(Some(b))
+            }
+            Some(Err(e)) => Err(LineageError::Sql(format!("running the query: {e}"))),
+        }
+    };
+    match format {
+        Output::Csv(delimiter) => {
+            let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .with_delimiter(delimiter)
+                .build(BufWriter::new(&mut *file));
+            // The header is written even when the result has no rows.
+            w.write(&RecordBatch::new_empty(schema.clone()))
+                .map_err(arrow)?;
+            while let Some(b) = next().await? {
+                w.write(&b).map_err(arrow)?;
+            }
+            w.into_inner().flush().map_err(io)?;
+        }
+        Output::NdJson => {
+            let mut w =
+                datafusion::arrow::json::LineDelimitedWriter::new(BufWriter::new(&mut *file));
+            while let Some(b) = next().await? {
+                w.write(&b).map_err(arrow)?;
+            }
+            w.finish().map_err(arrow)?;
+            w.into_inner().flush().map_err(io)?;
+        }
+        Output::Parquet => {
+            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut *file, schema, None)
+                .map_err(|e| LineageError::Sql(format!("writing the result: {e}")))?;
+            while let Some(b) = next().await? {
+                w.write(&b)
+                    .map_err(|e| LineageError::Sql(format!("writing the result: {e}")))?;
+            }
+            w.close()
+                .map_err(|e| LineageError::Sql(format!("writing the result: {e}")))?;
+        }
+        Output::Arrow => {
+            let mut w = datafusion::arrow::ipc::writer::FileWriter::try_new(
+                BufWriter::new(&mut *file),
+                &schema,
+            )
+            .map_err(arrow)?;
+            while let Some(b) = next().await? {
+                w.write(&b).map_err(arrow)?;
+            }
+            w.finish().map_err(arrow)?;
+            w.into_inner().map_err(arrow)?.flush().map_err(io)?;
+        }
+    }
+    Ok(rows)
+}
+
+/// Writing the output fails on the file itself or on the query.
+enum WriteError {
+    Io(std::io::Error),
+    Lineage(LineageError),
+}
+
+impl From<std::io::Error> for WriteError {
+    fn from(e: std::io::Error) -> Self {
+        WriteError::Io(e)
+    }
+}
+
+impl From<LineageError> for WriteError {
+    fn from(e: LineageError) -> Self {
+        WriteError::Lineage(e)
+    }
+}
+
+/// Runs one SQL step; records it in `ledger` when one is given.
+pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> {
+    let format = Output::of(&req.output)?;
+    if req.sql.trim().is_empty() {
+        return Err(LineageError::Usage("--sql: the query is empty".into()));
+    }
+    let mut tables = HashMap::new();
+    let mut names = Vec::new();
+    for (name, path) in &req.inputs {
+        let name = check_table_name(name)?;
+        if tables.contains_key(&name) {
+            return Err(LineageError::Usage(format!(
+                "--input {name}: two inputs have the same table name"
+            )));
+        }
+        tables.insert(name.clone(), crate::scan::display_path(path, &req.root));
+        names.push(name);
+    }
+    let output_path = crate::scan::display_path(&req.output, &req.root);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| LineageError::Internal(format!("cannot start the async runtime: {e}")))?;
+    let ctx = full::session();
+    let (schemas, plan, columns) = runtime.block_on(async {
+        let mut schemas = Vec::new();
+        for (name, (_, path)) in names.iter().zip(&req.inputs) {
+            schemas.push(register(&ctx, name, path).await?);
+        }
+        let plan = ctx
+            .state()
+            .create_logical_plan(&req.sql)
+            .await
+            .map_err(sql_error)?;
+        let columns = sql::column_lineage(&plan, &tables, &output_path)?;
+        Ok::<_, LineageError>((schemas, plan, columns))
+    })?;
+    let out_schema = Schema::new(plan.schema().fields().iter().cloned().collect::<Vec<_>>());
+    // Digest the inputs before the output is written: the output may replace one of them.
+    let mut versions = Vec::new();
+    for ((_, path), schema) in req.inputs.iter().zip(&schemas) {
+        let mut v = Version::of(path, &req.root, "input", "dataset")?;
+        v.schema = schema_fields(schema);
+        versions.push(v);
+    }
+    let rows = crate::fsio::write_atomic_with(&req.output, |file| {
+        runtime.block_on(async {
+            let df = ctx.execute_logical_plan(plan).await.map_err(sql_error)?;
+            let stream = df
+                .execute_stream()
+                .await
+                .map_err(|e| LineageError::Sql(format!("running the query: {e}")))?;
+            Ok::<_, WriteError>(write_stream(stream, format, file).await?)
+        })
+    })
+    .map_err(|e| match e {
+        WriteError::Io(e) => LineageError::Io {
+            path: req.output.clone(),
+            message: e.to_string(),
+        },
+        WriteError::Lineage(e) => e,
+    })?;
+    let mut out = Version::of(&req.output, &req.root, "output", "dataset")?;
+    out.schema = schema_fields(&out_schema);
+    let execution = ExecutionRecord {
+        id: String::new(),
+        kind: "sql".into(),
+        inputs: versions.iter().map(|v| v.reference.clone()).collect(),
+        outputs: vec![out.reference.clone()],
+        code: Some(Code::Sql(req.sql.trim().to_string())),
+        columns,
+    }
+    .with_id();
+    versions.push(out);
+    let recorded = match ledger {
+        Some(l) => {
+            append_execution(l, versions, &execution)?;
+            true
+        }
+        None => false,
+    };
+    Ok(Ran {
+        execution,
+        rows,
+        recorded,
+    })
+}
