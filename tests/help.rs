@@ -20,6 +20,7 @@ fn help_texts() {
         &["ledger", "log"],
         &["ledger", "recover"],
         &["demo"],
+        &["run"],
         &["record"],
         &["lineage"],
     ];

@@ -92,6 +92,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
                 "output": out.path,
                 "digest": out.digest,
                 "rows": ran.rows,
+                "schema": ran.schema,
                 "recorded": ran.recorded,
                 "execution": x,
             });

@@ -40,6 +40,8 @@ pub struct Request {
 pub struct Ran {
     pub execution: ExecutionRecord,
     pub rows: u64,
+    /// The output's columns.
+    pub schema: Vec<SchemaField>,
     /// Whether the execution went into the ledger.
     pub recorded: bool,
 }
@@ -111,11 +113,55 @@ fn sql_error(e: impl std::fmt::Display) -> LineageError {
     )
 }
 
+/// A CSV input, kept to explain a value that does not fit the type chosen for its column.
+struct CsvInput {
+    src: Source,
+    header: source::CsvHeader,
+    schema: Schema,
+}
+
+/// An error while the query runs. Arrow's CSV errors quote the value and the whole row they
+/// failed on, without naming the file: for a value that does not fit its column's type, the
+/// CSV inputs are searched for it and the error names file, line, column and the masked
+/// value; any other message loses its row data, as no raw value may reach the terminal.
+fn execution_error(e: impl std::fmt::Display, csv_inputs: &[CsvInput]) -> LineageError {
+    let mut msg = e.to_string();
+    if msg.contains("while parsing value") {
+        for input in csv_inputs {
+            if let Ok(Some((line, column, value, expected))) =
+                source::csv_type_violation(&input.src, &input.header, &input.schema)
+            {
+                return LineageError::Io {
+                    path: input.src.path.clone(),
+                    message: format!(
+                        "line {line}, column '{column}': value '{value}' is not {expected}; \
+                         the column's type was chosen from the first {} rows \
+                         (CAST it in the query, or fix the value)",
+                        source::TYPE_SAMPLE_ROWS
+                    ),
+                };
+            }
+        }
+    }
+    if let Some(i) = msg.find(" Row data:") {
+        msg.truncate(i);
+    }
+    if let Some(start) = msg.find("value '") {
+        let from = start + "value '".len();
+        if let Some(len) = msg[from..].find('\'') {
+            let masked = crate::sensitive::mask(&msg[from..from + len]);
+            msg.replace_range(from..from + len, &masked);
+        }
+    }
+    LineageError::Sql(format!("running the query: {msg}"))
+}
+
 /// Registers one input as a table and returns its schema.
 async fn register(
     ctx: &SessionContext,
     name: &str,
     path: &Path,
+    csv_inputs: &mut Vec<CsvInput>,
 ) -> Result<SchemaRef, LineageError> {
     if !path.is_file() {
         return Err(LineageError::Missing {
@@ -142,7 +188,13 @@ async fn register(
             schema: &schema,
             newlines: quotes.any,
         };
-        full::read_frame(ctx, &src, Some(csv)).await?
+        let df = full::read_frame(ctx, &src, Some(csv)).await?;
+        csv_inputs.push(CsvInput {
+            src,
+            header,
+            schema,
+        });
+        df
     } else {
         full::read_frame(ctx, &src, None).await?
     };
@@ -167,6 +219,7 @@ async fn write_stream(
     mut stream: SendableRecordBatchStream,
     format: Output,
     file: &mut std::fs::File,
+    csv_inputs: &[CsvInput],
 ) -> Result<u64, LineageError> {
     let schema = stream.schema();
     let mut rows = 0u64;
@@ -181,7 +234,7 @@ async fn write_stream(
                 rows += b.num_rows() as u64;
                 Ok(Some(b))
             }
-            Some(Err(e)) => Err(LineageError::Sql(format!("running the query: {e}"))),
+            Some(Err(e)) => Err(execution_error(e, csv_inputs)),
         }
     };
     match format {
@@ -276,10 +329,11 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         .build()
         .map_err(|e| LineageError::Internal(format!("cannot start the async runtime: {e}")))?;
     let ctx = full::session();
+    let mut csv_inputs = Vec::new();
     let (schemas, plan, columns) = runtime.block_on(async {
         let mut schemas = Vec::new();
         for (name, (_, path)) in names.iter().zip(&req.inputs) {
-            schemas.push(register(&ctx, name, path).await?);
+            schemas.push(register(&ctx, name, path, &mut csv_inputs).await?);
         }
         let plan = ctx
             .state()
@@ -303,8 +357,8 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
             let stream = df
                 .execute_stream()
                 .await
-                .map_err(|e| LineageError::Sql(format!("running the query: {e}")))?;
-            Ok::<_, WriteError>(write_stream(stream, format, file).await?)
+                .map_err(|e| execution_error(e, &csv_inputs))?;
+            Ok::<_, WriteError>(write_stream(stream, format, file, &csv_inputs).await?)
         })
     })
     .map_err(|e| match e {
@@ -325,6 +379,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         columns,
     }
     .with_id();
+    let schema = out.schema.clone();
     versions.push(out);
     let recorded = match ledger {
         Some(l) => {
@@ -336,6 +391,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
     Ok(Ran {
         execution,
         rows,
+        schema,
         recorded,
     })
 }

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchema, ScalarValue};
-use datafusion::logical_expr::expr::{AggregateFunction, WindowFunction, WindowFunctionDefinition};
+use datafusion::logical_expr::expr::{
+    AggregateFunction, InSubquery, SetComparison, WindowFunction, WindowFunctionDefinition,
+};
 use datafusion::logical_expr::utils::grouping_set_to_exprlist;
 use datafusion::logical_expr::{Distinct, Expr, ExprSchemable, LogicalPlan, Operator};
 
@@ -572,20 +574,17 @@ impl Walker<'_> {
                 let cols = self.plan(&s.subquery, Some(scope))?.into_columns();
                 cols.into_iter().next().unwrap_or_default()
             }
-            Expr::Exists(x) => {
-                let cols = self.plan(&x.subquery.subquery, Some(scope))?.into_columns();
-                union(&cols).influence(Indirect::Conditional)
-            }
-            Expr::InSubquery(i) => {
-                let mut d = self.expr(&i.expr, scope)?.then(Direct::TRANSFORM);
-                let cols = self.plan(&i.subquery.subquery, Some(scope))?.into_columns();
-                d.merge(&union(&cols).influence(Indirect::Conditional));
-                d
-            }
-            Expr::SetComparison(s) => {
-                let mut d = self.expr(&s.expr, scope)?.then(Direct::TRANSFORM);
-                let cols = self.plan(&s.subquery.subquery, Some(scope))?.into_columns();
-                d.merge(&union(&cols).influence(Indirect::Conditional));
+            // EXISTS depends only on which rows the subquery finds.
+            Expr::Exists(x) => self.plan(&x.subquery.subquery, Some(scope))?.rows,
+            // `x IN (subquery)`, `x > ANY (subquery)`: a value computed from x and the values
+            // the subquery finds.
+            Expr::InSubquery(InSubquery { expr, subquery, .. })
+            | Expr::SetComparison(SetComparison { expr, subquery, .. }) => {
+                let rel = self.plan(&subquery.subquery, Some(scope))?;
+                let mut d = self.expr(expr, scope)?;
+                d.merge(&union(&rel.cols));
+                let mut d = d.then(Direct::TRANSFORM);
+                d.merge(&rel.rows);
                 d
             }
             Expr::Unnest(u) => self.expr(&u.expr, scope)?,

@@ -337,6 +337,55 @@ pub fn csv_sql_schema(source: &Source, header: &CsvHeader) -> Result<Schema, Sca
     Ok(Schema::new(fields))
 }
 
+/// The first value of a CSV file that does not have the type [`csv_sql_schema`] chose for its
+/// column (the types come from the first rows; a later row may disagree):
+/// `(line, column, masked value, type)`.
+pub fn csv_type_violation(
+    source: &Source,
+    header: &CsvHeader,
+    schema: &Schema,
+) -> Result<Option<(u64, String, String, DataType)>, ScanError> {
+    let mut file = open(&source.path)?;
+    file.seek(SeekFrom::Start(header.data_start))
+        .map_err(|e| read_error(&source.path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(header.dialect.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(file));
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => return Err(read_error(&source.path, e)),
+        }
+        for (field, v) in schema.fields().iter().zip(record.iter()) {
+            let ok = v.is_empty()
+                || match field.data_type() {
+                    DataType::Int64 => is_int(v),
+                    DataType::Float64 => is_int(v) || is_decimal(v),
+                    DataType::Boolean => {
+                        v.eq_ignore_ascii_case(b"true") || v.eq_ignore_ascii_case(b"false")
+                    }
+                    DataType::Date32 => is_iso_date(v),
+                    _ => true,
+                };
+            if !ok {
+                // The reader started after the header line.
+                let line = record.position().map_or(0, |p| p.line()) + 1;
+                let value = crate::sensitive::mask(&String::from_utf8_lossy(v));
+                return Ok(Some((
+                    line,
+                    field.name().clone(),
+                    value,
+                    field.data_type().clone(),
+                )));
+            }
+        }
+    }
+}
+
 /// `0`, or an optional minus and digits without a leading zero, that fits an i64.
 fn is_int(v: &[u8]) -> bool {
     let digits = v.strip_prefix(b"-").unwrap_or(v);
