@@ -36,7 +36,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let g = Graph::build(ledger.load()?);
+    let g = Graph::load(&ledger)?;
     // A local path is named relative to the project, as the ledger names it.
     let name = if std::path::Path::new(&args.artifact).exists() {
         crate::scan::display_path(std::path::Path::new(&args.artifact), &ctx.root)
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     for c in &w.cycles {
         let names: Vec<&str> = c
             .iter()
-            .map(|d| g.nodes.get(d).map_or(d.as_str(), |n| n.path.as_str()))
+            .map(|d| g.node(d).map_or(d.as_str(), |n| n.path.as_str()))
             .collect();
         ctx.note(format!(
             "warning: the recorded lineage has a cycle: {}",

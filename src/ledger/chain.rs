@@ -66,7 +66,8 @@ impl Ledger {
         let mut file = self.open_locked()?;
         // The same checks as `append` (no torn line, the last record's hash holds) first.
         self.last_record(&mut file)?;
-        let existing = self.read_all(&mut file)?;
+        let mut existing = Vec::new();
+        self.read_blocks(&mut file, |block| existing.extend(block))?;
         let bodies = make(&existing)?;
         self.write_locked(&mut file, existing.last(), bodies)
     }
@@ -197,42 +198,170 @@ impl Ledger {
         })
     }
 
-    fn read_all(&self, file: &mut File) -> Result<Vec<Record>, LedgerError> {
+    /// Reads every line as a `T`, parsing blocks of lines on every core (a million records
+    /// is half a gigabyte of JSON), and hands the parsed blocks to `each` in ledger order. The
+    /// first error (the lowest line) stops the read.
+    fn read_blocks<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        file: &mut File,
+        mut each: impl FnMut(Vec<T>),
+    ) -> Result<(), LedgerError> {
+        const BLOCK: usize = 4 << 20;
         file.seek(SeekFrom::Start(0)).map_err(io(&self.path))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut out = Vec::new();
-        let mut line = Vec::new();
-        let mut n = 0u64;
-        loop {
-            line.clear();
-            let k = reader
-                .read_until(b'\n', &mut line)
-                .map_err(io(&self.path))?;
-            if k == 0 {
-                return Ok(out);
-            }
-            n += 1;
-            if line.last() != Some(&b'\n') {
-                return Err(LedgerError::Torn {
-                    path: self.path.clone(),
-                    line: n,
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (block_tx, block_rx) = std::sync::mpsc::sync_channel::<(usize, u64, Vec<u8>)>(workers);
+        let block_rx = std::sync::Mutex::new(block_rx);
+        type Parsed<T> = (usize, Result<Vec<T>, (u64, LedgerError)>);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed<T>>(workers * 2);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let done_tx = done_tx.clone();
+                let block_rx = &block_rx;
+                scope.spawn(move || {
+                    loop {
+                        let next = block_rx.lock().map(|rx| rx.recv());
+                        let Ok(Ok((index, first_line, block))) = next else {
+                            return;
+                        };
+                        let parsed = self.parse_block(&block, first_line);
+                        if done_tx.send((index, parsed)).is_err() {
+                            return;
+                        }
+                    }
                 });
             }
-            let record: Record = serde_json::from_slice(&line[..line.len() - 1]).map_err(|e| {
-                LedgerError::Broken {
-                    path: self.path.clone(),
-                    line: n,
-                    message: format!("not a piitrail record: {e}"),
+            // The reader: blocks that end at a line end; the rest carries over to the next.
+            let reader_done = done_tx;
+            scope.spawn(move || {
+                let mut carry: Vec<u8> = Vec::new();
+                let mut line = 1u64;
+                let mut index = 0usize;
+                let mut eof = false;
+                while !eof {
+                    let mut block = std::mem::take(&mut carry);
+                    let start = block.len();
+                    block.resize(start + BLOCK, 0);
+                    let mut filled = start;
+                    while filled < block.len() {
+                        match file.read(&mut block[filled..]) {
+                            Ok(0) => {
+                                eof = true;
+                                break;
+                            }
+                            Ok(k) => filled += k,
+                            Err(e) => {
+                                let _ = reader_done.send((index, Err((0, io(&self.path)(e)))));
+                                return;
+                            }
+                        }
+                    }
+                    block.truncate(filled);
+                    if !eof {
+                        match memchr::memrchr(b'\n', &block) {
+                            Some(end) => carry = block.split_off(end + 1),
+                            None => {
+                                carry = block; // a line longer than a block: read on
+                                continue;
+                            }
+                        }
+                    }
+                    if block.is_empty() {
+                        continue;
+                    }
+                    let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
+                    if block_tx.send((index, line, block)).is_err() {
+                        return;
+                    }
+                    index += 1;
+                    line += lines;
                 }
+            });
+            // Hand blocks on in order; a block that finished early waits for its turn.
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0usize;
+            let mut first_error: Option<(u64, LedgerError)> = None;
+            for (i, parsed) in done_rx {
+                match parsed {
+                    Ok(records) if first_error.is_none() => {
+                        waiting.insert(i, records);
+                        while let Some(records) = waiting.remove(&next) {
+                            each(records);
+                            next += 1;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err((line, e)) => {
+                        if first_error.as_ref().is_none_or(|(l, _)| line < *l) {
+                            first_error = Some((line, e));
+                        }
+                    }
+                }
+            }
+            match first_error {
+                Some((_, e)) => Err(e),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Parses the lines of one block, the first being line `first_line` of the ledger. A last
+    /// line without its line end is torn.
+    fn parse_block<T: serde::de::DeserializeOwned>(
+        &self,
+        block: &[u8],
+        first_line: u64,
+    ) -> Result<Vec<T>, (u64, LedgerError)> {
+        let mut out = Vec::with_capacity(block.len() / 400);
+        let mut n = first_line;
+        let mut rest = block;
+        while !rest.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                return Err((
+                    n,
+                    LedgerError::Torn {
+                        path: self.path.clone(),
+                        line: n,
+                    },
+                ));
+            };
+            let record: T = serde_json::from_slice(&rest[..end]).map_err(|e| {
+                (
+                    n,
+                    LedgerError::Broken {
+                        path: self.path.clone(),
+                        line: n,
+                        message: format!("not a piitrail record: {e}"),
+                    },
+                )
             })?;
             out.push(record);
+            rest = &rest[end + 1..];
+            n += 1;
         }
+        Ok(out)
     }
 
     /// Reads every record (no hash checks: `verify` does those).
     pub fn load(&self) -> Result<Vec<Record>, LedgerError> {
+        self.load_as()
+    }
+
+    /// Reads every line as a `T`: a view of the records that keeps only what a reader needs
+    /// (the lineage graph skips times, hashes and scans without allocating them).
+    pub fn load_as<T: serde::de::DeserializeOwned + Send>(&self) -> Result<Vec<T>, LedgerError> {
+        let mut all = Vec::new();
+        self.for_each_as(|block| all.extend(block))?;
+        Ok(all)
+    }
+
+    /// Hands every line, parsed as a `T`, to `each` in blocks, in ledger order, without
+    /// holding them all at once.
+    pub fn for_each_as<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        each: impl FnMut(Vec<T>),
+    ) -> Result<(), LedgerError> {
         let mut file = File::open(&self.path).map_err(io(&self.path))?;
-        self.read_all(&mut file)
+        self.read_blocks(&mut file, each)
     }
 
     /// Recomputes the whole chain and names the first bad line.
@@ -336,4 +465,72 @@ fn check_hash(value: &Value) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ArtifactRecord, Body};
+
+    /// A ledger of `n` records of about 1 KB each (no valid chain: `load` does not check it).
+    fn ledger_of(n: u64) -> (tempfile::TempDir, Ledger, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".piitrail")).unwrap();
+        let mut bytes = Vec::new();
+        for seq in 1..=n {
+            let r = Record {
+                seq,
+                time: "2026-11-26T00:00:00Z".into(),
+                body: Body::Artifact(ArtifactRecord {
+                    path: format!("data/{}/{seq}.csv", "x".repeat(900)),
+                    digest: format!("sha256:{seq:064x}"),
+                    size: seq,
+                    format: "csv".into(),
+                    role: "dataset".into(),
+                    schema: vec![],
+                    previous: None,
+                }),
+                prev: GENESIS.into(),
+                hash: GENESIS.into(),
+            };
+            serde_json::to_writer(&mut bytes, &r).unwrap();
+            bytes.push(b'\n');
+        }
+        std::fs::write(dir.path().join(".piitrail/ledger.jsonl"), &bytes).unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        (dir, ledger, bytes)
+    }
+
+    #[test]
+    fn blocks_parsed_in_parallel_come_back_in_ledger_order() {
+        let (_dir, ledger, bytes) = ledger_of(15_000);
+        assert!(bytes.len() > 3 * (4 << 20), "spans several blocks");
+        let seqs: Vec<u64> = ledger.load().unwrap().iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=15_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn errors_in_a_late_block_name_their_line() {
+        let (dir, ledger, mut bytes) = ledger_of(15_000);
+        let path = dir.path().join(".piitrail/ledger.jsonl");
+        // Line 12,345 broken, then a torn last line: the broken one comes first.
+        let start = bytes
+            .split(|&b| b == b'\n')
+            .take(12_344)
+            .map(|l| l.len() + 1)
+            .sum::<usize>();
+        bytes[start] = b'[';
+        bytes.extend_from_slice(b"{\"seq\":15001");
+        std::fs::write(&path, &bytes).unwrap();
+        match ledger.load() {
+            Err(LedgerError::Broken { line, .. }) => assert_eq!(line, 12_345),
+            other => panic!("expected a broken line, got {other:?}"),
+        }
+        bytes[start] = b'{';
+        std::fs::write(&path, &bytes).unwrap();
+        match ledger.load() {
+            Err(LedgerError::Torn { line, .. }) => assert_eq!(line, 15_001),
+            other => panic!("expected a torn line, got {other:?}"),
+        }
+    }
 }

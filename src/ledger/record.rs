@@ -65,7 +65,7 @@ impl Serialize for Record {
 struct RawRecord {
     seq: u64,
     time: String,
-    kind: String,
+    kind: RawKind,
     artifact: Option<ArtifactRecord>,
     scan: Option<ScanRecord>,
     execution: Option<ExecutionRecord>,
@@ -73,15 +73,30 @@ struct RawRecord {
     hash: String,
 }
 
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum RawKind {
+    Artifact,
+    Scan,
+    Execution,
+}
+
 impl TryFrom<RawRecord> for Record {
     type Error = String;
 
     fn try_from(r: RawRecord) -> Result<Record, String> {
-        let body = match (r.kind.as_str(), r.artifact, r.scan, r.execution) {
-            ("artifact", Some(a), None, None) => Body::Artifact(a),
-            ("scan", None, Some(s), None) => Body::Scan(s),
-            ("execution", None, None, Some(x)) => Body::Execution(x),
-            (kind, ..) => return Err(format!("record kind '{kind}' does not match its payload")),
+        let body = match (r.kind, r.artifact, r.scan, r.execution) {
+            (RawKind::Artifact, Some(a), None, None) => Body::Artifact(a),
+            (RawKind::Scan, None, Some(s), None) => Body::Scan(s),
+            (RawKind::Execution, None, None, Some(x)) => Body::Execution(x),
+            (kind, ..) => {
+                let kind = match kind {
+                    RawKind::Artifact => "artifact",
+                    RawKind::Scan => "scan",
+                    RawKind::Execution => "execution",
+                };
+                return Err(format!("record kind '{kind}' does not match its payload"));
+            }
         };
         Ok(Record {
             seq: r.seq,

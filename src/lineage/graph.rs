@@ -2,11 +2,11 @@
 //! ledger, walked upstream or downstream from one artifact. Cycles (possible through bad
 //! imports) are detected and reported; a walk never loops.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::ledger::{Body, ColumnEdge, ExecutionRecord, Record};
+use crate::ledger::{Body, ColumnEdge, ExecutionRecord, Ledger, LedgerError, Record};
 
 /// A version of an artifact known to the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -17,14 +17,81 @@ pub struct Node {
     pub kind: String,
 }
 
-/// The whole graph, with indexes for both directions.
+/// Lists of ids per key, stored flat (`items[start[k]..start[k + 1]]`): two allocations for
+/// the whole graph instead of one per node.
+#[derive(Debug)]
+struct Lists {
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Default for Lists {
+    fn default() -> Self {
+        Lists {
+            start: vec![0],
+            items: Vec::new(),
+        }
+    }
+}
+
+impl Lists {
+    fn get(&self, k: u32) -> &[u32] {
+        match (self.start.get(k as usize), self.start.get(k as usize + 1)) {
+            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// Groups `(key, item)` pairs by key, keeping their order within a key.
+    fn from_pairs(keys: usize, pairs: &[(u32, u32)]) -> Lists {
+        let mut start = vec![0u32; keys + 1];
+        for &(k, _) in pairs {
+            start[k as usize + 1] += 1;
+        }
+        for k in 0..keys {
+            start[k + 1] += start[k];
+        }
+        let mut fill = start.clone();
+        let mut items = vec![0u32; pairs.len()];
+        for &(k, v) in pairs {
+            items[fill[k as usize] as usize] = v;
+            fill[k as usize] += 1;
+        }
+        Lists { start, items }
+    }
+}
+
+/// What the graph reads of a ledger line; everything else is skipped unallocated.
+#[derive(Deserialize)]
+struct GraphLine {
+    artifact: Option<GraphArtifact>,
+    execution: Option<ExecutionRecord>,
+}
+
+#[derive(Deserialize)]
+struct GraphArtifact {
+    path: String,
+    digest: String,
+    role: String,
+}
+
+/// The whole graph. Digests are interned: nodes, executions and the indexes in both
+/// directions refer to each other by position, so building and walking hash each digest once.
 #[derive(Debug, Default)]
 pub struct Graph {
-    pub nodes: HashMap<String, Node>,
+    nodes: Vec<Node>,
+    ids: HashMap<String, u32>,
     pub executions: Vec<ExecutionRecord>,
-    by_output: HashMap<String, Vec<usize>>,
-    by_input: HashMap<String, Vec<usize>>,
-    by_path: HashMap<String, Vec<String>>,
+    /// Per execution: its input and output nodes.
+    exec_inputs: Lists,
+    exec_outputs: Lists,
+    /// Per node: the executions that wrote it, and those that read it (built by `finish`
+    /// from the (node, execution) pairs gathered while reading).
+    written_by: Lists,
+    read_by: Lists,
+    pending_writes: Vec<(u32, u32)>,
+    pending_reads: Vec<(u32, u32)>,
+    by_path: HashMap<String, Vec<u32>>,
 }
 
 impl Graph {
@@ -33,50 +100,145 @@ impl Graph {
         let mut g = Graph::default();
         for r in records {
             match r.body {
-                Body::Artifact(a) => {
-                    g.by_path
-                        .entry(a.path.clone())
-                        .or_default()
-                        .push(a.digest.clone());
-                    g.nodes.insert(
-                        a.digest.clone(),
-                        Node {
-                            path: a.path,
-                            digest: a.digest,
-                            kind: a.role,
-                        },
-                    );
-                }
-                Body::Execution(x) => {
-                    let i = g.executions.len();
-                    for a in &x.outputs {
-                        g.by_output.entry(a.digest.clone()).or_default().push(i);
-                    }
-                    for a in &x.inputs {
-                        g.by_input.entry(a.digest.clone()).or_default().push(i);
-                    }
-                    g.executions.push(x);
-                }
+                Body::Artifact(a) => g.add_artifact(a.path, &a.digest, a.role),
+                Body::Execution(x) => g.add_execution(x),
                 Body::Scan(_) => {}
             }
         }
-        g
+        g.finish()
+    }
+
+    /// Reads the graph from the ledger, parsing only what it needs.
+    pub fn load(ledger: &Ledger) -> Result<Graph, LedgerError> {
+        let mut g = Graph::default();
+        ledger.for_each_as(|block: Vec<GraphLine>| {
+            for line in block {
+                if let Some(a) = line.artifact {
+                    g.add_artifact(a.path, &a.digest, a.role);
+                }
+                if let Some(x) = line.execution {
+                    g.add_execution(x);
+                }
+            }
+        })?;
+        Ok(g.finish())
+    }
+
+    fn add_artifact(&mut self, path: String, digest: &str, role: String) {
+        let id = match self.ids.get(digest) {
+            Some(&id) => {
+                let node = &mut self.nodes[id as usize];
+                node.path.clone_from(&path);
+                node.kind = role;
+                id
+            }
+            None => self.new_node(digest, path.clone(), role),
+        };
+        match self.by_path.get_mut(&path) {
+            Some(v) if v.last() == Some(&id) => {}
+            Some(v) => v.push(id),
+            None => {
+                self.by_path.insert(path, vec![id]);
+            }
+        }
+    }
+
+    fn add_execution(&mut self, x: ExecutionRecord) {
+        let xi = self.executions.len() as u32;
+        for a in &x.inputs {
+            let i = self.intern(&a.digest);
+            self.exec_inputs.items.push(i);
+            self.pending_reads.push((i, xi));
+        }
+        self.exec_inputs
+            .start
+            .push(self.exec_inputs.items.len() as u32);
+        for a in &x.outputs {
+            let o = self.intern(&a.digest);
+            self.exec_outputs.items.push(o);
+            self.pending_writes.push((o, xi));
+        }
+        self.exec_outputs
+            .start
+            .push(self.exec_outputs.items.len() as u32);
+        self.executions.push(x);
+    }
+
+    /// Builds the per-node indexes once every record is in.
+    fn finish(mut self) -> Graph {
+        self.written_by = Lists::from_pairs(self.nodes.len(), &self.pending_writes);
+        self.read_by = Lists::from_pairs(self.nodes.len(), &self.pending_reads);
+        self.pending_writes = Vec::new();
+        self.pending_reads = Vec::new();
+        self
+    }
+
+    /// The node of a digest, created (named by its digest) when no artifact record named it yet.
+    fn intern(&mut self, digest: &str) -> u32 {
+        match self.ids.get(digest) {
+            Some(&id) => id,
+            None => self.new_node(digest, digest.to_string(), "dataset".into()),
+        }
+    }
+
+    fn new_node(&mut self, digest: &str, path: String, kind: String) -> u32 {
+        let id = self.nodes.len() as u32;
+        self.ids.insert(digest.to_string(), id);
+        self.nodes.push(Node {
+            path,
+            digest: digest.to_string(),
+            kind,
+        });
+        id
+    }
+
+    /// Number of artifact versions.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The version with this digest.
+    pub fn node(&self, digest: &str) -> Option<&Node> {
+        self.ids.get(digest).map(|&i| &self.nodes[i as usize])
     }
 
     /// The versions an ARTIFACT argument names: a digest, or every version of a path.
     pub fn resolve(&self, artifact: &str) -> Vec<String> {
         if artifact.starts_with("sha256:") {
             return self
-                .nodes
-                .contains_key(artifact)
-                .then(|| artifact.to_string())
+                .node(artifact)
+                .map(|n| n.digest.clone())
                 .into_iter()
                 .collect();
         }
         let path = artifact.trim_start_matches("./");
-        let mut v = self.by_path.get(path).cloned().unwrap_or_default();
-        v.dedup();
-        v
+        self.by_path
+            .get(path)
+            .map(|v| {
+                v.iter()
+                    .map(|&i| self.nodes[i as usize].digest.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The executions one step away from a node, and the nodes they lead to.
+    fn steps(&self, node: u32, dir: Direction) -> (&[u32], &Lists) {
+        match dir {
+            Direction::Upstream => (self.written_by.get(node), &self.exec_inputs),
+            Direction::Downstream => (self.read_by.get(node), &self.exec_outputs),
+        }
+    }
+
+    fn ids_of(&self, digests: &[String]) -> Vec<u32> {
+        digests
+            .iter()
+            .filter_map(|d| self.ids.get(d).copied())
+            .collect()
     }
 }
 
@@ -112,91 +274,96 @@ pub struct ExecutionSummary {
     pub outputs: Vec<String>,
 }
 
+const NONE: u32 = u32::MAX;
+
 /// Walks from every version in `roots` in one direction, depth first, each execution and
 /// artifact once; a path that comes back to a node still being walked is a cycle.
 pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> Walk {
-    let mut seen_nodes: BTreeSet<String> = BTreeSet::new();
-    let mut seen_execs: Vec<usize> = Vec::new();
-    let mut exec_pos: HashMap<usize, usize> = HashMap::new();
+    let mut seen_nodes = vec![false; g.nodes.len()];
+    let mut seen_exec = vec![false; g.executions.len()];
+    let mut execs_in_order: Vec<u32> = Vec::new();
+    let mut nodes_in_order: Vec<u32> = Vec::new();
     let mut cycles = Vec::new();
-    // Iterative DFS: (digest, depth, entering?)
-    let mut stack: Vec<(String, usize, bool)> =
-        roots.iter().rev().map(|r| (r.clone(), 0, true)).collect();
-    // The current path from a root, and where each digest sits on it (O(1) cycle checks).
-    let mut on_path: Vec<String> = Vec::new();
-    let mut on_path_at: HashMap<String, usize> = HashMap::new();
-    while let Some((node, depth, entering)) = stack.pop() {
+    // Iterative DFS: (node, entering?). The current path from a root, and where each node
+    // sits on it (O(1) cycle checks).
+    let mut stack: Vec<(u32, bool)> = g
+        .ids_of(roots)
+        .into_iter()
+        .rev()
+        .map(|n| (n, true))
+        .collect();
+    let mut on_path: Vec<u32> = Vec::new();
+    let mut on_path_at = vec![NONE; g.nodes.len()];
+    while let Some((node, entering)) = stack.pop() {
         if !entering {
             if let Some(d) = on_path.pop() {
-                on_path_at.remove(&d);
+                on_path_at[d as usize] = NONE;
             }
             continue;
         }
-        if !seen_nodes.insert(node.clone()) {
+        if std::mem::replace(&mut seen_nodes[node as usize], true) {
             continue;
         }
-        on_path_at.insert(node.clone(), on_path.len());
-        on_path.push(node.clone());
-        stack.push((node.clone(), depth, false));
-        let execs = match dir {
-            Direction::Upstream => g.by_output.get(&node),
-            Direction::Downstream => g.by_input.get(&node),
-        };
-        for &xi in execs.map(Vec::as_slice).unwrap_or(&[]).iter().rev() {
-            let x = &g.executions[xi];
-            exec_pos.entry(xi).or_insert_with(|| {
-                seen_execs.push(xi);
-                seen_execs.len() - 1
-            });
-            let next = match dir {
-                Direction::Upstream => &x.inputs,
-                Direction::Downstream => &x.outputs,
-            };
-            for a in next.iter().rev() {
-                if let Some(&i) = on_path_at.get(&a.digest) {
-                    let mut cycle: Vec<String> = on_path[i..].to_vec();
-                    cycle.push(a.digest.clone());
+        nodes_in_order.push(node);
+        on_path_at[node as usize] = on_path.len() as u32;
+        on_path.push(node);
+        stack.push((node, false));
+        let (execs, next_of) = g.steps(node, dir);
+        for &xi in execs.iter().rev() {
+            if !std::mem::replace(&mut seen_exec[xi as usize], true) {
+                execs_in_order.push(xi);
+            }
+            for &a in next_of.get(xi).iter().rev() {
+                let at = on_path_at[a as usize];
+                if at != NONE {
+                    let mut cycle: Vec<String> = on_path[at as usize..]
+                        .iter()
+                        .map(|&n| g.nodes[n as usize].digest.clone())
+                        .collect();
+                    cycle.push(g.nodes[a as usize].digest.clone());
                     cycles.push(cycle);
                     continue;
                 }
-                stack.push((a.digest.clone(), depth + 1, true));
+                stack.push((a, true));
             }
         }
     }
-    let node_of = |d: &String| {
-        g.nodes.get(d).cloned().unwrap_or_else(|| Node {
-            path: d.clone(),
-            digest: d.clone(),
-            kind: "dataset".into(),
-        })
+    let mut artifacts: Vec<Node> = nodes_in_order
+        .iter()
+        .map(|&n| g.nodes[n as usize].clone())
+        .collect();
+    artifacts.sort_unstable();
+    let digests = |ids: &[u32]| -> Vec<String> {
+        ids.iter()
+            .map(|&n| g.nodes[n as usize].digest.clone())
+            .collect()
     };
-    let first = roots.last().cloned().unwrap_or_default();
-    let mut artifacts: Vec<Node> = seen_nodes.iter().map(node_of).collect();
-    artifacts.sort();
-    let executions: Vec<ExecutionSummary> = seen_execs
+    let executions: Vec<ExecutionSummary> = execs_in_order
         .iter()
         .map(|&xi| {
-            let x = &g.executions[xi];
+            let x = &g.executions[xi as usize];
             ExecutionSummary {
                 id: x.id.clone(),
                 kind: x.kind.clone(),
-                inputs: x.inputs.iter().map(|a| a.digest.clone()).collect(),
-                outputs: x.outputs.iter().map(|a| a.digest.clone()).collect(),
+                inputs: digests(g.exec_inputs.get(xi)),
+                outputs: digests(g.exec_outputs.get(xi)),
             }
         })
         .collect();
     let columns = with_columns.then(|| {
-        let mut cols: Vec<ColumnEdge> = seen_execs
+        let mut cols: Vec<ColumnEdge> = execs_in_order
             .iter()
-            .flat_map(|&xi| g.executions[xi].columns.clone())
+            .flat_map(|&xi| g.executions[xi as usize].columns.iter().cloned())
             .collect();
         cols.sort();
         cols.dedup();
         cols
     });
+    let first = roots.last().cloned().unwrap_or_default();
+    let root_path = g.node(&first).map_or(first.clone(), |n| n.path.clone());
     Walk {
         root: RootRef {
-            path: node_of(&first).path,
+            path: root_path,
             digest: first,
         },
         artifacts,
@@ -210,8 +377,8 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
 /// expanded twice, and a cycle is marked where it closes. Iterative, so depth is unbounded.
 pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
     enum Item {
-        Node { digest: String, depth: usize },
-        Exit(String),
+        Node { id: u32, depth: usize },
+        Exit(u32),
         Line(String),
     }
     let arrow = match dir {
@@ -219,61 +386,52 @@ pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
         Direction::Downstream => "->",
     };
     let mut out = String::new();
-    let mut shown: BTreeSet<String> = BTreeSet::new();
-    let mut on_path: BTreeSet<String> = BTreeSet::new();
-    let mut stack: Vec<Item> = roots
-        .iter()
+    let mut shown = vec![false; g.nodes.len()];
+    let mut on_path = vec![false; g.nodes.len()];
+    let mut stack: Vec<Item> = g
+        .ids_of(roots)
+        .into_iter()
         .rev()
-        .map(|r| Item::Node {
-            digest: r.clone(),
-            depth: 0,
-        })
+        .map(|id| Item::Node { id, depth: 0 })
         .collect();
     while let Some(item) = stack.pop() {
-        let (d, depth) = match item {
+        let (id, depth) = match item {
             Item::Line(line) => {
                 out += &line;
                 continue;
             }
-            Item::Exit(d) => {
-                on_path.remove(&d);
+            Item::Exit(id) => {
+                on_path[id as usize] = false;
                 continue;
             }
-            Item::Node { digest, depth } => (digest, depth),
+            Item::Node { id, depth } => (id, depth),
         };
         let pad = indent(depth);
-        let (p, kind) = g.nodes.get(&d).map_or((d.as_str(), "dataset"), |n| {
-            (n.path.as_str(), n.kind.as_str())
-        });
-        let short = crate::scan::short_digest(&d);
-        if on_path.contains(&d) {
-            out += &format!("{pad}{p}  {short}  (cycle: leads back to itself)\n");
+        let n = &g.nodes[id as usize];
+        let short = crate::scan::short_digest(&n.digest);
+        if on_path[id as usize] {
+            out += &format!("{pad}{}  {short}  (cycle: leads back to itself)\n", n.path);
             continue;
         }
-        let again = !shown.insert(d.clone());
+        let again = std::mem::replace(&mut shown[id as usize], true);
         out += &format!(
-            "{pad}{p}  {short}  {kind}{}\n",
+            "{pad}{}  {short}  {}{}\n",
+            n.path,
+            n.kind,
             if again { "  (shown above)" } else { "" }
         );
         if again {
             continue;
         }
-        let execs = match dir {
-            Direction::Upstream => g.by_output.get(&d),
-            Direction::Downstream => g.by_input.get(&d),
-        };
-        on_path.insert(d.clone());
-        stack.push(Item::Exit(d.clone()));
+        on_path[id as usize] = true;
+        stack.push(Item::Exit(id));
+        let (execs, next_of) = g.steps(id, dir);
         // Pushed in reverse so that the first execution and its artifacts print first.
-        for &xi in execs.map(Vec::as_slice).unwrap_or(&[]).iter().rev() {
-            let x = &g.executions[xi];
-            let next = match dir {
-                Direction::Upstream => &x.inputs,
-                Direction::Downstream => &x.outputs,
-            };
-            for a in next.iter().rev() {
+        for &xi in execs.iter().rev() {
+            let x = &g.executions[xi as usize];
+            for &a in next_of.get(xi).iter().rev() {
                 stack.push(Item::Node {
-                    digest: a.digest.clone(),
+                    id: a,
                     depth: depth + 1,
                 });
             }
