@@ -62,6 +62,7 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
                 outputs: vec![r(i)],
                 code: None,
                 columns: vec![],
+                min_group_size: None,
             };
             emit(Body::Execution(x), &mut w);
         }
@@ -78,6 +79,7 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
             outputs: vec![r(k)],
             code: None,
             columns: vec![],
+            min_group_size: None,
         };
         emit(Body::Execution(x), &mut w);
         k += 1;

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod fsio;
 pub mod ledger;
 pub mod lineage;
+pub mod policy;
+pub mod propagate;
 pub mod rules;
 pub mod scan;
 pub mod sensitive;

@@ -107,6 +107,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
                 out.path,
                 crate::scan::short_digest(&out.digest)
             )?;
+            if let Some(k) = x.min_group_size {
+                writeln!(stdout, "smallest group behind an aggregate: k = {k}")?;
+            }
             if ran.recorded {
                 writeln!(stdout, "recorded sql execution {}", x.id)?;
             } else {

@@ -174,6 +174,10 @@ pub struct ExecutionRecord {
     /// Column-level lineage, one edge per (input column, output column).
     #[serde(default)]
     pub columns: Vec<ColumnEdge>,
+    /// For an aggregating step: the smallest number of input rows behind one output row (k),
+    /// measured when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_group_size: Option<u64>,
 }
 
 /// An artifact version named by path and digest.

@@ -154,6 +154,7 @@ pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, Lineage
         outputs: outputs.iter().map(|v| v.reference.clone()).collect(),
         code,
         columns,
+        min_group_size: None,
     }
     .with_id();
     append_execution(

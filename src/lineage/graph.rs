@@ -552,6 +552,7 @@ mod tests {
             outputs: outs.iter().map(r).collect(),
             code: None,
             columns: vec![],
+            min_group_size: None,
         }))
     }
     fn rec(body: Body) -> Record {

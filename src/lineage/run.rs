@@ -156,6 +156,59 @@ fn execution_error(e: impl std::fmt::Display, csv_inputs: &[CsvInput]) -> Lineag
     LineageError::Sql(format!("running the query: {msg}"))
 }
 
+/// The smallest group an aggregate in the plan summarises (k): for every Aggregate node, the
+/// rows of its input counted per group with DataFusion, and the minimum over all of them. A
+/// plan without an aggregate has none.
+async fn min_group_size(
+    ctx: &SessionContext,
+    plan: &LogicalPlan,
+) -> Result<Option<u64>, LineageError> {
+    use datafusion::arrow::array::{Array, Int64Array};
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::functions_aggregate::expr_fn::{count, min};
+    use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
+
+    let mut aggregates = Vec::new();
+    plan.apply(|node| {
+        if let LogicalPlan::Aggregate(a) = node {
+            aggregates.push(a.clone());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })
+    .map_err(|e| LineageError::Internal(e.to_string()))?;
+    let mut k: Option<u64> = None;
+    for a in aggregates {
+        let counted = LogicalPlanBuilder::from(a.input.as_ref().clone())
+            .aggregate(
+                a.group_expr.clone(),
+                vec![count(lit(1)).alias("piitrail_k")],
+            )
+            .and_then(|b| {
+                b.aggregate(
+                    Vec::<datafusion::logical_expr::Expr>::new(),
+                    vec![min(col("piitrail_k"))],
+                )
+            })
+            .and_then(|b| b.build())
+            .map_err(|e| LineageError::Internal(format!("measuring group sizes: {e}")))?;
+        let batches = ctx
+            .execute_logical_plan(counted)
+            .await
+            .map_err(sql_error)?
+            .collect()
+            .await
+            .map_err(|e| LineageError::Sql(format!("measuring group sizes: {e}")))?;
+        let smallest = batches.iter().find_map(|b| {
+            let col = b.column(0).as_any().downcast_ref::<Int64Array>()?;
+            (col.len() > 0 && col.is_valid(0)).then(|| col.value(0).max(0) as u64)
+        });
+        if let Some(s) = smallest {
+            k = Some(k.map_or(s, |have| have.min(s)));
+        }
+    }
+    Ok(k)
+}
+
 /// Registers one input as a table and returns its schema.
 async fn register(
     ctx: &SessionContext,
@@ -330,7 +383,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         .map_err(|e| LineageError::Internal(format!("cannot start the async runtime: {e}")))?;
     let ctx = full::session();
     let mut csv_inputs = Vec::new();
-    let (schemas, plan, columns) = runtime.block_on(async {
+    let (schemas, plan, columns, min_group_size) = runtime.block_on(async {
         let mut schemas = Vec::new();
         for (name, (_, path)) in names.iter().zip(&req.inputs) {
             schemas.push(register(&ctx, name, path, &mut csv_inputs).await?);
@@ -341,7 +394,8 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
             .await
             .map_err(sql_error)?;
         let columns = sql::column_lineage(&plan, &tables, &output_path)?;
-        Ok::<_, LineageError>((schemas, plan, columns))
+        let k = min_group_size(&ctx, &plan).await?;
+        Ok::<_, LineageError>((schemas, plan, columns, k))
     })?;
     let out_schema = Schema::new(plan.schema().fields().iter().cloned().collect::<Vec<_>>());
     // Digest the inputs before the output is written: the output may replace one of them.
@@ -377,6 +431,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         outputs: vec![out.reference.clone()],
         code: Some(Code::Sql(req.sql.trim().to_string())),
         columns,
+        min_group_size,
     }
     .with_id();
     let schema = out.schema.clone();
