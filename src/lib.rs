@@ -10,6 +10,8 @@ pub mod ledger;
 pub mod lineage;
 pub mod policy;
 pub mod propagate;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod sensitive;
+pub mod sign;

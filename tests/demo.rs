@@ -14,11 +14,22 @@ fn demo_scans_the_example_shop_without_printing_raw_values() {
         "user.contact.email",
         "user.financial.bank_account",
         "user.demographic.date_of_birth",
-        "data/tickets.csv:message (user.health_and_medical, special)",
+        "special category user.health_and_medical in data/tickets.csv, models/churn.json",
+        "pseudonymised email -> email_hash",
+        "smallest group k = 1",
+        "warning: small-group out/features.parquet",
+        "7. verify: signature valid, all 7 artifacts match the signed report",
     ] {
         assert!(out.contains(needle), "demo output lacks {needle}:\n{out}");
     }
     assert!(p.path("shop/data/orders.csv").is_file());
+    assert!(p.path("shop/report/report.html").is_file());
+    // The throwaway private key never lands in the project.
+    let keys: Vec<_> = std::fs::read_dir(p.path("shop/keys"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(keys, ["piitrail.pub"]);
 
     // No raw value of the example's personal data may appear in any output.
     let all = format!("{out}{}", run.stderr());

@@ -22,6 +22,9 @@ fn help_texts() {
         &["demo"],
         &["run"],
         &["record"],
+        &["keygen"],
+        &["audit"],
+        &["verify"],
         &["lineage"],
     ];
     for cmd in commands {

@@ -175,6 +175,7 @@ fn a_cycle_is_reported_and_the_walk_ends() {
             outputs: vec![r("data/customers.csv")],
             code: None,
             columns: vec![],
+            min_group_size: None,
         })])
         .unwrap();
     for format in ["text", "json", "dot", "mermaid"] {

@@ -1,16 +1,17 @@
-//! `piitrail demo`: the main job on the bundled example shop (examples/shop).
-//!
-//! Today the demo writes the example project and scans it; the ledger, lineage, audit and
-//! signing steps join it as they are built (issues 3 and 4).
+//! `piitrail demo`: the main job on the bundled example shop (examples/shop): init, scan
+//! (recorded), three SQL steps through `run`, a training step, a throwaway signing key, the
+//! signed audit, and its verification.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use super::{Context, Outcome, UsageError};
 use crate::fsio::write_atomic;
+use crate::ledger::Ledger;
+use crate::lineage::{declared, run as sql_run};
 use crate::rules;
 use crate::scan::{self, Mode};
 
@@ -29,7 +30,46 @@ const FILES: &[(&str, &str)] = &[
         "data/tickets.csv",
         include_str!("../../examples/shop/data/tickets.csv"),
     ),
+    (
+        "steps/clean_customers.sql",
+        include_str!("../../examples/shop/steps/clean_customers.sql"),
+    ),
+    (
+        "steps/orders_by_country.sql",
+        include_str!("../../examples/shop/steps/orders_by_country.sql"),
+    ),
+    (
+        "steps/features.sql",
+        include_str!("../../examples/shop/steps/features.sql"),
+    ),
+    ("train.py", include_str!("../../examples/shop/train.py")),
 ];
+
+/// One SQL step: the query file, its inputs (table name, path), its output.
+type Step = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+
+const STEPS: &[Step] = &[
+    (
+        "steps/clean_customers.sql",
+        &[("customers", "data/customers.csv")],
+        "out/customers_clean.parquet",
+    ),
+    (
+        "steps/orders_by_country.sql",
+        &[("orders", "data/orders.csv")],
+        "out/orders_by_country.csv",
+    ),
+    (
+        "steps/features.sql",
+        &[
+            ("customers_clean", "out/customers_clean.parquet"),
+            ("orders", "data/orders.csv"),
+        ],
+        "out/features.parquet",
+    ),
+];
+
+const CONFIG: &str = "# piitrail project configuration (written by `piitrail demo`).\n\n[project]\nname = \"example-shop\"\n\n[policy]\nmin_group_size = 10\n";
 
 /// Marks a folder as written by `demo`, so a re-run may overwrite it and nothing else is touched.
 const MARKER: &str = ".piitrail-demo";
@@ -41,7 +81,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
+pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let out = if args.out.is_absolute() {
         args.out.clone()
     } else {
@@ -54,13 +94,30 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         ))
         .into());
     }
+    // A folder of an earlier demo run is the demo's own: start it afresh.
+    if out.join(MARKER).exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+    }
     for (rel, text) in FILES {
         write_atomic(&out.join(rel), text.as_bytes())
             .with_context(|| format!("writing {}", out.join(rel).display()))?;
     }
     write_atomic(&out.join(MARKER), b"written by piitrail demo\n")?;
-    ctx.note(format!("example shop written to {}", out.display()));
+    let mut o = std::io::stdout().lock();
+    writeln!(
+        o,
+        "== piitrail demo: a small web shop in {}\n",
+        out.display()
+    )?;
 
+    super::init::create(&out, CONFIG)?;
+    let ledger = Ledger::open(&out)?;
+    writeln!(
+        o,
+        "1. init: piitrail.toml and the hash-chained ledger .piitrail/ledger.jsonl"
+    )?;
+
+    // Scan the raw data and record what was found.
     let rules = Arc::new(rules::load(&rules::Sources {
         builtin: true,
         extra: vec![],
@@ -73,50 +130,155 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         show_examples: false,
     };
     let scans = scan::scan(&req).context("scanning the example shop")?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "== scan: where is personal data?\n")?;
+    crate::ledger::record_scans(&ledger, &scans)?;
+    writeln!(o, "2. scan --record: personal data in the raw files\n")?;
     for s in &scans {
-        super::scan::write_text(&mut stdout, s)?;
+        super::scan::write_text(&mut o, s)?;
     }
-    let tagged: usize = scans.iter().map(|s| s.tagged_columns().count()).sum();
-    let special: Vec<String> = scans
-        .iter()
-        .flat_map(|s| {
-            s.columns.iter().flat_map(move |c| {
-                c.tags
-                    .iter()
-                    .filter(|t| {
-                        t.gdpr_class != rules::GdprClass::Personal
-                            && t.gdpr_class != rules::GdprClass::Quasi
-                    })
-                    .map(move |t| {
-                        format!(
-                            "{}:{} ({}, {})",
-                            s.artifact, c.name, t.category, t.gdpr_class
-                        )
-                    })
-            })
-        })
-        .collect();
+
+    // The pipeline: SQL steps with exact column lineage.
     writeln!(
-        stdout,
-        "{tagged} columns in {} files hold personal data.",
-        scans.len()
+        o,
+        "3. run: three SQL steps, column lineage taken from DataFusion's plan"
     )?;
-    if !special.is_empty() {
+    for (sql, inputs, output) in STEPS {
+        let req = sql_run::Request {
+            sql: std::fs::read_to_string(out.join(sql))?,
+            inputs: inputs
+                .iter()
+                .map(|(n, p)| (n.to_string(), out.join(p)))
+                .collect(),
+            output: out.join(output),
+            root: out.clone(),
+        };
+        let ran = sql_run::run(&req, Some(&ledger)).with_context(|| format!("running {sql}"))?;
+        let classes: Vec<String> = ran
+            .execution
+            .columns
+            .iter()
+            .filter(|e| e.edge_type == "DIRECT" && e.class != "direct")
+            .map(|e| format!("{} {} -> {}", e.class, e.from.column, e.to.column))
+            .collect();
         writeln!(
-            stdout,
-            "Special categories (Art. 9) and criminal data (Art. 10):"
+            o,
+            "   {sql} -> {output} ({} rows{}){}",
+            ran.rows,
+            ran.execution
+                .min_group_size
+                .map(|k| format!(", smallest group k = {k}"))
+                .unwrap_or_default(),
+            if classes.is_empty() {
+                String::new()
+            } else {
+                format!("\n      {}", classes.join("\n      "))
+            }
         )?;
-        for s in special {
-            writeln!(stdout, "  {s}")?;
-        }
     }
+
+    // Training: the model file stands in for a real model; the step is declared as a
+    // training script would declare it (see train.py).
+    let model = out.join("models/churn.json");
+    let features = scan::digest_file(&out.join("out/features.parquet"))?;
+    write_atomic(
+        &model,
+        format!(
+            "{{\"model\": \"churn-baseline\", \"threshold\": 0.5, \"features\": \"{features}\"}}\n"
+        )
+        .as_bytes(),
+    )?;
+    declared::record(
+        &ledger,
+        &declared::Request {
+            kind: declared::StepKind::Training,
+            inputs: vec![
+                out.join("out/features.parquet"),
+                out.join("data/tickets.csv"),
+            ],
+            outputs: vec![model.clone()],
+            columns: vec![],
+            code: Some(out.join("train.py")),
+            root: out.clone(),
+        },
+    )?;
     writeln!(
-        stdout,
-        "\nThe example project is in {}. Try: piitrail scan {} --full",
-        out.display(),
-        out.join("data").display()
+        o,
+        "4. record --kind training: models/churn.json trained on the features and the support tickets"
+    )?;
+
+    // A throwaway key outside the project: the private half is deleted when the demo ends.
+    let keys = tempfile::tempdir()?;
+    let kp = crate::sign::keygen(keys.path())?;
+    let public = out.join("keys/piitrail.pub");
+    write_atomic(&public, &std::fs::read(&kp.public_path)?)?;
+    writeln!(
+        o,
+        "5. keygen: a throwaway ed25519 key (keyid {}); its public half is keys/piitrail.pub",
+        &kp.keyid[..16]
+    )?;
+
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let report_dir = out.join("report");
+    let w = crate::report::audit(&out, &report_dir, Some(&kp.private_path), time)?;
+    drop(keys);
+    let r = &w.report;
+    writeln!(
+        o,
+        "6. audit: {} datasets and {} models, {} hold or derive from personal data; {} warnings",
+        r.summary.datasets,
+        r.summary.models,
+        r.summary.with_personal_data,
+        r.summary.findings["warning"]
+    )?;
+    for c in r
+        .summary
+        .special_categories
+        .iter()
+        .chain(&r.summary.criminal_categories)
+    {
+        writeln!(
+            o,
+            "   special category {} in {}",
+            c.category,
+            c.artifacts.join(", ")
+        )?;
+    }
+    for f in &r.findings {
+        writeln!(
+            o,
+            "   {}: {} {}: {}",
+            f.severity.as_str(),
+            f.code,
+            f.artifact,
+            f.message
+        )?;
+    }
+    let verified = verify_report(&report_dir.join("report.dsse.json"), &public, &out)?;
+    writeln!(o, "7. verify: {verified}")?;
+    writeln!(
+        o,
+        "\nThe report: {}\nRe-check it: cd {} && piitrail verify report/report.dsse.json --key keys/piitrail.pub --artifacts",
+        report_dir.join("report.html").display(),
+        out.display()
     )?;
     Ok(Outcome::Success)
+}
+
+/// Checks the envelope and every artifact it names, as `piitrail verify --artifacts` does.
+fn verify_report(envelope: &Path, public: &Path, root: &Path) -> anyhow::Result<String> {
+    let key = crate::sign::load_public_key(public)?;
+    let env: crate::sign::Envelope = serde_json::from_slice(&std::fs::read(envelope)?)?;
+    let payload = crate::sign::verify(&env, &key).map_err(anyhow::Error::msg)?;
+    let statement: serde_json::Value = serde_json::from_slice(&payload)?;
+    let subjects = statement["subject"].as_array().cloned().unwrap_or_default();
+    for s in &subjects {
+        let name = s["name"].as_str().unwrap_or("");
+        let got = scan::digest_file(&root.join(name))?;
+        if got.trim_start_matches("sha256:") != s["digest"]["sha256"].as_str().unwrap_or("") {
+            anyhow::bail!("{name} differs from the signed report");
+        }
+    }
+    Ok(format!(
+        "signature valid, all {} artifacts match the signed report",
+        subjects.len()
+    ))
 }

@@ -1,14 +1,36 @@
 //! `piitrail init`: create piitrail.toml, the ledger, and keep keys out of version control.
 
 use std::io::Write;
+use std::path::Path;
 
 use super::{Context, Outcome, UsageError};
 use crate::fsio::write_atomic;
 
-const TEMPLATE: &str = include_str!("../../templates/piitrail.toml");
+pub const TEMPLATE: &str = include_str!("../../templates/piitrail.toml");
 
 pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
-    let root = &ctx.root;
+    create(&ctx.root, TEMPLATE)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "initialised piitrail project in {}",
+        ctx.root.display()
+    )?;
+    writeln!(
+        out,
+        "  piitrail.toml            configuration (commented defaults)"
+    )?;
+    writeln!(
+        out,
+        "  .piitrail/ledger.jsonl   the hash-chained ledger (commit it)"
+    )?;
+    writeln!(out, "  .gitignore               *.key")?;
+    Ok(Outcome::Success)
+}
+
+/// Makes `root` a project: `piitrail.toml` from `template`, an empty ledger, and `*.key` in
+/// `.gitignore`. Refuses a folder that already is one.
+pub fn create(root: &Path, template: &str) -> anyhow::Result<()> {
     let config = root.join("piitrail.toml");
     let ledger = root.join(".piitrail").join("ledger.jsonl");
     if config.exists() || ledger.exists() {
@@ -23,7 +45,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         ))
         .into());
     }
-    write_atomic(&config, TEMPLATE.as_bytes())?;
+    write_atomic(&config, template.as_bytes())?;
     write_atomic(&ledger, b"")?;
     // Private keys never belong in the repository.
     let gitignore = root.join(".gitignore");
@@ -36,16 +58,5 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         next.push_str("# piitrail: private signing keys stay out of version control\n*.key\n");
         write_atomic(&gitignore, next.as_bytes())?;
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "initialised piitrail project in {}", root.display())?;
-    writeln!(
-        out,
-        "  piitrail.toml            configuration (commented defaults)"
-    )?;
-    writeln!(
-        out,
-        "  .piitrail/ledger.jsonl   the hash-chained ledger (commit it)"
-    )?;
-    writeln!(out, "  .gitignore               *.key")?;
-    Ok(Outcome::Success)
+    Ok(())
 }

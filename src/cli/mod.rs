@@ -4,14 +4,17 @@
 //! the answer. The exit code is decided here and only here (DESIGN.md: 0 success, 1 findings,
 //! 2 usage or input error, 3 internal error).
 
+pub mod audit;
 pub mod demo;
 pub mod init;
+pub mod keygen;
 pub mod ledger;
 pub mod lineage;
 pub mod record;
 pub mod rules;
 pub mod run;
 pub mod scan;
+pub mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -67,6 +70,19 @@ pub enum Command {
         after_help = "Examples:\n  piitrail lineage models/churn.pkl\n  piitrail lineage data/customers.csv --downstream --columns\n  piitrail lineage models/churn.pkl --format dot | dot -Tsvg > lineage.svg"
     )]
     Lineage(lineage::Args),
+    /// Make an ed25519 key pair for signing audit reports.
+    #[command(after_help = "Examples:\n  piitrail keygen\n  piitrail keygen --out ~/keys/piitrail")]
+    Keygen(keygen::Args),
+    /// Propagate tags along lineage and write the audit report (JSON, HTML, Markdown), signed with --key.
+    #[command(
+        after_help = "Examples:\n  piitrail audit --key ~/.config/piitrail/piitrail.key\n  piitrail audit --out reports/2026-q4"
+    )]
+    Audit(audit::Args),
+    /// Check a signed report: its signature, and with --artifacts every artifact it names.
+    #[command(
+        after_help = "Examples:\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub --artifacts"
+    )]
+    Verify(verify::Args),
     /// Verify, list and recover the hash-chained ledger.
     #[command(
         subcommand,
@@ -107,6 +123,23 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<crate::ledger::LedgerError>() {
             return if e.is_input() { 2 } else { 3 };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::report::AuditError>() {
+            return match e {
+                crate::report::AuditError::Ledger(l) if !l.is_input() => 3,
+                crate::report::AuditError::Render(_) => 3,
+                _ => 2,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::sign::SignError>() {
+            return if matches!(e, crate::sign::SignError::Random(_)) {
+                3
+            } else {
+                2
+            };
+        }
+        if cause.downcast_ref::<crate::policy::PolicyError>().is_some() {
+            return 2;
         }
         if cause.downcast_ref::<crate::rules::RuleError>().is_some()
             || cause.downcast_ref::<UsageError>().is_some()
@@ -178,6 +211,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run(&ctx, args),
         Command::Record(args) => record::run(&ctx, args),
         Command::Lineage(args) => lineage::run(&ctx, args),
+        Command::Keygen(args) => keygen::run(&ctx, args),
+        Command::Audit(args) => audit::run(&ctx, args),
+        Command::Verify(args) => verify::run(&ctx, args),
     }
 }
 

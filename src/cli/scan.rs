@@ -97,13 +97,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     };
     let scans = scan::scan(&req).context("scan failed")?;
     if let Some(ledger) = &ledger {
-        let written = ledger.append_with(|existing| {
-            let mut latest = crate::ledger::latest_versions(existing);
-            Ok(scans
-                .iter()
-                .flat_map(|s| crate::ledger::scan_bodies(&mut latest, s))
-                .collect())
-        })?;
+        let written = crate::ledger::record_scans(ledger, &scans)?;
         ctx.note(format!("recorded {} ledger record(s)", written.len()));
     }
     for s in &scans {

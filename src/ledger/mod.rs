@@ -51,3 +51,17 @@ impl LedgerError {
 pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
     canonical::to_vec(value)
 }
+
+/// Records scans: a new artifact version where content changed, then each scan, in one append.
+pub fn record_scans(
+    ledger: &Ledger,
+    scans: &[crate::scan::ArtifactScan],
+) -> Result<Vec<Record>, LedgerError> {
+    ledger.append_with(|existing| {
+        let mut latest = latest_versions(existing);
+        Ok(scans
+            .iter()
+            .flat_map(|s| scan_bodies(&mut latest, s))
+            .collect())
+    })
+}

@@ -200,7 +200,7 @@ async fn min_group_size(
             .map_err(|e| LineageError::Sql(format!("measuring group sizes: {e}")))?;
         let smallest = batches.iter().find_map(|b| {
             let col = b.column(0).as_any().downcast_ref::<Int64Array>()?;
-            (col.len() > 0 && col.is_valid(0)).then(|| col.value(0).max(0) as u64)
+            (!col.is_empty() && col.is_valid(0)).then(|| col.value(0).max(0) as u64)
         });
         if let Some(s) = smallest {
             k = Some(k.map_or(s, |have| have.min(s)));

@@ -127,6 +127,8 @@ pub struct Version {
     pub detected: BTreeMap<String, TagSet>,
     /// Detected and inherited tags, by column.
     pub columns: BTreeMap<String, TagSet>,
+    /// What lineage alone hands to each column (to compare with what a scan found).
+    pub inherited: BTreeMap<String, TagSet>,
     /// Tags of the whole artifact that no column carries: a model's training data, and what
     /// came through a step without column lineage.
     pub whole: TagSet,
@@ -191,6 +193,7 @@ fn version_mut<'a>(
             scanned: false,
             detected: BTreeMap::new(),
             columns: BTreeMap::new(),
+            inherited: BTreeMap::new(),
             whole: TagSet::new(),
             derived: false,
             min_group_size: None,
@@ -352,7 +355,10 @@ fn step(versions: &mut HashMap<String, Version>, x: &ExecutionRecord) -> bool {
             continue;
         };
         changed |= match column {
-            Some(c) => offer(v.columns.entry(c).or_default(), tag),
+            Some(c) => {
+                let a = offer(v.inherited.entry(c.clone()).or_default(), tag.clone());
+                offer(v.columns.entry(c).or_default(), tag) | a
+            }
             None => offer(&mut v.whole, tag),
         };
     }

@@ -1,0 +1,72 @@
+//! `piitrail audit`: propagate tags, write the report (JSON, HTML, Markdown) and sign it.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{Context, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder for report.json, report.html, report.md and report.dsse.json.
+    #[arg(long, value_name = "DIR", default_value = "piitrail-report")]
+    pub out: PathBuf,
+    /// Private key (PKCS#8 PEM, from `piitrail keygen`) to sign the report with.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        std::env::current_dir()?.join(&args.out)
+    };
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let w = crate::report::audit(&ctx.root, &out, args.key.as_deref(), time)?;
+    let r = &w.report;
+    let mut o = std::io::stdout().lock();
+    writeln!(
+        o,
+        "audited {} datasets and {} models: {} hold or derive from personal data",
+        r.summary.datasets, r.summary.models, r.summary.with_personal_data
+    )?;
+    for c in r
+        .summary
+        .special_categories
+        .iter()
+        .chain(&r.summary.criminal_categories)
+    {
+        writeln!(o, "  special: {} in {}", c.category, c.artifacts.join(", "))?;
+    }
+    for m in &r.summary.models_trained_on_personal_data {
+        writeln!(o, "  model trained on personal data: {m}")?;
+    }
+    writeln!(
+        o,
+        "findings: {} errors, {} warnings, {} notes",
+        r.summary.findings["error"], r.summary.findings["warning"], r.summary.findings["info"]
+    )?;
+    for f in &w.files {
+        writeln!(o, "wrote {}", crate::scan::display_path(f, &ctx.root))?;
+    }
+    match &w.signed_by {
+        Some(keyid) => writeln!(o, "signed by keyid {keyid}")?,
+        None => {
+            writeln!(
+                o,
+                "UNSIGNED: pass --key FILE (from `piitrail keygen`) to sign the report"
+            )?;
+            if w.removed_stale_envelope {
+                writeln!(
+                    o,
+                    "removed report.dsse.json of an earlier report: it no longer matched"
+                )?;
+            }
+        }
+    }
+    Ok(if r.has_errors() {
+        Outcome::Findings
+    } else {
+        Outcome::Success
+    })
+}

@@ -1,0 +1,562 @@
+//! The audit report: the model (`report.json`, schema in `reports/report.schema.json`) built
+//! from the ledger, propagation and policy, and its renderers (HTML and Markdown through the
+//! minijinja templates in `reports/`). No value of personal data is ever in it: only column
+//! names, categories, statuses, digests and counts.
+
+pub mod picture;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::ledger::{ColumnRef, Record, Verification};
+use crate::lineage::graph::{self, Direction, Graph};
+use crate::policy::Config;
+use crate::propagate::{Origin, Propagation, Status, Tag};
+use crate::rules::GdprClass;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tool: Tool,
+    pub project: String,
+    pub time: String,
+    pub ledger: LedgerState,
+    pub policy: PolicyState,
+    pub summary: Summary,
+    pub artifacts: Vec<Artifact>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerState {
+    pub head: String,
+    pub records: u64,
+    pub intact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyState {
+    pub min_group_size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub datasets: usize,
+    pub models: usize,
+    /// Artifacts holding or derived from personal data.
+    pub with_personal_data: usize,
+    /// Art. 9 categories found anywhere, and where.
+    pub special_categories: Vec<CategoryPlaces>,
+    /// Art. 10 categories found anywhere, and where.
+    pub criminal_categories: Vec<CategoryPlaces>,
+    pub models_trained_on_personal_data: Vec<String>,
+    pub aggregates: Vec<AggregateSummary>,
+    pub findings: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryPlaces {
+    pub category: String,
+    pub artifacts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AggregateSummary {
+    pub artifact: String,
+    pub k: Option<u64>,
+    pub below_threshold: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Artifact {
+    pub path: String,
+    pub digest: String,
+    /// `dataset` or `model`.
+    pub kind: String,
+    pub scanned: bool,
+    /// Written by a recorded step.
+    pub derived: bool,
+    /// Union over columns (and, for a model, the categories it was trained on).
+    pub tags: Vec<Tag>,
+    pub columns: Vec<Column>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Aggregate>,
+    /// Every artifact upstream of this one (its provenance), by path.
+    pub upstream: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Aggregate {
+    /// Smallest group size, when measured.
+    pub k: Option<u64>,
+    pub threshold: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub artifact: String,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+fn via_text(via: &[ColumnRef]) -> String {
+    via.iter()
+        .map(|c| format!("{}:{}", c.path, c.column))
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
+/// Builds the report. `time` is the report's time (RFC 3339).
+pub fn build(
+    records: &[Record],
+    verification: &Verification,
+    prop: &Propagation,
+    config: &Config,
+    time: String,
+) -> Report {
+    let g = Graph::build(records.iter().cloned());
+    let threshold = config.policy.min_group_size;
+    let mut findings = Vec::new();
+    if let Some((line, problem)) = &verification.problem {
+        findings.push(Finding {
+            code: "ledger-broken",
+            severity: Severity::Error,
+            artifact: ".piitrail/ledger.jsonl".into(),
+            column: None,
+            message: format!(
+                "line {line}: {problem}; the report covers the {} records before it",
+                verification.records
+            ),
+        });
+    }
+    let mut artifacts = Vec::new();
+    for v in prop.current() {
+        let upstream: Vec<String> = {
+            let w = graph::walk(
+                &g,
+                std::slice::from_ref(&v.digest),
+                Direction::Upstream,
+                false,
+            );
+            let mut paths: BTreeSet<String> = w.artifacts.into_iter().map(|n| n.path).collect();
+            paths.remove(&v.path);
+            paths.into_iter().collect()
+        };
+        let columns: Vec<Column> = v
+            .column_names()
+            .into_iter()
+            .map(|name| Column {
+                tags: v
+                    .columns
+                    .get(&name)
+                    .map(|s| s.values().cloned().collect())
+                    .unwrap_or_default(),
+                name,
+            })
+            .collect();
+        let tags: Vec<Tag> = v.tags().into_values().collect();
+        let aggregated = tags.iter().any(|t| t.status == Status::Aggregated);
+        let aggregate = (aggregated || v.min_group_size.is_some()).then_some(Aggregate {
+            k: v.min_group_size,
+            threshold,
+        });
+        // Findings about this artifact.
+        let mut find = |code, severity, column: Option<&str>, message: String| {
+            findings.push(Finding {
+                code,
+                severity,
+                artifact: v.path.clone(),
+                column: column.map(str::to_string),
+                message,
+            })
+        };
+        if !v.scanned && !v.derived {
+            find(
+                "unscanned-source",
+                Severity::Warning,
+                None,
+                "a source that was never scanned: what personal data it holds is unknown (`piitrail scan --record`)".into(),
+            );
+        }
+        match aggregate.as_ref().map(|a| a.k) {
+            Some(Some(k)) if k < threshold => find(
+                "small-group",
+                Severity::Warning,
+                None,
+                format!(
+                    "an aggregate over groups as small as {k} (policy min_group_size {threshold}): people in the smallest groups may be singled out"
+                ),
+            ),
+            Some(None) => find(
+                "group-size-unknown",
+                Severity::Info,
+                None,
+                "aggregated personal data whose group sizes were not measured (the step did not run through `piitrail run`)".into(),
+            ),
+            _ => {}
+        }
+        if v.scanned && v.derived {
+            for (column, inherited) in &v.inherited {
+                let detected = v.detected.get(column);
+                for t in inherited.values() {
+                    let seen = detected.is_some_and(|d| d.contains_key(&t.category));
+                    if t.status == Status::Direct && !seen {
+                        find(
+                            "inherited-not-detected",
+                            Severity::Warning,
+                            Some(column),
+                            format!(
+                                "lineage says this column holds {} (copied from {}) but the scan did not find it",
+                                t.category,
+                                via_text(&t.via)
+                            ),
+                        );
+                    }
+                }
+            }
+            for (column, detected) in &v.detected {
+                for t in detected.values() {
+                    let explained = v
+                        .inherited
+                        .get(column)
+                        .is_some_and(|i| i.contains_key(&t.category));
+                    if !explained {
+                        find(
+                            "detected-not-inherited",
+                            Severity::Warning,
+                            Some(column),
+                            format!(
+                                "the scan found {} here but recorded lineage brings none: an undeclared source or a missing step",
+                                t.category
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if v.kind == "model" {
+            let sensitive: Vec<&str> = tags
+                .iter()
+                .filter(|t| matches!(t.gdpr_class, GdprClass::Special | GdprClass::Criminal))
+                .map(|t| t.category.as_str())
+                .collect();
+            if !sensitive.is_empty() {
+                find(
+                    "model-trained-on-special-category",
+                    Severity::Warning,
+                    None,
+                    format!(
+                        "trained on special-category or criminal data ({}): Art. 9/10 need an explicit legal basis",
+                        sensitive.join(", ")
+                    ),
+                );
+            }
+        }
+        artifacts.push(Artifact {
+            path: v.path.clone(),
+            digest: v.digest.clone(),
+            kind: v.kind.clone(),
+            scanned: v.scanned,
+            derived: v.derived,
+            tags,
+            columns,
+            aggregate,
+            upstream,
+        });
+    }
+    for id in &prop.without_column_lineage {
+        if let Some(x) = g.executions.iter().find(|x| &x.id == id) {
+            for o in &x.outputs {
+                if prop.latest.get(&o.path) == Some(&o.digest) {
+                    findings.push(Finding {
+                        code: "no-column-lineage",
+                        severity: Severity::Info,
+                        artifact: o.path.clone(),
+                        column: None,
+                        message: format!(
+                            "{} step {} recorded no column lineage: every category of its inputs is assumed to reach it (direct)",
+                            x.kind, x.id
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.severity, &a.artifact, &a.column, a.code).cmp(&(
+            b.severity,
+            &b.artifact,
+            &b.column,
+            b.code,
+        ))
+    });
+    let summary = summarise(&artifacts, &findings, threshold);
+    Report {
+        tool: Tool {
+            name: "piitrail",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        project: config.project.name.clone(),
+        time,
+        ledger: LedgerState {
+            head: verification.head.clone(),
+            records: verification.records,
+            intact: verification.problem.is_none(),
+            problem: verification
+                .problem
+                .as_ref()
+                .map(|(line, p)| format!("line {line}: {p}")),
+        },
+        policy: PolicyState {
+            min_group_size: threshold,
+        },
+        summary,
+        artifacts,
+        findings,
+    }
+}
+
+fn summarise(artifacts: &[Artifact], findings: &[Finding], threshold: u64) -> Summary {
+    let mut special: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut criminal: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for a in artifacts {
+        for t in &a.tags {
+            let map = match t.gdpr_class {
+                GdprClass::Special => &mut special,
+                GdprClass::Criminal => &mut criminal,
+                _ => continue,
+            };
+            map.entry(t.category.clone())
+                .or_default()
+                .push(a.path.clone());
+        }
+    }
+    let places = |m: BTreeMap<String, Vec<String>>| {
+        m.into_iter()
+            .map(|(category, artifacts)| CategoryPlaces {
+                category,
+                artifacts,
+            })
+            .collect()
+    };
+    let mut counts = BTreeMap::new();
+    for s in [Severity::Error, Severity::Warning, Severity::Info] {
+        counts.insert(
+            s.as_str(),
+            findings.iter().filter(|f| f.severity == s).count(),
+        );
+    }
+    Summary {
+        datasets: artifacts.iter().filter(|a| a.kind != "model").count(),
+        models: artifacts.iter().filter(|a| a.kind == "model").count(),
+        with_personal_data: artifacts.iter().filter(|a| !a.tags.is_empty()).count(),
+        special_categories: places(special),
+        criminal_categories: places(criminal),
+        models_trained_on_personal_data: artifacts
+            .iter()
+            .filter(|a| a.kind == "model" && !a.tags.is_empty())
+            .map(|a| a.path.clone())
+            .collect(),
+        aggregates: artifacts
+            .iter()
+            .filter_map(|a| {
+                a.aggregate.as_ref().map(|g| AggregateSummary {
+                    artifact: a.path.clone(),
+                    k: g.k,
+                    below_threshold: g.k.is_some_and(|k| k < threshold),
+                })
+            })
+            .collect(),
+        findings: counts,
+    }
+}
+
+impl Report {
+    /// The in-toto subjects: every artifact with its sha256.
+    pub fn subjects(&self) -> Vec<(String, String)> {
+        self.artifacts
+            .iter()
+            .map(|a| {
+                (
+                    a.path.clone(),
+                    a.digest.trim_start_matches("sha256:").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Whether a tag was detected in place (for templates).
+pub fn is_detected(t: &Tag) -> bool {
+    t.origin == Origin::Detected
+}
+
+const HTML: &str = include_str!("../../reports/report.html.j2");
+const MARKDOWN: &str = include_str!("../../reports/report.md.j2");
+
+fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", HTML)
+        .expect("the HTML template is valid (tested)");
+    env.add_template("report.md", MARKDOWN)
+        .expect("the Markdown template is valid (tested)");
+    env
+}
+
+/// The self-contained HTML page (inline CSS and SVG).
+pub fn to_html(report: &Report, signed: bool) -> Result<String, minijinja::Error> {
+    let picture = picture::svg(report);
+    environment()
+        .get_template("report.html")?
+        .render(minijinja::context! {
+            r => report,
+            picture => picture,
+            signed => signed,
+        })
+}
+
+/// The Markdown summary for a pull request comment.
+pub fn to_markdown(report: &Report, signed: bool) -> Result<String, minijinja::Error> {
+    environment()
+        .get_template("report.md")?
+        .render(minijinja::context! {
+            r => report,
+            signed => signed,
+        })
+}
+
+/// What `audit` wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub report: Report,
+    pub files: Vec<std::path::PathBuf>,
+    pub signed_by: Option<String>,
+    /// A signature of an earlier report that no longer matched and was removed.
+    pub removed_stale_envelope: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
+    #[error("rendering the report: {0}")]
+    Render(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Propagates, builds the report, renders it, signs it when a key is given, and writes
+/// everything into `out` (each file atomically, and only once everything rendered).
+pub fn audit(
+    root: &std::path::Path,
+    out: &std::path::Path,
+    key: Option<&std::path::Path>,
+    time: String,
+) -> Result<Written, AuditError> {
+    let ledger = crate::ledger::Ledger::open(root)?;
+    let config = Config::load(root)?;
+    let key = key.map(crate::sign::load_signing_key).transpose()?;
+    let verification = ledger.verify()?;
+    let mut records = ledger.load()?;
+    // A broken ledger is reported on what precedes the break.
+    records.truncate(verification.records as usize);
+    let prop = crate::propagate::propagate(&records);
+    let report = build(&records, &verification, &prop, &config, time);
+    let signed = key.is_some();
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| AuditError::Render(e.to_string()))?;
+    let html = to_html(&report, signed).map_err(|e| AuditError::Render(e.to_string()))?;
+    let md = to_markdown(&report, signed).map_err(|e| AuditError::Render(e.to_string()))?;
+    let envelope = key.as_ref().map(|k| {
+        let predicate = serde_json::to_value(&report).expect("a report always serialises");
+        let statement = crate::sign::statement(&report.subjects(), &predicate);
+        let payload = serde_json::to_vec(&statement).expect("a statement always serialises");
+        crate::sign::sign(&payload, k)
+    });
+    let mut files = Vec::new();
+    let mut write = |name: &str, bytes: &[u8]| -> Result<(), AuditError> {
+        let path = out.join(name);
+        crate::fsio::write_atomic(&path, bytes).map_err(|source| AuditError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        files.push(path);
+        Ok(())
+    };
+    let mut json = json;
+    json.push(b'\n');
+    write("report.json", &json)?;
+    write("report.html", html.as_bytes())?;
+    write("report.md", md.as_bytes())?;
+    let mut removed_stale_envelope = false;
+    let signed_by = match &envelope {
+        Some(env) => {
+            let mut bytes = serde_json::to_vec_pretty(env).expect("an envelope always serialises");
+            bytes.push(b'\n');
+            write("report.dsse.json", &bytes)?;
+            env.signatures.first().map(|s| s.keyid.clone())
+        }
+        None => {
+            let stale = out.join("report.dsse.json");
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(|source| AuditError::Io {
+                    path: stale.clone(),
+                    source,
+                })?;
+                removed_stale_envelope = true;
+            }
+            None
+        }
+    };
+    Ok(Written {
+        report,
+        files,
+        signed_by,
+        removed_stale_envelope,
+    })
+}

@@ -1,0 +1,196 @@
+//! The lineage picture of the HTML report: an inline SVG, sources on the left, models on the
+//! right, one arrow per flow of personal data coloured by its status (the rawest status of the
+//! categories it carries), and each artifact coloured by the rawest status it holds.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::Report;
+use crate::propagate::Status;
+
+/// Colour of a status (also used by the templates' legend).
+pub fn colour(status: Option<Status>) -> &'static str {
+    match status {
+        Some(Status::Direct) => "#c0392b",
+        Some(Status::Pseudonymised) => "#d35400",
+        Some(Status::Generalised) => "#b7950b",
+        Some(Status::Aggregated) => "#1e8449",
+        Some(Status::TrainedOn) => "#7d3c98",
+        None => "#95a5a6",
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(max - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("…{tail}")
+    }
+}
+
+const W: i64 = 230;
+const H: i64 = 46;
+const GAP_X: i64 = 90;
+const GAP_Y: i64 = 28;
+const MARGIN: i64 = 20;
+
+/// The SVG (`<svg id="lineage" ...>`).
+pub fn svg(report: &Report) -> String {
+    let index: BTreeMap<&str, usize> = report
+        .artifacts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.path.as_str(), i))
+        .collect();
+    // Flows: (from, to) -> (rawest status, categories).
+    let mut flows: BTreeMap<(usize, usize), (Status, Vec<String>)> = BTreeMap::new();
+    for (to, a) in report.artifacts.iter().enumerate() {
+        for t in a.tags.iter().chain(a.columns.iter().flat_map(|c| &c.tags)) {
+            let Some(from) = t.via.last().and_then(|c| index.get(c.path.as_str())) else {
+                continue;
+            };
+            if *from == to {
+                continue;
+            }
+            let e = flows.entry((*from, to)).or_insert((t.status, Vec::new()));
+            e.0 = e.0.min(t.status);
+            if !e.1.contains(&t.category) {
+                e.1.push(t.category.clone());
+            }
+        }
+    }
+    // Depth: the longest chain of flows from a source (bounded, so a cycle cannot loop).
+    let n = report.artifacts.len();
+    let mut depth = vec![0usize; n];
+    for _ in 0..n {
+        let mut changed = false;
+        for &(from, to) in flows.keys() {
+            if depth[to] < depth[from] + 1 && depth[from] + 1 < n {
+                depth[to] = depth[from] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut rows = vec![0usize; n];
+    let mut per_depth: BTreeMap<usize, usize> = BTreeMap::new();
+    for i in 0..n {
+        let r = per_depth.entry(depth[i]).or_default();
+        rows[i] = *r;
+        *r += 1;
+    }
+    let cols = per_depth.keys().max().map_or(1, |d| d + 1) as i64;
+    let max_rows = per_depth.values().max().copied().unwrap_or(1).max(1) as i64;
+    let pos = |i: usize| {
+        (
+            MARGIN + depth[i] as i64 * (W + GAP_X),
+            MARGIN + rows[i] as i64 * (H + GAP_Y),
+        )
+    };
+    let width = MARGIN * 2 + cols * W + (cols - 1) * GAP_X;
+    let legend_y = MARGIN + max_rows * (H + GAP_Y) + 10;
+    let height = legend_y + 30;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg id="lineage" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="Lineage of personal data">"#
+    );
+    s.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>"##);
+    for (&(from, to), (status, cats)) in &flows {
+        let (x1, y1) = pos(from);
+        let (x2, y2) = pos(to);
+        let (x1, y1) = (x1 + W, y1 + H / 2);
+        let y2 = y2 + H / 2;
+        let mid = (x1 + x2) / 2;
+        let _ = write!(
+            s,
+            r#"<path class="flow" d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" stroke="{}" stroke-width="2.5" fill="none" marker-end="url(#arrow)"><title>{} → {}: {} ({})</title></path>"#,
+            colour(Some(*status)),
+            esc(&report.artifacts[from].path),
+            esc(&report.artifacts[to].path),
+            esc(&cats.join(", ")),
+            status.as_str()
+        );
+    }
+    for (i, a) in report.artifacts.iter().enumerate() {
+        let (x, y) = pos(i);
+        let rawest = a.tags.iter().map(|t| t.status).min();
+        let special = a.tags.iter().any(|t| {
+            matches!(
+                t.gdpr_class,
+                crate::rules::GdprClass::Special | crate::rules::GdprClass::Criminal
+            )
+        });
+        let rx = if a.kind == "model" { 22 } else { 4 };
+        let _ = write!(
+            s,
+            r##"<g class="artifact"><rect x="{x}" y="{y}" width="{W}" height="{H}" rx="{rx}" fill="#fff" stroke="{}" stroke-width="{}"/>"##,
+            colour(rawest),
+            if special { 4 } else { 2 }
+        );
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" font-size="12" font-weight="600">{}</text>"#,
+            x + 10,
+            y + 19,
+            esc(&short(&a.path, 32))
+        );
+        let what = if a.tags.is_empty() {
+            format!("{} · no personal data", a.kind)
+        } else {
+            format!(
+                "{} · {} categor{}{}",
+                a.kind,
+                a.tags.len(),
+                if a.tags.len() == 1 { "y" } else { "ies" },
+                if special { " · Art. 9/10" } else { "" }
+            )
+        };
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" font-size="11" fill="#555">{}</text><title>{}</title></g>"##,
+            x + 10,
+            y + 36,
+            esc(&what),
+            esc(&a.path)
+        );
+    }
+    let mut lx = MARGIN;
+    for st in [
+        Some(Status::Direct),
+        Some(Status::Pseudonymised),
+        Some(Status::Generalised),
+        Some(Status::Aggregated),
+        Some(Status::TrainedOn),
+        None,
+    ] {
+        let label = st.map_or("no personal data", Status::as_str);
+        let _ = write!(
+            s,
+            r#"<g class="legend"><rect x="{lx}" y="{legend_y}" width="14" height="14" fill="{}"/><text x="{}" y="{}" font-size="11">{label}</text></g>"#,
+            colour(st),
+            lx + 18,
+            legend_y + 11
+        );
+        lx += 28 + 7 * label.len() as i64;
+    }
+    s.push_str("</svg>");
+    s
+}

@@ -1,0 +1,307 @@
+//! Keys, DSSE envelopes and in-toto Statements.
+//!
+//! - Keys are ed25519: the private key as PKCS#8 PEM (mode 0600, never printed), the public
+//!   key as SPKI PEM. The keyid is the sha256 (hex) of the canonical JSON
+//!   `{"keytype":"ed25519","keyval":{"public":"<64 hex>"},"scheme":"ed25519"}`, as
+//!   securesystemslib and in-toto compute it.
+//! - An envelope is DSSE: `payloadType`, the payload in standard base64, and signatures that
+//!   are pure Ed25519 over the PAE bytes `DSSEv1 <len(type)> <type> <len(body)> <body>`.
+//! - The payload is an in-toto Statement v1 whose subjects are the reported artifacts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+pub const PREDICATE_TYPE: &str = "https://piitrail.dev/audit-report/v1";
+pub const PRIVATE_KEY_FILE: &str = "piitrail.key";
+pub const PUBLIC_KEY_FILE: &str = "piitrail.pub";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{0} already exists; piitrail never overwrites a key (move it away first)")]
+    Exists(PathBuf),
+    #[error("{path}: {message}")]
+    Key { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Envelope { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot draw random bytes for a key: {0}")]
+    Random(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SignError + '_ {
+    move |source| SignError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What `keygen` made.
+#[derive(Debug, Clone)]
+pub struct KeyPair {
+    pub private_path: PathBuf,
+    pub public_path: PathBuf,
+    pub public_hex: String,
+    pub keyid: String,
+}
+
+/// The keyid of a public key (securesystemslib's: sha256 of its canonical key JSON).
+pub fn keyid(public: &VerifyingKey) -> String {
+    let key = serde_json::json!({
+        "keytype": "ed25519",
+        "keyval": {"public": hex::encode(public.as_bytes())},
+        "scheme": "ed25519",
+    });
+    hex::encode(Sha256::digest(crate::ledger::canonical_json(&key)))
+}
+
+/// Makes a key pair in `dir`: `piitrail.key` (PKCS#8 PEM, mode 0600) and `piitrail.pub`
+/// (SPKI PEM). Refuses to overwrite either.
+pub fn keygen(dir: &Path) -> Result<KeyPair, SignError> {
+    let private_path = dir.join(PRIVATE_KEY_FILE);
+    let public_path = dir.join(PUBLIC_KEY_FILE);
+    for p in [&private_path, &public_path] {
+        if p.exists() {
+            return Err(SignError::Exists(p.clone()));
+        }
+    }
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut()).map_err(|e| SignError::Random(e.to_string()))?;
+    let signing = SigningKey::from_bytes(&seed);
+    let private_pem = signing
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| SignError::Key {
+            path: private_path.clone(),
+            message: format!("cannot encode the key: {e}"),
+        })?;
+    let public = signing.verifying_key();
+    let public_pem = public
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| SignError::Key {
+            path: public_path.clone(),
+            message: format!("cannot encode the key: {e}"),
+        })?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    // The temporary file is created 0600 and keeps its mode when renamed into place; the
+    // rename does not replace a file that appeared meanwhile.
+    write_new(&private_path, private_pem.as_bytes(), 0o600)?;
+    write_new(&public_path, public_pem.as_bytes(), 0o644)?;
+    Ok(KeyPair {
+        private_path,
+        public_path,
+        public_hex: hex::encode(public.as_bytes()),
+        keyid: keyid(&public),
+    })
+}
+
+/// Writes a new file atomically with `mode`, failing if it exists.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SignError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+            .map_err(io(path))?;
+    }
+    tmp.write_all(bytes).map_err(io(path))?;
+    tmp.as_file().sync_all().map_err(io(path))?;
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            SignError::Exists(path.to_path_buf())
+        } else {
+            SignError::Io {
+                path: path.to_path_buf(),
+                source: e.error,
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Reads a private key (PKCS#8 PEM). A key readable by others is refused, as ssh does.
+pub fn load_signing_key(path: &Path) -> Result<SigningKey, SignError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(io(path))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(SignError::Key {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the private key is readable by others (mode {:o}); run `chmod 600 {}`",
+                    mode & 0o777,
+                    path.display()
+                ),
+            });
+        }
+    }
+    let pem = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io(path))?);
+    SigningKey::from_pkcs8_pem(&pem).map_err(|_| SignError::Key {
+        path: path.to_path_buf(),
+        // The parser's message could quote the file; say only what was expected.
+        message: "not an ed25519 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)".into(),
+    })
+}
+
+/// Reads a public key (SPKI PEM).
+pub fn load_public_key(path: &Path) -> Result<VerifyingKey, SignError> {
+    let pem = std::fs::read_to_string(path).map_err(io(path))?;
+    VerifyingKey::from_public_key_pem(&pem).map_err(|e| SignError::Key {
+        path: path.to_path_buf(),
+        message: format!("not an ed25519 public key in SPKI PEM (-----BEGIN PUBLIC KEY-----): {e}"),
+    })
+}
+
+/// DSSE's pre-authentication encoding.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    pub keyid: String,
+    pub sig: String,
+}
+
+/// A DSSE envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub payload: String,
+    #[serde(rename = "payloadType")]
+    pub payload_type: String,
+    pub signatures: Vec<Signature>,
+}
+
+/// Signs `payload` (an in-toto Statement) into an envelope.
+pub fn sign(payload: &[u8], key: &SigningKey) -> Envelope {
+    let sig = key.sign(&pae(PAYLOAD_TYPE, payload));
+    Envelope {
+        payload: STANDARD.encode(payload),
+        payload_type: PAYLOAD_TYPE.into(),
+        signatures: vec![Signature {
+            keyid: keyid(&key.verifying_key()),
+            sig: STANDARD.encode(sig.to_bytes()),
+        }],
+    }
+}
+
+/// Checks an envelope against a public key: a signature with that key's keyid must verify
+/// over the PAE bytes. Gives the payload, or the reason it fails.
+pub fn verify(env: &Envelope, public: &VerifyingKey) -> Result<Vec<u8>, String> {
+    if env.payload_type != PAYLOAD_TYPE {
+        return Err(format!(
+            "payloadType is '{}', not '{PAYLOAD_TYPE}'",
+            env.payload_type
+        ));
+    }
+    let payload = STANDARD
+        .decode(&env.payload)
+        .map_err(|e| format!("payload is not standard base64: {e}"))?;
+    let id = keyid(public);
+    let Some(s) = env.signatures.iter().find(|s| s.keyid == id) else {
+        return Err(format!(
+            "no signature by this key (keyid {id}); the envelope is signed by {}",
+            env.signatures
+                .iter()
+                .map(|s| s.keyid.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let sig = STANDARD
+        .decode(&s.sig)
+        .map_err(|e| format!("signature is not standard base64: {e}"))?;
+    let sig = ed25519_dalek::Signature::from_slice(&sig)
+        .map_err(|_| "signature is not 64 bytes of ed25519".to_string())?;
+    public
+        .verify(&pae(&env.payload_type, &payload), &sig)
+        .map_err(|_| "the signature does not match the payload: it was changed after signing, or signed by another key".to_string())?;
+    Ok(payload)
+}
+
+/// An in-toto Statement v1 over `subjects` (name, sha256 hex).
+pub fn statement(
+    subjects: &[(String, String)],
+    predicate: &serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "_type": STATEMENT_TYPE,
+        "subject": subjects
+            .iter()
+            .map(|(name, sha)| serde_json::json!({"name": name, "digest": {"sha256": sha}}))
+            .collect::<Vec<_>>(),
+        "predicateType": PREDICATE_TYPE,
+        "predicate": predicate,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pae_matches_the_dsse_spec_example() {
+        // From the DSSE protocol document.
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+        );
+    }
+
+    #[test]
+    fn keygen_sign_verify_and_tamper() {
+        let dir = tempfile::tempdir().unwrap();
+        let kp = keygen(dir.path()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&kp.private_path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(
+            std::fs::read_to_string(&kp.public_path)
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
+        assert!(matches!(keygen(dir.path()), Err(SignError::Exists(_))));
+        let key = load_signing_key(&kp.private_path).unwrap();
+        let public = load_public_key(&kp.public_path).unwrap();
+        assert_eq!(keyid(&public), kp.keyid);
+        let env = sign(b"{\"a\":1}", &key);
+        assert_eq!(verify(&env, &public).unwrap(), b"{\"a\":1}");
+        let mut bad = env.clone();
+        bad.payload = STANDARD.encode(b"{\"a\":2}");
+        assert!(verify(&bad, &public).is_err());
+        let other = SigningKey::from_bytes(&[7u8; 32]);
+        assert!(verify(&env, &other.verifying_key()).is_err());
+    }
+}

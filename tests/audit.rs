@@ -1,0 +1,457 @@
+//! keygen, audit, verify: signed reports, tampering, golden files of the demo's report, and no
+//! raw personal data anywhere. The independent verifiers (openssl, securesystemslib, headless
+//! Chromium) run under `--features interop` (`./scripts/test` installs them).
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{Project, Run};
+
+/// The demo project in `shop/`: scanned, three SQL steps, a model, a signed report.
+fn demo() -> Project {
+    let p = Project::new();
+    p.run(&["demo", "--out", "shop"]).expect(0);
+    p
+}
+
+fn in_shop(p: &Project, args: &[&str]) -> Run {
+    let mut all = vec!["--project", "shop"];
+    all.extend_from_slice(args);
+    p.run(&all)
+}
+
+const ENVELOPE: &str = "shop/report/report.dsse.json";
+
+fn verify(p: &Project, artifacts: bool) -> Run {
+    let mut args = vec![
+        "verify",
+        "report/report.dsse.json",
+        "--key",
+        "keys/piitrail.pub",
+    ];
+    if artifacts {
+        args.push("--artifacts");
+    }
+    let out = assert_cmd::Command::cargo_bin("piitrail")
+        .unwrap()
+        .current_dir(p.path("shop"))
+        .args(&args)
+        .output()
+        .unwrap();
+    Run(out)
+}
+
+fn envelope(p: &Project) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p.path(ENVELOPE)).unwrap()).unwrap()
+}
+
+fn write_envelope(p: &Project, v: &serde_json::Value) {
+    std::fs::write(p.path(ENVELOPE), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+#[test]
+fn keygen_writes_a_private_pkcs8_key_0600_and_a_spki_public_key() {
+    let p = Project::new();
+    let out = p.run(&["keygen", "--out", "keys"]).expect(0).stdout();
+    let private = std::fs::read_to_string(p.path("keys/piitrail.key")).unwrap();
+    let public = std::fs::read_to_string(p.path("keys/piitrail.pub")).unwrap();
+    assert!(private.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"));
+    // The private key is never printed.
+    let body = private.lines().nth(1).unwrap();
+    assert!(!out.contains(body), "keygen printed the private key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p.path("keys/piitrail.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Public hex and keyid: the keyid is sha256 of the canonical securesystemslib key JSON.
+    let hex_line = out.lines().find(|l| l.starts_with("public hex")).unwrap();
+    let public_hex = hex_line.split_whitespace().last().unwrap();
+    assert_eq!(public_hex.len(), 64);
+    let keyid = out.lines().find(|l| l.starts_with("keyid")).unwrap();
+    let canonical = format!(
+        r#"{{"keytype":"ed25519","keyval":{{"public":"{public_hex}"}},"scheme":"ed25519"}}"#
+    );
+    use sha2::Digest;
+    let want = hex::encode(sha2::Sha256::digest(canonical.as_bytes()));
+    assert!(keyid.ends_with(&want), "{keyid} vs {want}");
+    // Never overwritten.
+    let again = p.run(&["keygen", "--out", "keys"]).expect(2);
+    assert!(again.stderr().contains("already exists"));
+    assert_eq!(
+        std::fs::read_to_string(p.path("keys/piitrail.key")).unwrap(),
+        private
+    );
+}
+
+#[test]
+fn a_signed_report_verifies_and_every_kind_of_tampering_fails() {
+    let p = demo();
+    let ok = verify(&p, true).expect(0).stdout();
+    assert!(ok.contains("signature valid"), "{ok}");
+    assert!(ok.contains("all 7 artifacts match"), "{ok}");
+    let original = envelope(&p);
+
+    // One byte of the payload.
+    let mut payload = STANDARD
+        .decode(original["payload"].as_str().unwrap())
+        .unwrap();
+    let at = payload.len() / 2;
+    payload[at] ^= 0x01;
+    let mut v = original.clone();
+    v["payload"] = STANDARD.encode(&payload).into();
+    write_envelope(&p, &v);
+    let out = verify(&p, false).expect(1).stdout();
+    assert!(out.contains("does not match"), "{out}");
+
+    // One byte of the signature.
+    let mut sig = STANDARD
+        .decode(original["signatures"][0]["sig"].as_str().unwrap())
+        .unwrap();
+    sig[0] ^= 0x80;
+    let mut v = original.clone();
+    v["signatures"][0]["sig"] = STANDARD.encode(&sig).into();
+    write_envelope(&p, &v);
+    verify(&p, false).expect(1);
+
+    // Another key.
+    write_envelope(&p, &original);
+    p.run(&["keygen", "--out", "other"]).expect(0);
+    let out = p
+        .run(&["verify", ENVELOPE, "--key", "other/piitrail.pub"])
+        .expect(1)
+        .stdout();
+    assert!(out.contains("no signature by this key"), "{out}");
+
+    // An artifact changed, then one missing: only --artifacts notices.
+    let orders = p.path("shop/data/orders.csv");
+    let mut bytes = std::fs::read(&orders).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&orders, &bytes).unwrap();
+    verify(&p, false).expect(0);
+    let out = verify(&p, true).expect(1).stdout();
+    assert!(out.contains("CHANGED  data/orders.csv"), "{out}");
+    std::fs::remove_file(p.path("shop/models/churn.json")).unwrap();
+    let out = verify(&p, true).expect(1).stdout();
+    assert!(out.contains("MISSING  models/churn.json"), "{out}");
+
+    // Not an envelope at all: a clear error, exit 2.
+    std::fs::write(p.path(ENVELOPE), "{not json").unwrap();
+    let bad = verify(&p, false).expect(2);
+    assert!(
+        bad.stderr().contains("not a DSSE envelope"),
+        "{}",
+        bad.stderr()
+    );
+}
+
+#[test]
+fn without_a_key_the_report_says_it_is_unsigned_and_drops_a_stale_signature() {
+    let p = demo();
+    assert!(p.path(ENVELOPE).is_file());
+    let out = in_shop(&p, &["audit", "--out", "shop/report"])
+        .expect(0)
+        .stdout();
+    assert!(out.contains("UNSIGNED"), "{out}");
+    assert!(
+        !p.path(ENVELOPE).exists(),
+        "a stale signature was left beside a new report"
+    );
+    let html = std::fs::read_to_string(p.path("shop/report/report.html")).unwrap();
+    assert!(html.contains("Unsigned report"));
+    let md = std::fs::read_to_string(p.path("shop/report/report.md")).unwrap();
+    assert!(md.contains("**Unsigned report**"));
+}
+
+#[test]
+fn the_statement_lists_every_artifact_with_its_digest() {
+    let p = demo();
+    let v = envelope(&p);
+    assert_eq!(v["payloadType"], "application/vnd.in-toto+json");
+    let statement: serde_json::Value =
+        serde_json::from_slice(&STANDARD.decode(v["payload"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        statement["predicateType"],
+        "https://piitrail.dev/audit-report/v1"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("shop/report/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(statement["predicate"], report);
+    let subjects = statement["subject"].as_array().unwrap();
+    assert_eq!(
+        subjects.len(),
+        report["artifacts"].as_array().unwrap().len()
+    );
+    for s in subjects {
+        let name = s["name"].as_str().unwrap();
+        let bytes = std::fs::read(p.path(&format!("shop/{name}"))).unwrap();
+        use sha2::Digest;
+        assert_eq!(
+            s["digest"]["sha256"].as_str().unwrap(),
+            hex::encode(sha2::Sha256::digest(&bytes)),
+            "{name}"
+        );
+    }
+}
+
+/// report.json and report.md of the demo, with times, digests and key ids masked.
+#[test]
+fn golden_reports_of_the_demo() {
+    let p = demo();
+    let redact = |s: &str| {
+        let s = regex::Regex::new(r"sha256:[0-9a-f]{64}")
+            .unwrap()
+            .replace_all(s, "sha256:[digest]");
+        let s = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+            .unwrap()
+            .replace_all(&s, "[time]");
+        s.into_owned()
+    };
+    let json = std::fs::read_to_string(p.path("shop/report/report.json")).unwrap();
+    insta::assert_snapshot!("demo_report_json", redact(&json));
+    let md = std::fs::read_to_string(p.path("shop/report/report.md")).unwrap();
+    insta::assert_snapshot!("demo_report_md", redact(&md));
+}
+
+/// Every raw value of personal data in the example shop, none of which may appear in any
+/// output of the demo: stdout, stderr, the ledger, and every report file (the signed payload
+/// decoded).
+#[test]
+fn no_raw_personal_data_in_any_output_of_the_demo() {
+    let p = Project::new();
+    let run = p.run(&["demo", "--out", "shop"]).expect(0);
+    let mut haystack = format!("{}{}", run.stdout(), run.stderr());
+    for f in [
+        "shop/.piitrail/ledger.jsonl",
+        "shop/report/report.json",
+        "shop/report/report.html",
+        "shop/report/report.md",
+    ] {
+        haystack.push_str(&std::fs::read_to_string(p.path(f)).unwrap());
+    }
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path(ENVELOPE)).unwrap()).unwrap();
+    haystack.push_str(
+        &String::from_utf8(STANDARD.decode(env["payload"].as_str().unwrap()).unwrap()).unwrap(),
+    );
+    // Digests are hex: a run of digits in one is not a leak.
+    let haystack = regex::Regex::new(r"[0-9a-f]{64}")
+        .unwrap()
+        .replace_all(&haystack, "")
+        .into_owned();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop/data");
+    let mut values = Vec::new();
+    let mut rdr = csv::Reader::from_path(root.join("customers.csv")).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    for row in rdr.records() {
+        let row = row.unwrap();
+        for (h, v) in headers.iter().zip(row.iter()) {
+            if ["email", "phone", "date_of_birth", "iban", "postcode"].contains(&h) {
+                values.push(v.to_string());
+            }
+        }
+        values.push(format!("{} {}", &row[1], &row[2]));
+    }
+    let mut rdr = csv::Reader::from_path(root.join("tickets.csv")).unwrap();
+    for row in rdr.records() {
+        values.push(row.unwrap()[3].to_string());
+    }
+    assert!(values.len() >= 200, "{}", values.len());
+    for v in &values {
+        assert!(
+            !haystack.contains(v.as_str()),
+            "the demo's output holds a raw value"
+        );
+    }
+}
+
+#[cfg(feature = "interop")]
+mod interop {
+    use super::*;
+
+    fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "DSSEv1 {} {payload_type} {} ",
+            payload_type.len(),
+            payload.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// `openssl pkeyutl -verify -rawin` over the PAE bytes with the SPKI PEM key.
+    fn openssl_verifies(p: &Project) -> bool {
+        let v = envelope(p);
+        let payload = STANDARD.decode(v["payload"].as_str().unwrap()).unwrap();
+        let sig = STANDARD
+            .decode(v["signatures"][0]["sig"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(
+            p.path("pae.bin"),
+            pae(v["payloadType"].as_str().unwrap(), &payload),
+        )
+        .unwrap();
+        std::fs::write(p.path("sig.bin"), sig).unwrap();
+        let out = std::process::Command::new("openssl")
+            .current_dir(p.dir.path())
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "shop/keys/piitrail.pub",
+                "-rawin",
+                "-in",
+                "pae.bin",
+                "-sigfile",
+                "sig.bin",
+            ])
+            .output()
+            .expect("openssl is installed by ./scripts/test");
+        String::from_utf8_lossy(&out.stdout).contains("Signature Verified Successfully")
+            && out.status.success()
+    }
+
+    /// securesystemslib's `Envelope.verify`, with the keyid it computes itself.
+    fn securesystemslib_verifies(p: &Project) -> bool {
+        let python = std::env::var("PIITRAIL_INTEROP_PYTHON")
+            .expect("PIITRAIL_INTEROP_PYTHON: ./scripts/test makes a venv with securesystemslib");
+        let keyid = envelope(p)["signatures"][0]["keyid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/verify_dsse.py");
+        let out = std::process::Command::new(python)
+            .arg(script)
+            .arg(p.path(ENVELOPE))
+            .arg(p.path("shop/keys/piitrail.pub"))
+            .arg(keyid)
+            .output()
+            .unwrap();
+        out.status.success()
+    }
+
+    #[test]
+    fn openssl_and_securesystemslib_verify_the_envelope_and_reject_tampering() {
+        let p = demo();
+        assert!(openssl_verifies(&p), "openssl rejected a good signature");
+        assert!(
+            securesystemslib_verifies(&p),
+            "securesystemslib rejected a good signature"
+        );
+        let original = envelope(&p);
+        let mut payload = STANDARD
+            .decode(original["payload"].as_str().unwrap())
+            .unwrap();
+        let last = payload.len() - 2;
+        payload[last] ^= 0x01;
+        let mut v = original.clone();
+        v["payload"] = STANDARD.encode(&payload).into();
+        write_envelope(&p, &v);
+        assert!(!openssl_verifies(&p), "openssl accepted a changed payload");
+        assert!(
+            !securesystemslib_verifies(&p),
+            "securesystemslib accepted a changed payload"
+        );
+        verify(&p, false).expect(1);
+        let mut sig = STANDARD
+            .decode(original["signatures"][0]["sig"].as_str().unwrap())
+            .unwrap();
+        sig[10] ^= 0x01;
+        let mut v = original.clone();
+        v["signatures"][0]["sig"] = STANDARD.encode(&sig).into();
+        write_envelope(&p, &v);
+        assert!(!openssl_verifies(&p));
+        assert!(!securesystemslib_verifies(&p));
+        verify(&p, false).expect(1);
+    }
+
+    #[test]
+    fn the_html_report_renders_in_headless_chromium_with_its_lineage_picture() {
+        let p = demo();
+        let chromium =
+            std::env::var("PIITRAIL_CHROMIUM").unwrap_or_else(|_| "chromium".to_string());
+        let page = p.path("shop/report/report.html");
+        let out = std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--enable-logging=stderr",
+                "--v=0",
+            ])
+            .arg(format!("--user-data-dir={}", p.path("chromium").display()))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .expect("chromium is installed by ./scripts/test");
+        assert!(out.status.success(), "chromium failed");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(dom.contains("<svg id=\"lineage\""), "no lineage picture");
+        assert!(
+            dom.matches("class=\"flow\"").count() >= 4,
+            "too few flows drawn"
+        );
+        assert!(dom.contains("Personal data audit: example-shop"));
+        // Console errors of the page (not Chromium's own D-Bus noise) would show as CONSOLE.
+        assert!(
+            !log.contains("CONSOLE") && !log.contains("Uncaught"),
+            "the page logged errors:\n{log}"
+        );
+        // Self-contained: nothing is fetched from the network.
+        let html = std::fs::read_to_string(&page).unwrap();
+        for fetch in ["http://", "https://", "<script", "<link"] {
+            let outside_text = html
+                .replace("http://www.w3.org/2000/svg", "")
+                .replace("https://piitrail.dev/", "");
+            assert!(
+                !outside_text.contains(fetch),
+                "report.html refers to {fetch}"
+            );
+        }
+    }
+
+    #[test]
+    fn report_json_follows_its_published_schema() {
+        let p = demo();
+        let python = std::env::var("PIITRAIL_INTEROP_PYTHON")
+            .expect("PIITRAIL_INTEROP_PYTHON: ./scripts/test makes a venv with jsonschema");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let check = |doc: &std::path::Path| {
+            std::process::Command::new(&python)
+                .arg(root.join("tests/interop/validate_schema.py"))
+                .arg(root.join("reports/report.schema.json"))
+                .arg(doc)
+                .output()
+                .unwrap()
+        };
+        let out = check(&p.path("shop/report/report.json"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // The schema is strict enough to fail a report with an unknown status.
+        let bad = std::fs::read_to_string(p.path("shop/report/report.json"))
+            .unwrap()
+            .replacen("\"status\": \"direct\"", "\"status\": \"copied\"", 1);
+        p.write("bad.json", bad);
+        assert!(!check(&p.path("bad.json")).status.success());
+    }
+}
