@@ -455,3 +455,117 @@ mod interop {
         assert!(!check(&p.path("bad.json")).status.success());
     }
 }
+
+/// Propagation end to end through the binary: an unknown function keeps a tag `direct`, a
+/// scanned derived dataset is compared with what lineage says, and the findings name both
+/// directions of a disagreement.
+#[test]
+fn audit_propagates_through_unknown_functions_and_reports_disagreements() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    let mut csv = String::from("customer_id,email,notes\n");
+    for i in 0..60 {
+        csv.push_str(&format!("C{i:04},person{i}@example.com,likes tea\n"));
+    }
+    p.write("data/customers.csv", &csv);
+    p.run(&["scan", "--record", "data/customers.csv"]).expect(0);
+    // reverse() is in no table: the safe default is direct.
+    p.run(&[
+        "run",
+        "--sql",
+        "SELECT reverse(email) AS backwards, email AS contact, customer_id FROM c",
+        "--input",
+        "c=data/customers.csv",
+        "--output",
+        "out/copy.csv",
+    ])
+    .expect(0);
+    // A declared export that leaves its columns undeclared, and a file scanned after it that
+    // holds emails nobody declared a source for.
+    p.write("out/export.csv", &csv);
+    p.run(&[
+        "record",
+        "--kind",
+        "export",
+        "--input",
+        "data/customers.csv",
+        "--output",
+        "out/export.csv",
+        "--column",
+        "customer_id=customer_id",
+    ])
+    .expect(0);
+    p.run(&["scan", "--record", "out/copy.csv", "out/export.csv"])
+        .expect(0);
+    p.run(&["audit", "--out", "report"]).expect(0);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("report/report.json")).unwrap())
+            .unwrap();
+    let artifact = |path: &str| {
+        r["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["path"] == path)
+            .unwrap()
+            .clone()
+    };
+    let copy = artifact("out/copy.csv");
+    let column = |a: &serde_json::Value, name: &str| {
+        a["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["tags"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let backwards = column(&copy, "backwards");
+    let email = backwards
+        .iter()
+        .find(|t| t["category"] == "user.contact.email")
+        .expect("the email tag reaches reverse(email)");
+    assert_eq!(email["status"], "direct");
+    assert_eq!(email["origin"], "inherited");
+    assert_eq!(
+        email["via"],
+        serde_json::json!([{"path": "data/customers.csv", "column": "email"}])
+    );
+    let codes: Vec<(String, String, String)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["artifact"].as_str().unwrap().to_string(),
+                f["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // Lineage says `backwards` holds an email; the scanner cannot see one in reversed text.
+    assert!(
+        codes.contains(&(
+            "inherited-not-detected".into(),
+            "out/copy.csv".into(),
+            "backwards".into()
+        )),
+        "{codes:?}"
+    );
+    // The export holds emails its recorded lineage does not bring.
+    assert!(
+        codes.contains(&(
+            "detected-not-inherited".into(),
+            "out/export.csv".into(),
+            "email".into()
+        )),
+        "{codes:?}"
+    );
+    // The plain copy agrees with the scan: no finding about it.
+    assert!(
+        !codes.iter().any(|(_, a, c)| a == "out/copy.csv" && c == "contact"),
+        "{codes:?}"
+    );
+}
