@@ -565,7 +565,50 @@ fn audit_propagates_through_unknown_functions_and_reports_disagreements() {
     );
     // The plain copy agrees with the scan: no finding about it.
     assert!(
-        !codes.iter().any(|(_, a, c)| a == "out/copy.csv" && c == "contact"),
+        !codes
+            .iter()
+            .any(|(_, a, c)| a == "out/copy.csv" && c == "contact"),
         "{codes:?}"
     );
+}
+
+#[test]
+fn a_scanned_derived_column_shows_both_detected_and_inherited_tags() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    let mut csv = String::from("customer_id,email\n");
+    for i in 0..60 {
+        csv.push_str(&format!("C{i:04},person{i}@example.com\n"));
+    }
+    p.write("data/customers.csv", &csv);
+    p.run(&["scan", "--record", "data/customers.csv"]).expect(0);
+    p.run(&[
+        "run",
+        "--sql",
+        "SELECT email FROM c",
+        "--input",
+        "c=data/customers.csv",
+        "--output",
+        "out/emails.csv",
+    ])
+    .expect(0);
+    p.run(&["scan", "--record", "out/emails.csv"]).expect(0);
+    p.run(&["audit", "--out", "report"]).expect(0);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("report/report.json")).unwrap())
+            .unwrap();
+    let emails = r["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "out/emails.csv")
+        .unwrap();
+    let origins: Vec<&str> = emails["columns"][0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["category"] == "user.contact.email")
+        .map(|t| t["origin"].as_str().unwrap())
+        .collect();
+    assert_eq!(origins, ["detected", "inherited"]);
 }

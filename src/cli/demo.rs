@@ -46,7 +46,11 @@ const FILES: &[(&str, &str)] = &[
 ];
 
 /// One SQL step: the query file, its inputs (table name, path), its output.
-type Step = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+type Step = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
 
 const STEPS: &[Step] = &[
     (

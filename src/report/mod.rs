@@ -179,13 +179,14 @@ pub fn build(
         let columns: Vec<Column> = v
             .column_names()
             .into_iter()
-            .map(|name| Column {
-                tags: v
-                    .columns
-                    .get(&name)
-                    .map(|s| s.values().cloned().collect())
-                    .unwrap_or_default(),
-                name,
+            .map(|name| {
+                // Both what the scan found and what lineage brings, even for one category.
+                let detected = v.detected.get(&name).into_iter().flat_map(|s| s.values());
+                let inherited = v.inherited.get(&name).into_iter().flat_map(|s| s.values());
+                Column {
+                    tags: detected.chain(inherited).cloned().collect(),
+                    name,
+                }
             })
             .collect();
         let tags: Vec<Tag> = v.tags().into_values().collect();
