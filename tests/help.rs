@@ -25,6 +25,8 @@ fn help_texts() {
         &["keygen"],
         &["audit"],
         &["verify"],
+        &["completions"],
+        &["man"],
         &["lineage"],
     ];
     for cmd in commands {
@@ -38,4 +40,53 @@ fn help_texts() {
         };
         insta::assert_snapshot!(name, out);
     }
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    let p = Project::new();
+    let bash = p.run(&["completions", "bash"]).expect(0).stdout();
+    assert!(bash.contains("_piitrail()"), "{bash}");
+    assert!(bash.contains("audit") && bash.contains("lineage"));
+    let zsh = p.run(&["completions", "zsh"]).expect(0).stdout();
+    assert!(zsh.starts_with("#compdef piitrail"));
+    let man = p.run(&["man"]).expect(0).stdout();
+    assert!(
+        man.contains(".TH piitrail"),
+        "{}",
+        &man[..man.len().min(200)]
+    );
+    assert!(man.contains("audit"));
+}
+
+#[test]
+fn colour_marks_special_categories_and_respects_no_color() {
+    let p = Project::new();
+    let mut csv = String::from("ticket,message\n");
+    for i in 0..40 {
+        csv.push_str(&format!(
+            "T{i},\"My doctor says my diabetes needs insulin, please delay order {i}\"\n"
+        ));
+    }
+    p.write("tickets.csv", &csv);
+    let run = |no_color: bool| {
+        let mut cmd = assert_cmd::Command::cargo_bin("piitrail").unwrap();
+        cmd.current_dir(p.dir.path())
+            .env_remove("NO_COLOR")
+            .env("CLICOLOR_FORCE", "1")
+            .args(["scan", "tickets.csv"]);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let coloured = run(false);
+    assert!(coloured.contains("user.health_and_medical"), "{coloured}");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no colour when forced:\n{coloured}"
+    );
+    let plain = run(true);
+    assert!(plain.contains("user.health_and_medical"));
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR was ignored");
 }

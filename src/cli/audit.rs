@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let w = crate::report::audit(&ctx.root, &out, args.key.as_deref(), time)?;
     let r = &w.report;
-    let mut o = std::io::stdout().lock();
+    let mut o = anstream::stdout().lock();
     writeln!(
         o,
         "audited {} datasets and {} models: {} hold or derive from personal data",

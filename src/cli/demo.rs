@@ -107,7 +107,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("writing {}", out.join(rel).display()))?;
     }
     write_atomic(&out.join(MARKER), b"written by piitrail demo\n")?;
-    let mut o = std::io::stdout().lock();
+    let mut o = anstream::stdout().lock();
     writeln!(
         o,
         "== piitrail demo: a small web shop in {}\n",

@@ -5,11 +5,13 @@
 //! 2 usage or input error, 3 internal error).
 
 pub mod audit;
+pub mod completions;
 pub mod demo;
 pub mod init;
 pub mod keygen;
 pub mod ledger;
 pub mod lineage;
+pub mod progress;
 pub mod record;
 pub mod rules;
 pub mod run;
@@ -83,6 +85,14 @@ pub enum Command {
         after_help = "Examples:\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub --artifacts"
     )]
     Verify(verify::Args),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  piitrail completions bash > /etc/bash_completion.d/piitrail\n  piitrail completions zsh > ~/.zfunc/_piitrail"
+    )]
+    Completions(completions::Args),
+    /// Print the man page (roff).
+    #[command(after_help = "Examples:\n  piitrail man > piitrail.1 && man ./piitrail.1")]
+    Man,
     /// Verify, list and recover the hash-chained ledger.
     #[command(
         subcommand,
@@ -214,6 +224,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Keygen(args) => keygen::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man => completions::man(),
     }
 }
 

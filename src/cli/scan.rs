@@ -95,7 +95,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         root: ctx.root.clone(),
         show_examples: args.show_examples,
     };
-    let scans = scan::scan(&req).context("scan failed")?;
+    let progress = super::progress::files(ctx);
+    let scans = scan::scan_with(&req, |done, total, path| progress.step(done, total, path))
+        .context("scan failed")?;
+    progress.finish();
     if let Some(ledger) = &ledger {
         let written = crate::ledger::record_scans(ledger, &scans)?;
         ctx.note(format!("recorded {} ledger record(s)", written.len()));
@@ -105,7 +108,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
             ctx.note(format!("warning: {}: {w}", s.artifact));
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout().lock();
     match args.format {
         Format::Json => {
             for s in &scans {
@@ -162,10 +165,23 @@ pub(crate) fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Res
             } else {
                 ""
             };
+            // Special categories and criminal data stand out on a terminal (colour goes
+            // through anstream: dropped when not a terminal or when NO_COLOR is set).
+            let style = match t.gdpr_class {
+                crate::rules::GdprClass::Special | crate::rules::GdprClass::Criminal => {
+                    anstyle::Style::new()
+                        .bold()
+                        .fg_color(Some(anstyle::AnsiColor::Red.into()))
+                }
+                _ => anstyle::Style::new(),
+            };
             writeln!(
                 out,
-                "  {name:width$}  {:<44} {:<8} {:.2}  {:<22} {how}{named}",
-                t.category, t.gdpr_class, t.confidence, t.rule
+                "  {name:width$}  {style}{:<44} {:<8}{style:#} {:.2}  {:<22} {how}{named}",
+                t.category,
+                t.gdpr_class.as_str(),
+                t.confidence,
+                t.rule
             )?;
         }
         if !c.examples.is_empty() {

@@ -147,11 +147,21 @@ pub fn digest_file(path: &Path) -> Result<String, ScanError> {
 
 /// Scans every file the request names, in order.
 pub fn scan(req: &Request) -> Result<Vec<ArtifactScan>, ScanError> {
+    scan_with(req, |_, _, _| {})
+}
+
+/// [`scan`], telling `progress` before each file: (files done, files in all, next file).
+pub fn scan_with(
+    req: &Request,
+    mut progress: impl FnMut(usize, usize, &Path),
+) -> Result<Vec<ArtifactScan>, ScanError> {
     let sources = source::discover(&req.paths)?;
     let mut out = Vec::with_capacity(sources.len());
-    for src in &sources {
+    for (i, src) in sources.iter().enumerate() {
+        progress(i, sources.len(), &src.path);
         out.push(scan_one(req, src)?);
     }
+    progress(sources.len(), sources.len(), Path::new(""));
     Ok(out)
 }
 
