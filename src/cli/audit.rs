@@ -25,27 +25,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let w = crate::report::audit(&ctx.root, &out, args.key.as_deref(), time)?;
     let r = &w.report;
     let mut o = anstream::stdout().lock();
-    writeln!(
-        o,
-        "audited {} datasets and {} models: {} hold or derive from personal data",
-        r.summary.datasets, r.summary.models, r.summary.with_personal_data
-    )?;
-    for c in r
-        .summary
-        .special_categories
-        .iter()
-        .chain(&r.summary.criminal_categories)
-    {
-        writeln!(o, "  special: {} in {}", c.category, c.artifacts.join(", "))?;
-    }
-    for m in &r.summary.models_trained_on_personal_data {
-        writeln!(o, "  model trained on personal data: {m}")?;
-    }
-    writeln!(
-        o,
-        "findings: {} errors, {} warnings, {} notes",
-        r.summary.findings["error"], r.summary.findings["warning"], r.summary.findings["info"]
-    )?;
+    write_summary(&mut o, r, "")?;
     for f in &w.files {
         writeln!(o, "wrote {}", crate::scan::display_path(f, &ctx.root))?;
     }
@@ -69,4 +49,53 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// The report in a few lines: what was audited, special categories, models trained on
+/// personal data, and every finding (also printed by `demo`).
+pub fn write_summary(
+    o: &mut impl Write,
+    r: &crate::report::Report,
+    indent: &str,
+) -> std::io::Result<()> {
+    writeln!(
+        o,
+        "{indent}audited {} datasets and {} models: {} hold or derive from personal data",
+        r.summary.datasets, r.summary.models, r.summary.with_personal_data
+    )?;
+    let special = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()));
+    for c in r
+        .summary
+        .special_categories
+        .iter()
+        .chain(&r.summary.criminal_categories)
+    {
+        writeln!(
+            o,
+            "{indent}  {special}special category {}{special:#} in {}",
+            c.category,
+            c.artifacts.join(", ")
+        )?;
+    }
+    for m in &r.summary.models_trained_on_personal_data {
+        writeln!(o, "{indent}  model trained on personal data: {m}")?;
+    }
+    writeln!(
+        o,
+        "{indent}findings: {} errors, {} warnings, {} notes",
+        r.summary.findings["error"], r.summary.findings["warning"], r.summary.findings["info"]
+    )?;
+    for f in &r.findings {
+        writeln!(
+            o,
+            "{indent}  {}: {} {}: {}",
+            f.severity.as_str(),
+            f.code,
+            f.artifact,
+            f.message
+        )?;
+    }
+    Ok(())
 }

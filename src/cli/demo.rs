@@ -225,37 +225,8 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let w = crate::report::audit(&out, &report_dir, Some(&kp.private_path), time)?;
     drop(keys);
     let r = &w.report;
-    writeln!(
-        o,
-        "6. audit: {} datasets and {} models, {} hold or derive from personal data; {} warnings",
-        r.summary.datasets,
-        r.summary.models,
-        r.summary.with_personal_data,
-        r.summary.findings["warning"]
-    )?;
-    for c in r
-        .summary
-        .special_categories
-        .iter()
-        .chain(&r.summary.criminal_categories)
-    {
-        writeln!(
-            o,
-            "   special category {} in {}",
-            c.category,
-            c.artifacts.join(", ")
-        )?;
-    }
-    for f in &r.findings {
-        writeln!(
-            o,
-            "   {}: {} {}: {}",
-            f.severity.as_str(),
-            f.code,
-            f.artifact,
-            f.message
-        )?;
-    }
+    writeln!(o, "6. audit: the signed report")?;
+    super::audit::write_summary(&mut o, r, "   ")?;
     let verified = verify_report(&report_dir.join("report.dsse.json"), &public, &out)?;
     writeln!(o, "7. verify: {verified}")?;
     writeln!(
@@ -271,18 +242,15 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
 fn verify_report(envelope: &Path, public: &Path, root: &Path) -> anyhow::Result<String> {
     let key = crate::sign::load_public_key(public)?;
     let env: crate::sign::Envelope = serde_json::from_slice(&std::fs::read(envelope)?)?;
-    let payload = crate::sign::verify(&env, &key).map_err(anyhow::Error::msg)?;
-    let statement: serde_json::Value = serde_json::from_slice(&payload)?;
-    let subjects = statement["subject"].as_array().cloned().unwrap_or_default();
-    for s in &subjects {
-        let name = s["name"].as_str().unwrap_or("");
-        let got = scan::digest_file(&root.join(name))?;
-        if got.trim_start_matches("sha256:") != s["digest"]["sha256"].as_str().unwrap_or("") {
-            anyhow::bail!("{name} differs from the signed report");
-        }
+    let checked = crate::sign::check_report(&env, &key, Some(root)).map_err(anyhow::Error::msg)?;
+    if checked.failures() > 0 {
+        anyhow::bail!(
+            "{} artifacts differ from the signed report",
+            checked.failures()
+        );
     }
     Ok(format!(
         "signature valid, all {} artifacts match the signed report",
-        subjects.len()
+        checked.subjects.len()
     ))
 }

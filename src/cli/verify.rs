@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{Context, Outcome, UsageError};
-use crate::sign::{self, Envelope};
+use crate::sign::{self, Envelope, Subject};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,76 +32,50 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         ))
     })?;
     let mut o = std::io::stdout().lock();
-    let payload = match sign::verify(&env, &public) {
-        Ok(p) => p,
+    let root = args.artifacts.then_some(ctx.root.as_path());
+    let checked = match sign::check_report(&env, &public, root) {
+        Ok(c) => c,
         Err(reason) => {
             writeln!(o, "FAILED: {}: {reason}", args.envelope.display())?;
             return Ok(Outcome::Findings);
         }
     };
-    let statement: serde_json::Value = match serde_json::from_slice(&payload) {
-        Ok(v) => v,
-        Err(e) => {
-            writeln!(o, "FAILED: the signed payload is not JSON: {e}")?;
-            return Ok(Outcome::Findings);
-        }
-    };
-    if statement["_type"] != sign::STATEMENT_TYPE
-        || statement["predicateType"] != sign::PREDICATE_TYPE
-    {
-        writeln!(
-            o,
-            "FAILED: the payload is not a piitrail audit Statement (_type {}, predicateType {})",
-            statement["_type"], statement["predicateType"]
-        )?;
-        return Ok(Outcome::Findings);
-    }
-    let subjects = statement["subject"].as_array().cloned().unwrap_or_default();
     writeln!(
         o,
         "signature valid: keyid {}, {} artifacts, report of {}",
-        sign::keyid(&public),
-        subjects.len(),
-        statement["predicate"]["time"].as_str().unwrap_or("?")
+        checked.keyid,
+        checked.subjects.len(),
+        checked.time
     )?;
     if !args.artifacts {
         return Ok(Outcome::Success);
     }
-    let mut failed = 0;
-    for s in &subjects {
-        let name = s["name"].as_str().unwrap_or("");
-        let want = s["digest"]["sha256"].as_str().unwrap_or("");
-        let path = ctx.root.join(name);
-        if !path.is_file() {
-            writeln!(o, "MISSING  {name}")?;
-            failed += 1;
-            continue;
-        }
-        let got = crate::scan::digest_file(&path)?;
-        if got.trim_start_matches("sha256:") == want {
-            writeln!(o, "ok       {name}")?;
-        } else {
-            writeln!(
+    for (name, signed, state) in &checked.subjects {
+        match state {
+            Some(Subject::Matches) => writeln!(o, "ok       {name}")?,
+            Some(Subject::Missing) => writeln!(o, "MISSING  {name}")?,
+            Some(Subject::Changed(now)) => writeln!(
                 o,
                 "CHANGED  {name}: sha256 is now {} (signed: {})",
-                crate::scan::short_digest(&got),
-                &want[..want.len().min(12)]
-            )?;
-            failed += 1;
+                crate::scan::short_digest(now),
+                &signed[..signed.len().min(12)]
+            )?,
+            None => {}
         }
     }
+    let failed = checked.failures();
     if failed > 0 {
         writeln!(
             o,
             "FAILED: {failed} of {} artifacts differ from the signed report",
-            subjects.len()
+            checked.subjects.len()
         )?;
         return Ok(Outcome::Findings);
     }
     writeln!(
         o,
         "all {} artifacts match the signed report",
-        subjects.len()
+        checked.subjects.len()
     )?;
     Ok(Outcome::Success)
 }

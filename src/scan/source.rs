@@ -292,14 +292,7 @@ pub fn csv_sql_schema(source: &Source, header: &CsvHeader) -> Result<Schema, Sca
         };
         header.names.len()
     ];
-    let mut file = open(&source.path)?;
-    file.seek(SeekFrom::Start(header.data_start))
-        .map_err(|e| read_error(&source.path, e))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(header.dialect.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
+    let mut rdr = data_records(source, header)?;
     let mut record = csv::ByteRecord::new();
     for _ in 0..TYPE_SAMPLE_ROWS {
         match rdr.read_byte_record(&mut record) {
@@ -312,10 +305,10 @@ pub fn csv_sql_schema(source: &Source, header: &CsvHeader) -> Result<Schema, Sca
                 continue;
             }
             s.any = true;
-            s.int &= is_int(v);
-            s.float &= is_int(v) || is_decimal(v);
-            s.boolean &= v.eq_ignore_ascii_case(b"true") || v.eq_ignore_ascii_case(b"false");
-            s.date &= is_iso_date(v);
+            s.int &= fits(v, &DataType::Int64);
+            s.float &= fits(v, &DataType::Float64);
+            s.boolean &= fits(v, &DataType::Boolean);
+            s.date &= fits(v, &DataType::Date32);
         }
     }
     let fields: Vec<Field> = header
@@ -345,14 +338,7 @@ pub fn csv_type_violation(
     header: &CsvHeader,
     schema: &Schema,
 ) -> Result<Option<(u64, String, String, DataType)>, ScanError> {
-    let mut file = open(&source.path)?;
-    file.seek(SeekFrom::Start(header.data_start))
-        .map_err(|e| read_error(&source.path, e))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(header.dialect.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
+    let mut rdr = data_records(source, header)?;
     let mut record = csv::ByteRecord::new();
     loop {
         match rdr.read_byte_record(&mut record) {
@@ -361,17 +347,7 @@ pub fn csv_type_violation(
             Err(e) => return Err(read_error(&source.path, e)),
         }
         for (field, v) in schema.fields().iter().zip(record.iter()) {
-            let ok = v.is_empty()
-                || match field.data_type() {
-                    DataType::Int64 => is_int(v),
-                    DataType::Float64 => is_int(v) || is_decimal(v),
-                    DataType::Boolean => {
-                        v.eq_ignore_ascii_case(b"true") || v.eq_ignore_ascii_case(b"false")
-                    }
-                    DataType::Date32 => is_iso_date(v),
-                    _ => true,
-                };
-            if !ok {
+            if !v.is_empty() && !fits(v, field.data_type()) {
                 // The reader started after the header line.
                 let line = record.position().map_or(0, |p| p.line()) + 1;
                 let value = crate::sensitive::mask(&String::from_utf8_lossy(v));
@@ -383,6 +359,33 @@ pub fn csv_type_violation(
                 )));
             }
         }
+    }
+}
+
+/// The data records of a CSV file (after its header), read with its dialect.
+fn data_records(
+    source: &Source,
+    header: &CsvHeader,
+) -> Result<csv::Reader<BufReader<File>>, ScanError> {
+    let mut file = open(&source.path)?;
+    file.seek(SeekFrom::Start(header.data_start))
+        .map_err(|e| read_error(&source.path, e))?;
+    Ok(csv::ReaderBuilder::new()
+        .delimiter(header.dialect.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(BufReader::new(file)))
+}
+
+/// Whether a non-empty CSV value has the form of `t` ([`csv_sql_schema`]'s types; text fits
+/// any value).
+fn fits(v: &[u8], t: &DataType) -> bool {
+    match t {
+        DataType::Int64 => is_int(v),
+        DataType::Float64 => is_int(v) || is_decimal(v),
+        DataType::Boolean => v.eq_ignore_ascii_case(b"true") || v.eq_ignore_ascii_case(b"false"),
+        DataType::Date32 => is_iso_date(v),
+        _ => true,
     }
 }
 

@@ -245,6 +245,77 @@ pub fn verify(env: &Envelope, public: &VerifyingKey) -> Result<Vec<u8>, String> 
     Ok(payload)
 }
 
+/// How an artifact on disk compares with its digest in a signed report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Matches,
+    /// The file's sha256 now.
+    Changed(String),
+    Missing,
+}
+
+/// A signed audit report that checked out.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub keyid: String,
+    /// The report's time.
+    pub time: String,
+    /// Each subject: name, signed sha256 (hex), and, when artifacts were checked, its state.
+    pub subjects: Vec<(String, String, Option<Subject>)>,
+}
+
+impl Checked {
+    /// Subjects that changed or are missing.
+    pub fn failures(&self) -> usize {
+        self.subjects
+            .iter()
+            .filter(|(_, _, s)| matches!(s, Some(Subject::Changed(_) | Subject::Missing)))
+            .count()
+    }
+}
+
+/// Checks a signed audit report: a valid signature by `public` over a piitrail audit
+/// Statement, and, with `root`, every subject re-hashed under it. `Err` is the reason the
+/// envelope itself fails.
+pub fn check_report(
+    env: &Envelope,
+    public: &VerifyingKey,
+    root: Option<&Path>,
+) -> Result<Checked, String> {
+    let payload = verify(env, public)?;
+    let statement: serde_json::Value = serde_json::from_slice(&payload)
+        .map_err(|e| format!("the signed payload is not JSON: {e}"))?;
+    if statement["_type"] != STATEMENT_TYPE || statement["predicateType"] != PREDICATE_TYPE {
+        return Err(format!(
+            "the payload is not a piitrail audit Statement (_type {}, predicateType {})",
+            statement["_type"], statement["predicateType"]
+        ));
+    }
+    let mut subjects = Vec::new();
+    for s in statement["subject"].as_array().into_iter().flatten() {
+        let name = s["name"].as_str().unwrap_or("").to_string();
+        let want = s["digest"]["sha256"].as_str().unwrap_or("").to_string();
+        let state = root.map(|root| {
+            let path = root.join(&name);
+            match crate::scan::digest_file(&path) {
+                Err(_) if !path.is_file() => Subject::Missing,
+                Err(e) => Subject::Changed(format!("unreadable: {e}")),
+                Ok(got) if got.trim_start_matches("sha256:") == want => Subject::Matches,
+                Ok(got) => Subject::Changed(got),
+            }
+        });
+        subjects.push((name, want, state));
+    }
+    Ok(Checked {
+        keyid: keyid(public),
+        time: statement["predicate"]["time"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string(),
+        subjects,
+    })
+}
+
 /// An in-toto Statement v1 over `subjects` (name, sha256 hex).
 pub fn statement(
     subjects: &[(String, String)],
