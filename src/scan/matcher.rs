@@ -84,6 +84,59 @@ pub struct ColumnState {
     live_find: Vec<usize>,
     /// Masked examples of matched values, per rule index (only kept when asked for).
     pub examples: Vec<(usize, String)>,
+    /// Results of values seen before, for columns that repeat a few values (country, status,
+    /// canned notes): a repeated value costs one hash lookup instead of every live rule.
+    repeats: Repeats,
+}
+
+/// What every rule said about one value: `value` hits by counter index, `find` hits likewise
+/// (only for text), and whether the value looked like text.
+#[derive(Debug, Clone)]
+struct Seen {
+    value: Vec<bool>,
+    find: Vec<bool>,
+    text: bool,
+}
+
+/// A bounded cache of [`Seen`] per distinct value. It gives up on a column whose values rarely
+/// repeat, so that high-cardinality columns pay for at most a few thousand lookups.
+#[derive(Debug, Clone, Default)]
+struct Repeats {
+    seen: foldhash::HashMap<Box<str>, Seen>,
+    lookups: u64,
+    hits: u64,
+    off: bool,
+}
+
+impl Repeats {
+    const CAPACITY: usize = 512;
+    const TRIAL: u64 = 4096;
+
+    fn get(&mut self, v: &str) -> Option<&Seen> {
+        if self.off {
+            return None;
+        }
+        self.lookups += 1;
+        if self.lookups == Self::TRIAL && self.hits * 2 < self.lookups {
+            self.off = true;
+            self.seen = Default::default();
+            return None;
+        }
+        let hit = self.seen.get(v);
+        self.hits += hit.is_some() as u64;
+        hit
+    }
+
+    /// Whether a new value's results would be kept.
+    fn wants_more(&self) -> bool {
+        !self.off && self.seen.len() < Self::CAPACITY
+    }
+
+    fn put(&mut self, v: &str, seen: Seen) {
+        if self.wants_more() {
+            self.seen.insert(v.into(), seen);
+        }
+    }
 }
 
 /// Trims ASCII whitespace without decoding; falls back to Unicode trimming when needed.
@@ -157,6 +210,7 @@ impl Matcher {
                     value,
                     find,
                     examples: Vec::new(),
+                    repeats: Repeats::default(),
                 }
             })
             .collect();
@@ -196,6 +250,39 @@ impl Matcher {
                 if a.examples.iter().filter(|(r, _)| *r == e.0).count() < 3 {
                     a.examples.push(e.clone());
                 }
+            }
+        }
+    }
+}
+
+/// Counts a repeated value exactly as matching it again would.
+fn replay(state: &mut ColumnState, seen: &Seen, stop: Stopping) {
+    let mut i = 0;
+    while i < state.live_value.len() {
+        let idx = state.live_value[i];
+        let c = &mut state.value[idx];
+        c.examined += 1;
+        c.matched += seen.value[idx] as u64;
+        c.settle(stop);
+        if c.active {
+            i += 1;
+        } else {
+            state.live_value.swap_remove(i);
+        }
+    }
+    if seen.text {
+        state.text_like += 1;
+        let mut i = 0;
+        while i < state.live_find.len() {
+            let idx = state.live_find[i];
+            let c = &mut state.find[idx];
+            c.examined += 1;
+            c.matched += seen.find[idx] as u64;
+            c.settle(stop);
+            if c.active {
+                i += 1;
+            } else {
+                state.live_find.swap_remove(i);
             }
         }
     }
@@ -263,10 +350,25 @@ fn each<'a>(
             continue;
         }
         state.non_null += 1;
+        // A value seen before: replay what the rules said (examples need the real matching).
+        if !keep && let Some(seen) = state.repeats.get(v) {
+            let seen = seen.clone();
+            replay(state, &seen, stop);
+            if column_done(state) {
+                break;
+            }
+            continue;
+        }
+        let mut record = (!keep && state.repeats.wants_more()).then(|| Seen {
+            value: vec![false; state.value.len()],
+            find: vec![false; state.find.len()],
+            text: false,
+        });
         let shape = ValueShape::of(v);
         let mut i = 0;
         while i < state.live_value.len() {
-            let c = &mut state.value[state.live_value[i]];
+            let idx = state.live_value[i];
+            let c = &mut state.value[idx];
             let rule = &rules.rules[c.rule];
             c.examined += 1;
             let hit = rule.prefilter.admits(&shape)
@@ -274,6 +376,9 @@ fn each<'a>(
                 && rule.confirm(v);
             if hit {
                 c.matched += 1;
+                if let Some(r) = &mut record {
+                    r.value[idx] = true;
+                }
                 if keep && state.examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
                     state.examples.push((c.rule, mask(v)));
                 }
@@ -286,13 +391,20 @@ fn each<'a>(
             }
         }
         if shape.is_text() {
+            if let Some(r) = &mut record {
+                r.text = true;
+            }
             state.text_like += 1;
             let mut i = 0;
             while i < state.live_find.len() {
-                let c = &mut state.find[state.live_find[i]];
+                let idx = state.live_find[i];
+                let c = &mut state.find[idx];
                 c.examined += 1;
                 if rules.rules[c.rule].found_in(v) {
                     c.matched += 1;
+                    if let Some(r) = &mut record {
+                        r.find[idx] = true;
+                    }
                 }
                 c.settle(stop);
                 if c.active {
@@ -302,8 +414,81 @@ fn each<'a>(
                 }
             }
         }
+        if let Some(r) = record {
+            // Only rules still live saw this value; a rule dropped later is never asked again.
+            state.repeats.put(v, r);
+        }
         if column_done(state) {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::StringArray;
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    /// Counts with the repeat cache (no examples kept) equal counts without it (examples kept
+    /// turns the cache off), on columns that repeat a few values, never repeat, or mix both.
+    #[test]
+    fn replayed_values_count_exactly_as_matched_ones() {
+        let rules = Arc::new(
+            crate::rules::load(&crate::rules::Sources {
+                builtin: true,
+                extra: vec![],
+            })
+            .unwrap(),
+        );
+        let n = 30_000;
+        let few: Vec<String> = (0..n)
+            .map(|i| ["DE", "FR", "gift wrap requested", "a@b.de", "NULL"][i % 5].to_string())
+            .collect();
+        let unique: Vec<String> = (0..n).map(|i| format!("user{i}@example.com")).collect();
+        let mixed: Vec<String> = (0..n)
+            .map(|i| {
+                if i % 3 == 0 {
+                    format!("+49 30 {:07}", i)
+                } else {
+                    "call me at +49 30 1234567 please".to_string()
+                }
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Utf8, true),
+            Field::new("c", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(few)),
+                Arc::new(StringArray::from(unique)),
+                Arc::new(StringArray::from(mixed)),
+            ],
+        )
+        .unwrap();
+        let fields: Vec<(String, DataType)> = ["a", "b", "c"]
+            .iter()
+            .map(|n| (n.to_string(), DataType::Utf8))
+            .collect();
+        let counts = |keep: bool| {
+            let mut m = Matcher::new(rules.clone(), &fields, Stopping::FULL, keep);
+            m.feed(&batch);
+            m.columns
+                .iter()
+                .map(|c| {
+                    let v: Vec<(u64, u64)> =
+                        c.value.iter().map(|x| (x.matched, x.examined)).collect();
+                    let f: Vec<(u64, u64)> =
+                        c.find.iter().map(|x| (x.matched, x.examined)).collect();
+                    (c.non_null, c.text_like, v, f)
+                })
+                .collect::<Vec<_>>()
+        };
+        let cached = counts(false);
+        assert_eq!(cached, counts(true));
+        assert!(cached[0].2.iter().any(|&(m, _)| m > 0), "something matched");
     }
 }
