@@ -257,33 +257,39 @@ impl Matcher {
 
 /// Counts a repeated value exactly as matching it again would.
 fn replay(state: &mut ColumnState, seen: &Seen, stop: Stopping) {
+    walk_live(&mut state.live_value, &mut state.value, stop, |idx, _| {
+        seen.value[idx]
+    });
+    if seen.text {
+        state.text_like += 1;
+        walk_live(&mut state.live_find, &mut state.find, stop, |idx, _| {
+            seen.find[idx]
+        });
+    }
+}
+
+/// Walks the live counters: each examines the value, counts a match when `hit` says so, and
+/// settles; a counter that settles leaves the live list.
+#[inline]
+fn walk_live(
+    live: &mut Vec<usize>,
+    counters: &mut [Counter],
+    stop: Stopping,
+    mut hit: impl FnMut(usize, &Counter) -> bool,
+) {
     let mut i = 0;
-    while i < state.live_value.len() {
-        let idx = state.live_value[i];
-        let c = &mut state.value[idx];
+    while i < live.len() {
+        let idx = live[i];
+        let c = &mut counters[idx];
         c.examined += 1;
-        c.matched += seen.value[idx] as u64;
+        if hit(idx, c) {
+            c.matched += 1;
+        }
         c.settle(stop);
         if c.active {
             i += 1;
         } else {
-            state.live_value.swap_remove(i);
-        }
-    }
-    if seen.text {
-        state.text_like += 1;
-        let mut i = 0;
-        while i < state.live_find.len() {
-            let idx = state.live_find[i];
-            let c = &mut state.find[idx];
-            c.examined += 1;
-            c.matched += seen.find[idx] as u64;
-            c.settle(stop);
-            if c.active {
-                i += 1;
-            } else {
-                state.live_find.swap_remove(i);
-            }
+            live.swap_remove(i);
         }
     }
 }
@@ -365,54 +371,34 @@ fn each<'a>(
             text: false,
         });
         let shape = ValueShape::of(v);
-        let mut i = 0;
-        while i < state.live_value.len() {
-            let idx = state.live_value[i];
-            let c = &mut state.value[idx];
+        let examples = &mut state.examples;
+        walk_live(&mut state.live_value, &mut state.value, stop, |idx, c| {
             let rule = &rules.rules[c.rule];
-            c.examined += 1;
             let hit = rule.prefilter.admits(&shape)
                 && rule.value_regex().is_none_or(|re| re.is_match(v))
                 && rule.confirm(v);
             if hit {
-                c.matched += 1;
                 if let Some(r) = &mut record {
                     r.value[idx] = true;
                 }
-                if keep && state.examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
-                    state.examples.push((c.rule, mask(v)));
+                if keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
+                    examples.push((c.rule, mask(v)));
                 }
             }
-            c.settle(stop);
-            if c.active {
-                i += 1;
-            } else {
-                state.live_value.swap_remove(i);
-            }
-        }
+            hit
+        });
         if shape.is_text() {
             if let Some(r) = &mut record {
                 r.text = true;
             }
             state.text_like += 1;
-            let mut i = 0;
-            while i < state.live_find.len() {
-                let idx = state.live_find[i];
-                let c = &mut state.find[idx];
-                c.examined += 1;
-                if rules.rules[c.rule].found_in(v) {
-                    c.matched += 1;
-                    if let Some(r) = &mut record {
-                        r.find[idx] = true;
-                    }
+            walk_live(&mut state.live_find, &mut state.find, stop, |idx, c| {
+                let hit = rules.rules[c.rule].found_in(v);
+                if hit && let Some(r) = &mut record {
+                    r.find[idx] = true;
                 }
-                c.settle(stop);
-                if c.active {
-                    i += 1;
-                } else {
-                    state.live_find.swap_remove(i);
-                }
-            }
+                hit
+            });
         }
         if let Some(r) = record {
             // Only rules still live saw this value; a rule dropped later is never asked again.
