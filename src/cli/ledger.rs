@@ -2,16 +2,10 @@
 
 use std::io::Write;
 
-use clap::ValueEnum;
-
 use super::{Context, Outcome};
 use crate::ledger::{Body, Ledger};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {

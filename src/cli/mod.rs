@@ -101,6 +101,13 @@ pub enum Command {
     Ledger(ledger::Command),
 }
 
+/// `--format` of the commands that print either a text summary or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
 /// How a command ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -3,17 +3,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
-
 use super::{Context, Outcome, UsageError};
 use crate::ledger::{Ledger, LedgerError};
 use crate::lineage::run::{self, Request};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

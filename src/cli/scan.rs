@@ -5,17 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::ValueEnum;
 
 use super::{Context, Outcome, UsageError};
 use crate::rules;
 use crate::scan::{self, ArtifactScan, Mode};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
