@@ -148,7 +148,13 @@ pub fn build(
     config: &Config,
     time: String,
 ) -> Report {
-    let g = Graph::build(records.iter().cloned());
+    // The graph needs artifacts and executions only: scans, the largest records, stay uncopied.
+    let g = Graph::build(
+        records
+            .iter()
+            .filter(|r| !matches!(r.body, crate::ledger::Body::Scan(_)))
+            .cloned(),
+    );
     let threshold = config.policy.min_group_size;
     let mut findings = Vec::new();
     if let Some((line, problem)) = &verification.problem {
