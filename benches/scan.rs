@@ -5,153 +5,15 @@
 //! sample scan of both. Prints MB/s, rows/s, wall time and peak resident memory (VmHWM).
 //! `PIITRAIL_BENCH_ROWS` changes the row count; `PIITRAIL_BENCH_DIR` keeps the files there.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::parquet::arrow::ArrowWriter;
-use piitrail::rules::{self, Sources, Validator};
+use common::{generate, peak_rss_mb};
+use piitrail::rules::{self, Sources};
 use piitrail::scan::{self, Mode, Request};
-
-const COLUMNS: [&str; 13] = [
-    "customer_id",
-    "email",
-    "phone",
-    "iban",
-    "created_at",
-    "amount",
-    "sku",
-    "country",
-    "note",
-    "order_ref",
-    "status",
-    "checksum",
-    "ip",
-];
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn ibans() -> Vec<String> {
-    // 64 valid IBANs, reused: generation is not what is measured.
-    let mut out = Vec::new();
-    let mut rng = Rng(7);
-    while out.len() < 64 {
-        let bban = format!("{:018}", rng.next() % 1_000_000_000_000_000_000);
-        for check in 0..100 {
-            let s = format!("DE{check:02}{bban}");
-            if Validator::Iban.check(&s) {
-                out.push(s);
-                break;
-            }
-        }
-    }
-    out
-}
-
-fn row(i: u64, rng: &mut Rng, ib: &[String]) -> [String; 13] {
-    [
-        format!("C{:07}", i),
-        format!(
-            "user{}.{}@example.{}",
-            i,
-            rng.below(1000),
-            ["com", "de", "fr"][rng.below(3) as usize]
-        ),
-        format!("+49 30 {:07}", rng.below(10_000_000)),
-        ib[rng.below(64) as usize].clone(),
-        format!(
-            "2024-{:02}-{:02}T{:02}:{:02}:00Z",
-            1 + rng.below(12),
-            1 + rng.below(28),
-            rng.below(24),
-            rng.below(60)
-        ),
-        format!("{}.{:02}", rng.below(5000), rng.below(100)),
-        format!("SKU-{:05}", rng.below(100_000)),
-        ["DE", "FR", "IT", "ES", "NL", "PL"][rng.below(6) as usize].to_string(),
-        [
-            "delivered on time",
-            "customer asked about the invoice",
-            "",
-            "gift wrap requested",
-        ][rng.below(4) as usize]
-            .to_string(),
-        format!("ORD-{:09}", rng.below(1_000_000_000)),
-        ["open", "shipped", "returned"][rng.below(3) as usize].to_string(),
-        format!("{:016x}{:016x}", rng.next(), rng.next()),
-        format!(
-            "{}.{}.{}.{}",
-            1 + rng.below(223),
-            rng.below(256),
-            rng.below(256),
-            1 + rng.below(254)
-        ),
-    ]
-}
-
-fn generate(dir: &Path, rows: u64) -> (PathBuf, PathBuf) {
-    let csv = dir.join("bench.csv");
-    let pq = dir.join("bench.parquet");
-    let ib = ibans();
-    let mut rng = Rng(42);
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
-    writeln!(w, "{}", COLUMNS.join(",")).unwrap();
-    let schema = Arc::new(Schema::new(
-        COLUMNS
-            .iter()
-            .map(|c| Field::new(*c, DataType::Utf8, false))
-            .collect::<Vec<_>>(),
-    ));
-    let mut pw =
-        ArrowWriter::try_new(std::fs::File::create(&pq).unwrap(), schema.clone(), None).unwrap();
-    let chunk = 65_536u64;
-    let mut i = 0;
-    while i < rows {
-        let n = chunk.min(rows - i);
-        let mut cols: Vec<Vec<String>> = (0..13).map(|_| Vec::with_capacity(n as usize)).collect();
-        for k in 0..n {
-            let r = row(i + k, &mut rng, &ib);
-            writeln!(w, "{}", r.join(",")).unwrap();
-            for (c, v) in cols.iter_mut().zip(r) {
-                c.push(v);
-            }
-        }
-        let arrays: Vec<ArrayRef> = cols
-            .into_iter()
-            .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
-            .collect();
-        pw.write(&RecordBatch::try_new(schema.clone(), arrays).unwrap())
-            .unwrap();
-        i += n;
-    }
-    w.flush().unwrap();
-    pw.close().unwrap();
-    (csv, pq)
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 /// Child mode: scan one file once and print "seconds peak_mb tagged_columns".
 fn child(path: &str, mode: &str) {
@@ -173,6 +35,7 @@ fn child(path: &str, mode: &str) {
         rules,
         root: ".".into(),
         show_examples: false,
+        digest: true,
     };
     let t = Instant::now();
     let res = scan::scan(&req).unwrap();

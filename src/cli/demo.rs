@@ -132,6 +132,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         rules,
         root: out.clone(),
         show_examples: false,
+        digest: true,
     };
     let scans = scan::scan(&req).context("scanning the example shop")?;
     crate::ledger::record_scans(&ledger, &scans)?;

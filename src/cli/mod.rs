@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod completions;
 pub mod demo;
+pub mod gate;
 pub mod init;
 pub mod keygen;
 pub mod ledger;
@@ -80,6 +81,11 @@ pub enum Command {
         after_help = "Examples:\n  piitrail audit --key ~/.config/piitrail/piitrail.key\n  piitrail audit --out reports/2026-q4"
     )]
     Audit(audit::Args),
+    /// Check datasets against piitrail.toml's declarations and policy (CI): exit 0 pass, 1 violations.
+    #[command(
+        after_help = "Examples:\n  piitrail gate data/new.parquet\n  piitrail gate data/ --format sarif > piitrail.sarif\n  piitrail gate exports/ --policy ci/strict.toml --format github"
+    )]
+    Gate(gate::Args),
     /// Check a signed report: its signature, and with --artifacts every artifact it names.
     #[command(
         after_help = "Examples:\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub --artifacts"
@@ -144,7 +150,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<crate::report::AuditError>() {
             return match e {
                 crate::report::AuditError::Ledger(l) if !l.is_input() => 3,
-                crate::report::AuditError::Render(_) => 3,
+                crate::report::AuditError::Render(_) | crate::report::AuditError::Rules(_) => 3,
                 _ => 2,
             };
         }
@@ -230,6 +236,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lineage(args) => lineage::run(&ctx, args),
         Command::Keygen(args) => keygen::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
+        Command::Gate(args) => gate::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),

@@ -89,6 +89,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         rules,
         root: ctx.root.clone(),
         show_examples: args.show_examples,
+        digest: true,
     };
     let progress = super::progress::files(ctx);
     let scans = scan::scan_with(&req, |done, total, path| progress.step(done, total, path))

@@ -3,7 +3,10 @@
 //! minijinja templates in `reports/`). No value of personal data is ever in it: only column
 //! names, categories, statuses, digests and counts.
 
+pub mod annotations;
+pub mod junit;
 pub mod picture;
+pub mod sarif;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -486,6 +489,9 @@ pub enum AuditError {
     Ledger(#[from] crate::ledger::LedgerError),
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
+    /// The built-in rule pack did not load (a piitrail bug).
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RuleError),
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
     #[error("rendering the report: {0}")]
@@ -507,7 +513,11 @@ pub fn audit(
     time: String,
 ) -> Result<Written, AuditError> {
     let ledger = crate::ledger::Ledger::open(root)?;
-    let config = Config::load(root)?;
+    let rules = crate::rules::load(&crate::rules::Sources {
+        builtin: true,
+        extra: Vec::new(),
+    })?;
+    let config = Config::load(root, &rules)?;
     let key = key.map(crate::sign::load_signing_key).transpose()?;
     let verification = ledger.verify()?;
     let mut records = ledger.load()?;

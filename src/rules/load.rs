@@ -67,6 +67,9 @@ struct RawRuleFile {
     rule: Vec<Spanned<RawRule>>,
     #[serde(default)]
     abbreviations: BTreeMap<String, String>,
+    /// Data categories and their GDPR class (the taxonomy, `rules/categories.toml`).
+    #[serde(default)]
+    categories: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -399,6 +402,7 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
 struct Parsed {
     rules: Vec<Rule>,
     abbreviations: BTreeMap<String, String>,
+    categories: BTreeMap<String, GdprClass>,
 }
 
 fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Parsed {
@@ -410,6 +414,7 @@ fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Par
     let mut out = Parsed {
         rules: Vec::new(),
         abbreviations: BTreeMap::new(),
+        categories: BTreeMap::new(),
     };
     match toml::from_str::<RawRuleFile>(text) {
         Err(e) => {
@@ -450,6 +455,22 @@ fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Par
                     )
                 })
                 .collect();
+            for (category, class) in file.categories {
+                match GdprClass::parse(class.get_ref()) {
+                    Some(c) => {
+                        out.categories.insert(category, c);
+                    }
+                    None => ctx.problem(
+                        class.span().start,
+                        None,
+                        Some("categories"),
+                        format!(
+                            "category '{category}': gdpr_class '{}' is not one of personal, special, criminal, quasi",
+                            class.get_ref()
+                        ),
+                    ),
+                }
+            }
         }
     }
     problems.extend(ctx.problems);
@@ -484,8 +505,9 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
     let mut problems = Vec::new();
     let mut layers: Vec<Parsed> = Vec::new();
     for (name, text) in builtin::BUILTIN_FILES {
-        // The abbreviation table is name normalisation, not a rule: it stays without built-ins.
-        if sources.builtin || *name == "abbreviations.toml" {
+        // The abbreviation table (name normalisation) and the category taxonomy are not rules:
+        // they stay without built-ins.
+        if sources.builtin || *name == "abbreviations.toml" || *name == "categories.toml" {
             layers.push(parse_file(&format!("rules/{name}"), text, &mut problems));
         }
     }
@@ -507,6 +529,7 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
     }
     let mut rules: Vec<Rule> = Vec::new();
     let mut abbreviations = HashMap::new();
+    let mut categories = BTreeMap::new();
     for layer in layers {
         for rule in layer.rules {
             match rules.iter_mut().find(|r| r.id == rule.id) {
@@ -515,10 +538,18 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
             }
         }
         abbreviations.extend(layer.abbreviations);
+        categories.extend(layer.categories);
+    }
+    // A category a rule uses is known too, with the rule's class unless the taxonomy has it.
+    for rule in &rules {
+        categories
+            .entry(rule.category.clone())
+            .or_insert(rule.gdpr_class);
     }
     Ok(RuleSet {
         rules,
         abbreviations: Abbreviations::new(abbreviations),
+        categories,
     })
 }
 

@@ -43,7 +43,7 @@ impl GdprClass {
         }
     }
 
-    fn parse(s: &str) -> Option<GdprClass> {
+    pub fn parse(s: &str) -> Option<GdprClass> {
         Some(match s {
             "personal" => GdprClass::Personal,
             "special" => GdprClass::Special,
@@ -262,11 +262,24 @@ pub fn dictionary_key(value: &str) -> String {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub abbreviations: Abbreviations,
+    /// Every known data category with its GDPR class: the taxonomy and the rules' categories.
+    pub categories: std::collections::BTreeMap<String, GdprClass>,
 }
 
 impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The GDPR class of a known category (or of its nearest known parent).
+    pub fn category_class(&self, category: &str) -> Option<GdprClass> {
+        let mut c = category;
+        loop {
+            if let Some(class) = self.categories.get(c) {
+                return Some(*class);
+            }
+            c = &c[..c.rfind('.')?];
+        }
     }
 
     pub fn normalise_name(&self, column: &str) -> String {
