@@ -1,5 +1,5 @@
 //! `cargo bench --bench gate`: `piitrail gate` in sample mode on a generated Parquet file of
-//! about 1 GB (the benchmark table of `benches/scan.rs`, 16,000,000 rows by default), run as the
+//! about 1 GB (the benchmark table of `benches/scan.rs`, 5,600,000 rows by default), run as the
 //! real binary, as CI runs it. Prints the best and median wall time of five runs, for the default
 //! strict policy (the gate fails: the table's personal data is undeclared) and for a policy that
 //! declares every column (the gate passes), and, for scale, the time to sha256 the file.
@@ -57,7 +57,7 @@ fn main() {
     let rows: u64 = std::env::var("PIITRAIL_BENCH_ROWS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(16_000_000);
+        .unwrap_or(5_600_000);
     let tmp = tempfile::tempdir().unwrap();
     let dir =
         std::env::var_os("PIITRAIL_BENCH_DIR").map_or(tmp.path().to_path_buf(), PathBuf::from);
