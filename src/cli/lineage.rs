@@ -14,6 +14,8 @@ pub enum Format {
     Json,
     Dot,
     Mermaid,
+    /// OpenLineage RunEvents (JSON lines) for the steps piitrail recorded itself.
+    Openlineage,
 }
 
 #[derive(Debug, clap::Args)]
@@ -29,7 +31,7 @@ pub struct Args {
     /// Include column-level edges.
     #[arg(long)]
     pub columns: bool,
-    /// Output format: an indented tree, JSON, Graphviz DOT or Mermaid.
+    /// Output format: an indented tree, JSON, Graphviz DOT, Mermaid, or OpenLineage RunEvents.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -72,6 +74,22 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         Format::Json => {
             serde_json::to_writer(&mut out, &w)?;
             writeln!(out)?;
+        }
+        Format::Openlineage => {
+            let records = ledger.load()?;
+            let prop = crate::propagate::propagate(&records);
+            let rules = crate::rules::load(&crate::rules::Sources {
+                builtin: true,
+                extra: Vec::new(),
+            })?;
+            let project = crate::policy::Config::load(&ctx.root, &rules)?.project.name;
+            let ids = w.executions.iter().map(|x| x.id.clone()).collect();
+            for event in
+                crate::lineage::openlineage::export(&records, &prop, &ids, &project, &ctx.root)
+            {
+                serde_json::to_writer(&mut out, &event)?;
+                writeln!(out)?;
+            }
         }
         Format::Dot => out.write_all(graph::to_dot(&w).as_bytes())?,
         Format::Mermaid => out.write_all(graph::to_mermaid(&w).as_bytes())?,

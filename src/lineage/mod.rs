@@ -5,6 +5,7 @@
 pub mod declared;
 pub mod functions;
 pub mod graph;
+pub mod openlineage;
 pub mod run;
 pub mod sql;
 
