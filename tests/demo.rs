@@ -19,10 +19,36 @@ fn demo_scans_the_example_shop_without_printing_raw_values() {
         "smallest group k = 1",
         "warning: small-group out/features.parquet",
         "7. verify: signature valid, all 7 artifacts match the signed report",
+        "8. gate data/: the CI check against piitrail.toml (exit code 1)",
+        "error[special-category-without-condition] data/tickets.csv: column 'message' holds user.health_and_medical",
+        "error[forbidden-flow/no-health-in-models] models/churn.json: user.health_and_medical reaches models/churn.json (model) as trained_on via data/tickets.csv:message",
+        "error[small-group] out/features.parquet",
+        "gate failed: 3 error(s)",
     ] {
         assert!(out.contains(needle), "demo output lacks {needle}:\n{out}");
     }
     assert!(p.path("shop/data/orders.csv").is_file());
+    // The gate the demo shows is the one `piitrail gate` runs in the demo's folder.
+    let gate = p
+        .run(&["--project", "shop", "gate", "shop/data", "--format", "json"])
+        .expect(1)
+        .stdout();
+    let gate: serde_json::Value = serde_json::from_str(&gate).unwrap();
+    let mut rules: Vec<&str> = gate["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap())
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "forbidden-flow/no-health-in-models",
+            "small-group",
+            "special-category-without-condition"
+        ]
+    );
     assert!(p.path("shop/report/report.html").is_file());
     // The throwaway private key never lands in the project.
     let keys: Vec<_> = std::fs::read_dir(p.path("shop/keys"))

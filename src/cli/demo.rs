@@ -73,7 +73,8 @@ const STEPS: &[Step] = &[
     ),
 ];
 
-const CONFIG: &str = "# piitrail project configuration (written by `piitrail demo`).\n\n[project]\nname = \"example-shop\"\n\n[policy]\nmin_group_size = 10\n";
+/// The shop's piitrail.toml: its policy and record of processing.
+const CONFIG: &str = include_str!("../../examples/shop/piitrail.toml");
 
 /// Marks a folder as written by `demo`, so a re-run may overwrite it and nothing else is touched.
 const MARKER: &str = ".piitrail-demo";
@@ -230,6 +231,28 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     super::audit::write_summary(&mut o, r, "   ")?;
     let verified = verify_report(&report_dir.join("report.dsse.json"), &public, &out)?;
     writeln!(o, "7. verify: {verified}")?;
+
+    // The CI gate on the raw data, with the shop's policy and record of processing.
+    let config = crate::policy::Config::parse(&out.join("piitrail.toml"), CONFIG, &req.rules)?;
+    let records = ledger.load()?;
+    let gate = crate::policy::gate::evaluate(&crate::policy::gate::Request {
+        config: &config,
+        rules: &req.rules,
+        scans: &scans,
+        records: &records,
+        policy_path: "piitrail.toml".into(),
+        today: chrono::Local::now().date_naive(),
+    });
+    writeln!(
+        o,
+        "8. gate data/: the CI check against piitrail.toml (exit code {})",
+        if gate.passed { 0 } else { 1 }
+    )?;
+    let mut text = Vec::new();
+    super::gate::write_text(&mut text, &gate)?;
+    for line in String::from_utf8_lossy(&text).lines() {
+        writeln!(o, "   {line}")?;
+    }
     writeln!(
         o,
         "\nThe report: {}\nRe-check it: cd {} && piitrail verify report/report.dsse.json --key keys/piitrail.pub --artifacts",

@@ -118,7 +118,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     })
 }
 
-fn write_text(out: &mut impl Write, o: &GateOutcome) -> std::io::Result<()> {
+pub(crate) fn write_text(out: &mut impl Write, o: &GateOutcome) -> std::io::Result<()> {
     use anstyle::{AnsiColor, Style};
     let style = |level: Level| match level {
         Level::Error => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
