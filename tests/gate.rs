@@ -249,6 +249,21 @@ categories = ["user.contact.address", "user.unique_id"]
     gate_json(&p, &["exports/eu/customers.csv"], 0);
 }
 
+/// Records models/churn.pkl as trained on data/customers.csv.
+fn train_model(p: &Project) {
+    p.write("models/churn.pkl", "model weights");
+    p.run(&[
+        "record",
+        "--kind",
+        "training",
+        "--input",
+        "data/customers.csv",
+        "--output",
+        "models/churn.pkl",
+    ])
+    .expect(0);
+}
+
 /// A project with a recorded pipeline: customers → (hash email) → exports/hashed.csv,
 /// customers → (copy email) → exports/raw.csv, customers → model, and an aggregate.
 fn pipeline(config: &str) -> Project {
@@ -274,17 +289,7 @@ fn pipeline(config: &str) -> Project {
         "reports/by_country.csv",
     ])
     .expect(0);
-    p.write("models/churn.pkl", "model weights");
-    p.run(&[
-        "record",
-        "--kind",
-        "training",
-        "--input",
-        "data/customers.csv",
-        "--output",
-        "models/churn.pkl",
-    ])
-    .expect(0);
+    train_model(&p);
     p
 }
 
@@ -625,17 +630,7 @@ fn failing_project() -> Project {
     p.write("data/patients.csv", PATIENTS);
     p.write("data/a b.csv", CLEAN);
     p.run(&["scan", "data/customers.csv", "--record"]).expect(0);
-    p.write("models/churn.pkl", "model weights");
-    p.run(&[
-        "record",
-        "--kind",
-        "training",
-        "--input",
-        "data/customers.csv",
-        "--output",
-        "models/churn.pkl",
-    ])
-    .expect(0);
+    train_model(&p);
     p
 }
 

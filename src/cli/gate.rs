@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use super::scan::RuleArgs;
-use super::{Context, Outcome, UsageError};
+use super::scan::{ReadArgs, RuleArgs};
+use super::{Context, Outcome};
 use crate::policy::gate::{self, Outcome as GateOutcome};
 use crate::policy::{Config, Level};
 use crate::scan::{self, Mode};
@@ -34,17 +34,8 @@ pub struct Args {
     /// Policy file (default: the project's piitrail.toml; without one, the strict defaults).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Rows to sample, drawn across each whole file.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 10_000,
-        conflicts_with = "full"
-    )]
-    pub sample: usize,
-    /// Read every row instead of a sample.
-    #[arg(long)]
-    pub full: bool,
+    #[command(flatten)]
+    pub reading: ReadArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -52,9 +43,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
-    if !args.full && args.sample == 0 {
-        return Err(UsageError("--sample must be at least 1".into()).into());
-    }
+    let mode = args.reading.mode()?;
     let rules = Arc::new(args.rules.load()?);
     // The configuration loads first and completely, or the gate does not run at all.
     let config = match &args.policy {
@@ -73,16 +62,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     };
     let req = scan::Request {
         paths: args.paths.clone(),
-        mode: if args.full {
-            Mode::Full
-        } else {
-            Mode::Sample(args.sample)
-        },
+        mode,
         rules: rules.clone(),
         root: ctx.root.clone(),
         show_examples: false,
         // A sample reads a few MB of a large file; hashing it would read all of it.
-        digest: args.full,
+        digest: mode == Mode::Full,
     };
     let progress = super::progress::files(ctx);
     let scans = scan::scan_with(&req, |done, total, path| progress.step(done, total, path))

@@ -17,17 +17,8 @@ pub struct Args {
     /// Files or folders to scan (.csv .tsv .parquet .json .jsonl .ndjson .arrow).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Rows to sample, drawn across each whole file.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 10_000,
-        conflicts_with = "full"
-    )]
-    pub sample: usize,
-    /// Read every row (streamed, both cores) instead of a sample.
-    #[arg(long)]
-    pub full: bool,
+    #[command(flatten)]
+    pub reading: ReadArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Append the scan to the project's ledger.
@@ -39,6 +30,34 @@ pub struct Args {
     /// Output format: a readable table, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// How many rows to read; shared by every command that scans.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadArgs {
+    /// Rows to sample, drawn across each whole file.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        conflicts_with = "full"
+    )]
+    pub sample: usize,
+    /// Read every row (streamed, both cores) instead of a sample.
+    #[arg(long)]
+    pub full: bool,
+}
+
+impl ReadArgs {
+    pub fn mode(&self) -> anyhow::Result<Mode> {
+        if self.full {
+            Ok(Mode::Full)
+        } else if self.sample == 0 {
+            Err(UsageError("--sample must be at least 1".into()).into())
+        } else {
+            Ok(Mode::Sample(self.sample))
+        }
+    }
 }
 
 /// Where rules come from; shared by every command that scans.
@@ -75,17 +94,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    if !args.full && args.sample == 0 {
-        return Err(UsageError("--sample must be at least 1".into()).into());
-    }
+    let mode = args.reading.mode()?;
     let rules = Arc::new(args.rules.load()?);
     let req = scan::Request {
         paths: args.paths.clone(),
-        mode: if args.full {
-            Mode::Full
-        } else {
-            Mode::Sample(args.sample)
-        },
+        mode,
         rules,
         root: ctx.root.clone(),
         show_examples: args.show_examples,
