@@ -109,6 +109,17 @@ impl Graph {
     }
 
     /// Reads the graph from the ledger, parsing only what it needs.
+    /// The graph of records already in memory: artifacts and executions are copied, scans
+    /// (the largest records, which the graph does not need) are skipped.
+    pub fn of_records(records: &[Record]) -> Graph {
+        Graph::build(
+            records
+                .iter()
+                .filter(|r| !matches!(r.body, Body::Scan(_)))
+                .cloned(),
+        )
+    }
+
     pub fn load(ledger: &Ledger) -> Result<Graph, LedgerError> {
         let mut g = Graph::default();
         ledger.for_each_as(|block: Vec<GraphLine>| {

@@ -521,12 +521,7 @@ impl Gate<'_> {
             }
         }
         let prop = crate::propagate::propagate(&records);
-        let g = Graph::build(
-            req.records
-                .iter()
-                .filter(|r| !matches!(r.body, Body::Scan(_)))
-                .cloned(),
-        );
+        let g = Graph::of_records(req.records);
         let scanned: BTreeSet<&str> = req.scans.iter().map(|s| s.artifact.as_str()).collect();
         let roots: Vec<String> = scanned.iter().flat_map(|p| g.resolve(p)).collect();
         let downstream: BTreeSet<String> = graph::walk(&g, &roots, Direction::Downstream, false)

@@ -1035,11 +1035,7 @@ mod tests {
     use super::*;
 
     fn rules() -> RuleSet {
-        crate::rules::load(&crate::rules::Sources {
-            builtin: true,
-            extra: vec![],
-        })
-        .unwrap()
+        crate::rules::builtin().unwrap()
     }
 
     fn parse(text: &str) -> Result<Config, String> {

@@ -152,12 +152,7 @@ pub fn build(
     time: String,
 ) -> Report {
     // The graph needs artifacts and executions only: scans, the largest records, stay uncopied.
-    let g = Graph::build(
-        records
-            .iter()
-            .filter(|r| !matches!(r.body, crate::ledger::Body::Scan(_)))
-            .cloned(),
-    );
+    let g = Graph::of_records(records);
     let threshold = config.policy.min_group_size;
     let mut findings = Vec::new();
     if let Some((line, problem)) = &verification.problem {
@@ -513,10 +508,7 @@ pub fn audit(
     time: String,
 ) -> Result<Written, AuditError> {
     let ledger = crate::ledger::Ledger::open(root)?;
-    let rules = crate::rules::load(&crate::rules::Sources {
-        builtin: true,
-        extra: Vec::new(),
-    })?;
+    let rules = crate::rules::builtin()?;
     let config = Config::load(root, &rules)?;
     let key = key.map(crate::sign::load_signing_key).transpose()?;
     let verification = ledger.verify()?;

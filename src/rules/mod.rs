@@ -287,6 +287,14 @@ impl RuleSet {
     }
 }
 
+/// The built-in rule pack alone (what the policy and the report validate categories with).
+pub fn builtin() -> Result<RuleSet, RuleError> {
+    load(&Sources {
+        builtin: true,
+        extra: Vec::new(),
+    })
+}
+
 /// Where rules come from.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
