@@ -47,6 +47,7 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
         role: "dataset".into(),
         schema: vec![],
         previous: None,
+        aliases: Vec::new(),
     };
     let r = |i: u64| ArtifactRef {
         path: format!("data/t{i}.parquet"),
@@ -63,6 +64,7 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
                 code: None,
                 columns: vec![],
                 min_group_size: None,
+                run: None,
             };
             emit(Body::Execution(x), &mut w);
         }
@@ -80,6 +82,7 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
             code: None,
             columns: vec![],
             min_group_size: None,
+            run: None,
         };
         emit(Body::Execution(x), &mut w);
         k += 1;

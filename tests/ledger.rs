@@ -17,6 +17,7 @@ fn artifact(path: &str, digest_byte: u8) -> Body {
         role: "dataset".into(),
         schema: vec![],
         previous: None,
+        aliases: Vec::new(),
     })
 }
 

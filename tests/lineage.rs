@@ -176,6 +176,7 @@ fn a_cycle_is_reported_and_the_walk_ends() {
             code: None,
             columns: vec![],
             min_group_size: None,
+            run: None,
         })])
         .unwrap();
     for format in ["text", "json", "dot", "mermaid"] {

@@ -54,18 +54,6 @@ fn pipeline() -> Project {
     p
 }
 
-fn registry() -> jsonschema::Registry<'static> {
-    let dir = common::fixture("openlineage");
-    let mut builder = jsonschema::Registry::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let schema: Value =
-            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
-        let id = schema["$id"].as_str().unwrap().to_string();
-        builder = builder.add(id, schema).unwrap();
-    }
-    builder.prepare().unwrap()
-}
-
 fn errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
     v.iter_errors(instance)
         .map(|e| format!("{e} at {}", e.instance_path()))
@@ -85,7 +73,7 @@ fn exported_events_validate_against_the_openlineage_schemas() {
         .collect();
     // clean (sql), training; by_country is not upstream of the model.
     assert_eq!(events.len(), 2, "{out}");
-    let registry = registry();
+    let registry = common::openlineage_registry();
     let run_event = jsonschema::options()
         .with_registry(&registry)
         .build(

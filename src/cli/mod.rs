@@ -8,6 +8,7 @@ pub mod audit;
 pub mod completions;
 pub mod demo;
 pub mod gate;
+pub mod ingest;
 pub mod init;
 pub mod keygen;
 pub mod ledger;
@@ -17,6 +18,7 @@ pub mod record;
 pub mod rules;
 pub mod run;
 pub mod scan;
+pub mod serve;
 pub mod verify;
 
 use std::io::Write;
@@ -68,6 +70,17 @@ pub enum Command {
         after_help = "Examples:\n  piitrail record --kind training --input data/features.parquet --output models/churn.pkl --code train.py\n  piitrail record --kind transform --input raw.csv --output clean.csv --column email_hash=email:pseudonymised"
     )]
     Record(record::Args),
+    /// Take lineage recorded by other tools: OpenLineage events, TFX ML Metadata stores.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  piitrail ingest openlineage events/\n  piitrail ingest mlmd pipeline/metadata.sqlite"
+    )]
+    Ingest(ingest::Command),
+    /// Receive OpenLineage events over HTTP (POST /api/v1/lineage) into the ledger.
+    #[command(
+        after_help = "Examples:\n  piitrail serve\n  piitrail serve --addr 0.0.0.0:5000 --token-file /run/secrets/piitrail-token\n  OPENLINEAGE_URL=http://127.0.0.1:5000 spark-submit ..."
+    )]
+    Serve(serve::Args),
     /// Show where an artifact came from (upstream) or what was derived from it (downstream).
     #[command(
         after_help = "Examples:\n  piitrail lineage models/churn.pkl\n  piitrail lineage data/customers.csv --downstream --columns\n  piitrail lineage models/churn.pkl --format dot | dot -Tsvg > lineage.svg"
@@ -233,6 +246,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Ledger(cmd) => ledger::run(&ctx, cmd),
         Command::Run(args) => run::run(&ctx, args),
         Command::Record(args) => record::run(&ctx, args),
+        Command::Ingest(cmd) => ingest::run(&ctx, cmd),
+        Command::Serve(args) => serve::run(&ctx, args),
         Command::Lineage(args) => lineage::run(&ctx, args),
         Command::Keygen(args) => keygen::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),

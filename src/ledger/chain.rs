@@ -489,6 +489,7 @@ mod tests {
                     role: "dataset".into(),
                     schema: vec![],
                     previous: None,
+                    aliases: Vec::new(),
                 }),
                 prev: GENESIS.into(),
                 hash: GENESIS.into(),

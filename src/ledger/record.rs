@@ -141,6 +141,10 @@ pub struct ArtifactRecord {
     pub schema: Vec<SchemaField>,
     /// Digest of the previous version of the same path, if any.
     pub previous: Option<String>,
+    /// Other names of the same artifact (an OpenLineage `symlinks` facet, a local path of a
+    /// `file` dataset); `lineage`, `audit` and `gate` accept them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +165,18 @@ pub struct ScanRecord {
     pub columns: Vec<ColumnScan>,
 }
 
+/// The `sampling` of a scan record that holds tags a producer declared (an OpenLineage `tags`
+/// facet), not tags piitrail found.
+pub const DECLARED: &str = "declared";
+
+impl ScanRecord {
+    /// Tags declared by a producer rather than found by a scan: they add to a version's
+    /// tags and never replace a real scan's.
+    pub fn is_declared(&self) -> bool {
+        self.sampling.starts_with(DECLARED)
+    }
+}
+
 /// One run of a transformation: what went in, what came out, the code, and column lineage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionRecord {
@@ -178,6 +194,46 @@ pub struct ExecutionRecord {
     /// measured when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_group_size: Option<u64>,
+    /// For an imported execution (OpenLineage, MLMD): the run it came from. A later record of
+    /// the same run (same source and id) supersedes an earlier one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<ImportedRun>,
+}
+
+/// The run an imported execution came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportedRun {
+    /// `openlineage` or `mlmd`.
+    pub source: String,
+    /// The OpenLineage runId, or the MLMD execution id.
+    pub id: String,
+    /// The job: OpenLineage `namespace/name`, or the MLMD execution type and name.
+    pub job: String,
+    /// OpenLineage eventType of the latest event (START, RUNNING, COMPLETE, FAIL, ABORT,
+    /// OTHER), or the MLMD execution state (NEW, RUNNING, COMPLETE, FAILED, CACHED, CANCELED).
+    pub state: String,
+    /// The time of the latest event, as the producer wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Who produced the events (OpenLineage `producer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producer: Option<String>,
+    /// What else the source said about the run: MLMD execution type, contexts
+    /// (`context.pipeline`, `context.node`), properties (`property.input_base`) and the
+    /// channels of its events (`input.examples`, `output.model`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+impl ImportedRun {
+    /// Whether the run failed or was aborted: such a run stays in the ledger and in lineage,
+    /// marked, but hands on no tags.
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "FAIL" | "ABORT" | "FAILED" | "CANCELED"
+        )
+    }
 }
 
 /// An artifact version named by path and digest.
@@ -216,9 +272,23 @@ pub struct ColumnEdge {
     pub masking: bool,
     /// `direct`, `pseudonymised`, `generalised`, `aggregated` or `influenced`.
     pub class: String,
+    /// What the transformation was, as its producer described it (OpenLineage
+    /// `transformations[].description` or the deprecated `transformationDescription`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl ExecutionRecord {
+    /// Whether its inputs' tags reach its outputs (a failed or aborted import does not).
+    pub fn propagates(&self) -> bool {
+        !self.run.as_ref().is_some_and(ImportedRun::failed)
+    }
+
+    /// A training step: its outputs are models trained on its inputs.
+    pub fn is_training(&self) -> bool {
+        self.kind == "training"
+    }
+
     /// Fills `id` from the content, so the same execution recorded twice has the same id.
     pub fn with_id(mut self) -> Self {
         self.id = String::new();
@@ -227,6 +297,32 @@ impl ExecutionRecord {
         self.id = format!("x-{}", &digest["sha256:".len().."sha256:".len() + 16]);
         self
     }
+}
+
+/// Drops the executions superseded by a later record of the same imported run, keeping the
+/// order of the rest.
+pub fn live_executions<T: std::borrow::Borrow<ExecutionRecord>>(executions: Vec<T>) -> Vec<T> {
+    let mut last: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+    for (i, x) in executions.iter().enumerate() {
+        if let Some(r) = &x.borrow().run {
+            last.insert((&r.source, &r.id), i);
+        }
+    }
+    let keep: Vec<bool> = executions
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            x.borrow()
+                .run
+                .as_ref()
+                .is_none_or(|r| last.get(&(r.source.as_str(), r.id.as_str())) == Some(&i))
+        })
+        .collect();
+    executions
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(x, keep)| keep.then_some(x))
+        .collect()
 }
 
 /// The latest recorded digest of every artifact path.
@@ -265,6 +361,7 @@ pub fn scan_bodies(
                 })
                 .collect(),
             previous,
+            aliases: Vec::new(),
         }));
         latest.insert(scan.artifact.clone(), scan.digest.clone());
     }

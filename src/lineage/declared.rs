@@ -108,6 +108,7 @@ pub fn parse_column(
         subtype: subtype.into(),
         masking,
         class: class.into(),
+        description: None,
     })
 }
 
@@ -155,6 +156,7 @@ pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, Lineage
         code,
         columns,
         min_group_size: None,
+        run: None,
     }
     .with_id();
     append_execution(

@@ -73,6 +73,8 @@ struct GraphArtifact {
     path: String,
     digest: String,
     role: String,
+    #[serde(default)]
+    aliases: Vec<String>,
 }
 
 /// The whole graph. Digests are interned: nodes, executions and the indexes in both
@@ -92,20 +94,23 @@ pub struct Graph {
     pending_writes: Vec<(u32, u32)>,
     pending_reads: Vec<(u32, u32)>,
     by_path: HashMap<String, Vec<u32>>,
+    /// Other names of artifacts (symlinks, local paths), to the path they are recorded under.
+    aliases: HashMap<String, String>,
 }
 
 impl Graph {
     /// Builds the graph, taking the records (no copies of executions are made).
     pub fn build(records: impl IntoIterator<Item = Record>) -> Graph {
         let mut g = Graph::default();
+        let mut executions = Vec::new();
         for r in records {
             match r.body {
-                Body::Artifact(a) => g.add_artifact(a.path, &a.digest, a.role),
-                Body::Execution(x) => g.add_execution(x),
+                Body::Artifact(a) => g.add_artifact(a.path, &a.digest, a.role, a.aliases),
+                Body::Execution(x) => executions.push(x),
                 Body::Scan(_) => {}
             }
         }
-        g.finish()
+        g.finish(executions)
     }
 
     /// Reads the graph from the ledger, parsing only what it needs.
@@ -122,20 +127,24 @@ impl Graph {
 
     pub fn load(ledger: &Ledger) -> Result<Graph, LedgerError> {
         let mut g = Graph::default();
+        let mut executions = Vec::new();
         ledger.for_each_as(|block: Vec<GraphLine>| {
             for line in block {
                 if let Some(a) = line.artifact {
-                    g.add_artifact(a.path, &a.digest, a.role);
+                    g.add_artifact(a.path, &a.digest, a.role, a.aliases);
                 }
                 if let Some(x) = line.execution {
-                    g.add_execution(x);
+                    executions.push(x);
                 }
             }
         })?;
-        Ok(g.finish())
+        Ok(g.finish(executions))
     }
 
-    fn add_artifact(&mut self, path: String, digest: &str, role: String) {
+    fn add_artifact(&mut self, path: String, digest: &str, role: String, aliases: Vec<String>) {
+        for alias in aliases {
+            self.aliases.insert(alias, path.clone());
+        }
         let id = match self.ids.get(digest) {
             Some(&id) => {
                 let node = &mut self.nodes[id as usize];
@@ -175,8 +184,12 @@ impl Graph {
         self.executions.push(x);
     }
 
-    /// Builds the per-node indexes once every record is in.
-    fn finish(mut self) -> Graph {
+    /// Adds the executions (a later record of an imported run superseding an earlier one) and
+    /// builds the per-node indexes.
+    fn finish(mut self, executions: Vec<ExecutionRecord>) -> Graph {
+        for x in crate::ledger::live_executions(executions) {
+            self.add_execution(x);
+        }
         self.written_by = Lists::from_pairs(self.nodes.len(), &self.pending_writes);
         self.read_by = Lists::from_pairs(self.nodes.len(), &self.pending_reads);
         self.pending_writes = Vec::new();
@@ -219,14 +232,11 @@ impl Graph {
 
     /// The versions an ARTIFACT argument names: a digest, or every version of a path.
     pub fn resolve(&self, artifact: &str) -> Vec<String> {
-        if artifact.starts_with("sha256:") {
-            return self
-                .node(artifact)
-                .map(|n| n.digest.clone())
-                .into_iter()
-                .collect();
+        if let Some(n) = self.node(artifact) {
+            return vec![n.digest.clone()];
         }
         let path = artifact.trim_start_matches("./");
+        let path = self.aliases.get(path).map_or(path, String::as_str);
         self.by_path
             .get(path)
             .map(|v| {
@@ -281,6 +291,10 @@ pub struct RootRef {
 pub struct ExecutionSummary {
     pub id: String,
     pub kind: String,
+    /// For an imported run: its source, id, job and state (FAIL, ABORT, FAILED and CANCELED
+    /// runs hand on no tags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<crate::ledger::ImportedRun>,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
 }
@@ -356,6 +370,7 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
             ExecutionSummary {
                 id: x.id.clone(),
                 kind: x.kind.clone(),
+                run: x.run.clone(),
                 inputs: digests(g.exec_inputs.get(xi)),
                 outputs: digests(g.exec_outputs.get(xi)),
             }
@@ -381,6 +396,18 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
         executions,
         columns,
         cycles,
+    }
+}
+
+/// How an imported run is shown beside its execution: its job and state, and a warning for
+/// a failed run.
+fn run_note(x: &ExecutionRecord) -> String {
+    match &x.run {
+        None => String::new(),
+        Some(r) if r.failed() => {
+            format!(" [{} {}: {}, no tags handed on]", r.source, r.job, r.state)
+        }
+        Some(r) => format!(" [{} {}: {}]", r.source, r.job, r.state),
     }
 }
 
@@ -446,7 +473,12 @@ pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
                     depth: depth + 1,
                 });
             }
-            stack.push(Item::Line(format!("{pad}  {arrow} {} {}\n", x.kind, x.id)));
+            stack.push(Item::Line(format!(
+                "{pad}  {arrow} {} {}{}\n",
+                x.kind,
+                x.id,
+                run_note(x)
+            )));
         }
     }
     out
@@ -549,6 +581,7 @@ mod tests {
             role: role.into(),
             schema: vec![],
             previous: None,
+            aliases: Vec::new(),
         }))
     }
     fn exec(id: &str, ins: &[&str], outs: &[&str]) -> Record {
@@ -564,6 +597,7 @@ mod tests {
             code: None,
             columns: vec![],
             min_group_size: None,
+            run: None,
         }))
     }
     fn rec(body: Body) -> Record {

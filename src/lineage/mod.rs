@@ -5,6 +5,7 @@
 pub mod declared;
 pub mod functions;
 pub mod graph;
+pub mod mlmd;
 pub mod openlineage;
 pub mod run;
 pub mod sql;
@@ -32,6 +33,10 @@ pub enum LineageError {
     Usage(String),
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    #[error("{} bad OpenLineage event(s), nothing recorded:\n  {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  "))]
+    BadEvents(Vec<openlineage::ingest::BadEvent>),
+    #[error("{path}: {message}")]
+    Mlmd { path: PathBuf, message: String },
     #[error("internal error (a piitrail bug, please report it): {0}")]
     Internal(String),
     #[error(transparent)]
@@ -121,6 +126,7 @@ pub fn append_execution(
                     role: v.role.into(),
                     schema: v.schema,
                     previous,
+                    aliases: Vec::new(),
                 }));
             }
         }

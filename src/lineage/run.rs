@@ -432,6 +432,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         code: Some(Code::Sql(req.sql.trim().to_string())),
         columns,
         min_group_size,
+        run: None,
     }
     .with_id();
     let schema = out.schema.clone();

@@ -679,6 +679,7 @@ pub fn column_lineage(
                         Class::Aggregated => "aggregated",
                     }
                     .into(),
+                    description: None,
                 });
             }
             for k in link.indirect {
@@ -689,6 +690,7 @@ pub fn column_lineage(
                     subtype: k.as_str().into(),
                     masking: false,
                     class: "influenced".into(),
+                    description: None,
                 });
             }
         }

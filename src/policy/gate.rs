@@ -447,7 +447,7 @@ impl Gate<'_> {
     /// Columns newly detected as personal data since the last recorded scan of this path.
     fn drift(&mut self, scan: &ArtifactScan) {
         let Some(previous) = self.req.records.iter().rev().find_map(|r| match &r.body {
-            Body::Scan(s) if s.artifact == scan.artifact => Some(s),
+            Body::Scan(s) if s.artifact == scan.artifact && !s.is_declared() => Some(s),
             _ => None,
         }) else {
             return;

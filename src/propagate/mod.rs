@@ -86,6 +86,19 @@ impl Tag {
                 && self.confidence > other.confidence)
     }
 
+    /// A tag a scan found (or a producer declared) in a column.
+    fn detected(t: &crate::scan::ColumnTag) -> Tag {
+        Tag {
+            category: t.category.clone(),
+            gdpr_class: t.gdpr_class,
+            confidence: t.confidence,
+            status: Status::Direct,
+            via: Vec::new(),
+            origin: Origin::Detected,
+            rule: t.rule.clone(),
+        }
+    }
+
     fn handed_on(&self, from: &ColumnRef, status: Status) -> Tag {
         let mut via = self.via.clone();
         via.push(from.clone());
@@ -123,8 +136,11 @@ pub struct Version {
     pub schema: Vec<String>,
     /// Whether a scan of this version is recorded.
     pub scanned: bool,
-    /// The tags the latest scan found, by column.
+    /// The tags the latest scan found (and those declared), by column.
     pub detected: BTreeMap<String, TagSet>,
+    /// The tags a producer declared (an OpenLineage `tags` facet), by column; merged into
+    /// `detected` once every record is read.
+    pub declared: BTreeMap<String, TagSet>,
     /// Detected and inherited tags, by column.
     pub columns: BTreeMap<String, TagSet>,
     /// What lineage alone hands to each column (to compare with what a scan found).
@@ -192,6 +208,7 @@ fn version_mut<'a>(
             schema: Vec::new(),
             scanned: false,
             detected: BTreeMap::new(),
+            declared: BTreeMap::new(),
             columns: BTreeMap::new(),
             inherited: BTreeMap::new(),
             whole: TagSet::new(),
@@ -215,6 +232,18 @@ pub fn propagate(records: &[Record]) -> Propagation {
                 }
                 p.latest.insert(a.path.clone(), a.digest.clone());
             }
+            Body::Scan(s) if s.is_declared() => {
+                let v = version_mut(&mut p.versions, &s.artifact, &s.digest);
+                for c in &s.columns {
+                    let set = v.declared.entry(c.name.clone()).or_default();
+                    for t in &c.tags {
+                        offer(set, Tag::detected(t));
+                    }
+                }
+                p.latest
+                    .entry(s.artifact.clone())
+                    .or_insert(s.digest.clone());
+            }
             Body::Scan(s) => {
                 let v = version_mut(&mut p.versions, &s.artifact, &s.digest);
                 v.scanned = true;
@@ -224,18 +253,7 @@ pub fn propagate(records: &[Record]) -> Propagation {
                 for c in &s.columns {
                     let mut set = TagSet::new();
                     for t in &c.tags {
-                        offer(
-                            &mut set,
-                            Tag {
-                                category: t.category.clone(),
-                                gdpr_class: t.gdpr_class,
-                                confidence: t.confidence,
-                                status: Status::Direct,
-                                via: Vec::new(),
-                                origin: Origin::Detected,
-                                rule: t.rule.clone(),
-                            },
-                        );
+                        offer(&mut set, Tag::detected(t));
                     }
                     if !set.is_empty() {
                         v.detected.insert(c.name.clone(), set);
@@ -245,32 +263,45 @@ pub fn propagate(records: &[Record]) -> Propagation {
                     .entry(s.artifact.clone())
                     .or_insert(s.digest.clone());
             }
-            Body::Execution(x) => {
-                for o in &x.outputs {
-                    let v = version_mut(&mut p.versions, &o.path, &o.digest);
-                    v.derived = true;
-                    if let Some(k) = x.min_group_size {
-                        v.min_group_size = Some(v.min_group_size.map_or(k, |have| have.min(k)));
-                    }
-                    if x.kind == "training" {
-                        v.kind = "model".into();
-                    }
-                    p.latest.entry(o.path.clone()).or_insert(o.digest.clone());
-                }
-                for i in &x.inputs {
-                    version_mut(&mut p.versions, &i.path, &i.digest);
-                    p.latest.entry(i.path.clone()).or_insert(i.digest.clone());
-                }
-                if x.columns.is_empty() && x.kind != "training" {
-                    p.without_column_lineage.push(x.id.clone());
-                }
-                executions.push(x);
+            Body::Execution(x) => executions.push(x),
+        }
+    }
+    // A later record of an imported run supersedes an earlier one.
+    let executions = crate::ledger::live_executions(executions);
+    for x in &executions {
+        for o in &x.outputs {
+            let v = version_mut(&mut p.versions, &o.path, &o.digest);
+            v.derived = true;
+            if let Some(k) = x.min_group_size {
+                v.min_group_size = Some(v.min_group_size.map_or(k, |have| have.min(k)));
             }
+            if x.is_training() {
+                v.kind = "model".into();
+            }
+            p.latest.entry(o.path.clone()).or_insert(o.digest.clone());
+        }
+        for i in &x.inputs {
+            version_mut(&mut p.versions, &i.path, &i.digest);
+            p.latest.entry(i.path.clone()).or_insert(i.digest.clone());
+        }
+        if x.columns.is_empty() && !x.is_training() {
+            p.without_column_lineage.push(x.id.clone());
         }
     }
     for v in p.versions.values_mut() {
+        // Declared tags count as found in place (their rule says they were declared).
+        for (column, set) in std::mem::take(&mut v.declared) {
+            let into = v.detected.entry(column).or_default();
+            for t in set.into_values() {
+                offer(into, t);
+            }
+        }
+        v.detected.retain(|_, set| !set.is_empty());
         v.columns = v.detected.clone();
     }
+    // Failed and aborted imported runs stay in lineage but hand on nothing.
+    let executions: Vec<&ExecutionRecord> =
+        executions.into_iter().filter(|x| x.propagates()).collect();
     // To a fixed point; each round can only make tags rawer or add them, so this ends. The
     // bound is a guard against a bug, not a limit a real ledger reaches.
     for _ in 0..=executions.len() + 1 {
@@ -289,8 +320,8 @@ pub fn propagate(records: &[Record]) -> Propagation {
 fn step(versions: &mut HashMap<String, Version>, x: &ExecutionRecord) -> bool {
     let mut offers: Vec<(String, Option<String>, Tag)> = Vec::new();
     let input_of = |path: &str| x.inputs.iter().find(|i| i.path == path);
-    if x.kind == "training" || x.columns.is_empty() {
-        let status = if x.kind == "training" {
+    if x.is_training() || x.columns.is_empty() {
+        let status = if x.is_training() {
             Status::TrainedOn
         } else {
             Status::Direct
@@ -336,7 +367,7 @@ fn step(versions: &mut HashMap<String, Version>, x: &ExecutionRecord) -> bool {
         else {
             continue;
         };
-        let status = if x.kind == "training" {
+        let status = if x.is_training() {
             Status::TrainedOn
         } else {
             Status::of_class(&e.class)
@@ -391,6 +422,7 @@ mod tests {
             role: role.into(),
             schema: vec![],
             previous: None,
+            aliases: Vec::new(),
         }))
     }
 
@@ -458,9 +490,11 @@ mod tests {
                     subtype: "TRANSFORMATION".into(),
                     masking: *class == "pseudonymised",
                     class: class.to_string(),
+                    description: None,
                 })
                 .collect(),
             min_group_size: None,
+            run: None,
         }))
     }
 

@@ -411,10 +411,12 @@ fn summarise(artifacts: &[Artifact], findings: &[Finding], threshold: u64) -> Su
 }
 
 impl Report {
-    /// The in-toto subjects: every artifact with its sha256.
+    /// The in-toto subjects: every artifact with a content digest (sha256). Artifacts known
+    /// only by name from imported lineage (`name:` digests) are in the report, not subjects.
     pub fn subjects(&self) -> Vec<(String, String)> {
         self.artifacts
             .iter()
+            .filter(|a| a.digest.starts_with("sha256:"))
             .map(|a| {
                 (
                     a.path.clone(),

@@ -282,6 +282,39 @@ impl RuleSet {
         }
     }
 
+    /// The category a short name means: a category itself (`user.contact.email`), a rule id
+    /// (`email-address`), the last part of one category (`email`, `phone_number`), or the first
+    /// word of rule ids that all detect one category (`phone`, `iban`).
+    pub fn category_named(&self, name: &str) -> Option<String> {
+        let name = name.trim();
+        if self.categories.contains_key(name) {
+            return Some(name.to_string());
+        }
+        if let Some(r) = self.rules.iter().find(|r| r.id == name) {
+            return Some(r.category.clone());
+        }
+        let unique = |found: std::collections::BTreeSet<&String>| {
+            (found.len() == 1)
+                .then(|| found.into_iter().next().cloned())
+                .flatten()
+        };
+        let by_leaf = unique(
+            self.categories
+                .keys()
+                .filter(|c| c.rsplit('.').next() == Some(name))
+                .collect(),
+        );
+        by_leaf.or_else(|| {
+            unique(
+                self.rules
+                    .iter()
+                    .filter(|r| r.id.split('-').next() == Some(name))
+                    .map(|r| &r.category)
+                    .collect(),
+            )
+        })
+    }
+
     pub fn normalise_name(&self, column: &str) -> String {
         names::normalise(column, &self.abbreviations)
     }

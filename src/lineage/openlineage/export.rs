@@ -1,4 +1,4 @@
-//! OpenLineage export (spec 2-0-2): one COMPLETE RunEvent per execution piitrail recorded
+//! Export (spec 2-0-2): one COMPLETE RunEvent per execution piitrail recorded
 //! itself (`run`, `record`), with the `schema`, `columnLineage` (every transformation with
 //! its type, subtype and masking) and `tags` facets (our PII tags per field), so that Marquez,
 //! DataHub or any OpenLineage consumer can show them.
@@ -13,6 +13,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::dataset_name;
 use crate::ledger::{Body, Code, ExecutionRecord, Record};
 use crate::propagate::Propagation;
 
@@ -27,22 +28,6 @@ type InputField = (String, String, String);
 
 /// The execution kinds piitrail records itself (imports are not re-exported).
 pub const OWN_KINDS: &[&str] = &["sql", "training", "transform", "export"];
-
-/// An OpenLineage dataset name: (namespace, name).
-pub fn dataset_name(path: &str, root: &Path) -> (String, String) {
-    if let Some((scheme, rest)) = path.split_once("://") {
-        let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
-        return (format!("{scheme}://{authority}"), key.to_string());
-    }
-    let abs = if Path::new(path).is_absolute() {
-        Path::new(path).to_path_buf()
-    } else {
-        std::fs::canonicalize(root)
-            .unwrap_or_else(|_| root.to_path_buf())
-            .join(path)
-    };
-    ("file".into(), abs.to_string_lossy().replace('\\', "/"))
-}
 
 /// A run id (UUID, version 5 layout) derived from the execution id: the same execution always
 /// exports under the same run.
@@ -280,20 +265,6 @@ fn event(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_follow_the_naming_conventions() {
-        let root = Path::new("/proj");
-        assert_eq!(
-            dataset_name("s3://bucket/a/b.parquet", root),
-            ("s3://bucket".into(), "a/b.parquet".into())
-        );
-        assert_eq!(
-            dataset_name("/data/x.csv", root),
-            ("file".into(), "/data/x.csv".into())
-        );
-        assert_eq!(dataset_name("d/x.csv", root).1, "/proj/d/x.csv");
-    }
 
     #[test]
     fn run_ids_are_stable_uuids() {

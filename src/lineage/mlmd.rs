@@ -1,0 +1,553 @@
+//! Import of a TFX ML Metadata (MLMD) SQLite store, read-only.
+//!
+//! - Every MLMD execution becomes an `mlmd` execution (or `training` when it outputs a
+//!   `Model`), with its INPUT / DECLARED_INPUT / INTERNAL_INPUT artifacts as inputs and its
+//!   OUTPUT / DECLARED_OUTPUT / INTERNAL_OUTPUT / PENDING_OUTPUT artifacts as outputs. The
+//!   execution type, state, contexts (pipeline, pipeline_run, node), properties and the event
+//!   paths (channel keys such as `examples`, `model`) are kept in the record's `run`.
+//! - An artifact is its `uri`, relative to the project root when inside it; a URI that is a
+//!   file under the project is versioned by its content, anything else by its name.
+//!   `Model` and `PushedModel` artifacts are models.
+//! - CsvExampleGen (any execution with an `input_base` property) also reads the raw files of
+//!   its `input_base`: each CSV file there is an input, so that a scanned CSV connects to the
+//!   model trained from it.
+//! - FAILED and CANCELED executions are kept, marked, and hand on no tags.
+//! - A run is `PIPELINE/ID` (the pipeline context's name, else the store's file name, and the
+//!   execution id): ingesting the same store again appends nothing new.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+
+use super::LineageError;
+use super::openlineage::ingest::name_digest;
+use crate::ledger::{
+    ArtifactRecord, ArtifactRef, Body, ExecutionRecord, ImportedRun, Ledger, latest_versions,
+};
+
+pub const SOURCE: &str = "mlmd";
+/// The MLMD schema versions read (MLMD 1.0 to 1.17 write 6 to 10).
+pub const SCHEMA_VERSIONS: std::ops::RangeInclusive<i64> = 6..=10;
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub schema_version: i64,
+    pub executions: usize,
+    /// Executions recorded (new or changed since the last ingest).
+    pub recorded: usize,
+    pub artifacts: usize,
+    pub models: usize,
+    /// Raw files linked to an example generator (`EXECUTION -> FILE`).
+    pub links: Vec<String>,
+}
+
+struct Artifact {
+    uri: String,
+    type_name: String,
+}
+
+struct Execution {
+    id: i64,
+    type_name: String,
+    state: String,
+    name: Option<String>,
+    properties: BTreeMap<String, String>,
+}
+
+fn execution_state(s: Option<i64>) -> &'static str {
+    match s {
+        Some(1) => "NEW",
+        Some(2) => "RUNNING",
+        Some(3) => "COMPLETE",
+        Some(4) => "FAILED",
+        Some(5) => "CACHED",
+        Some(6) => "CANCELED",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Event types: (is input, name). UNKNOWN (0) events are skipped.
+fn event_type(t: i64) -> Option<(bool, &'static str)> {
+    match t {
+        1 => Some((false, "DECLARED_OUTPUT")),
+        2 => Some((true, "DECLARED_INPUT")),
+        3 => Some((true, "INPUT")),
+        4 => Some((false, "OUTPUT")),
+        5 => Some((true, "INTERNAL_INPUT")),
+        6 => Some((false, "INTERNAL_OUTPUT")),
+        7 => Some((false, "PENDING_OUTPUT")),
+        _ => None,
+    }
+}
+
+const MODEL_TYPES: &[&str] = &["Model", "PushedModel"];
+
+fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> LineageError + '_ {
+    move |e| LineageError::Mlmd {
+        path: path.to_path_buf(),
+        message: match e {
+            rusqlite::Error::SqliteFailure(_, Some(m)) => m,
+            e => e.to_string(),
+        },
+    }
+}
+
+/// A property value as text (int, double, string, bool; bytes and protos by size).
+fn property_text(
+    int: Option<i64>,
+    double: Option<f64>,
+    string: Option<String>,
+    bool_value: Option<bool>,
+) -> String {
+    string
+        .or_else(|| int.map(|i| i.to_string()))
+        .or_else(|| double.map(|d| d.to_string()))
+        .or_else(|| bool_value.map(|b| b.to_string()))
+        .unwrap_or_default()
+}
+
+/// Everything read from the store.
+struct Store {
+    schema_version: i64,
+    artifacts: HashMap<i64, Artifact>,
+    executions: Vec<Execution>,
+    /// (execution, artifact, is input, event type, path)
+    events: Vec<(i64, i64, bool, &'static str, String)>,
+    /// Contexts of each execution: (context type, name).
+    contexts: HashMap<i64, Vec<(String, String)>>,
+}
+
+fn read(path: &Path) -> Result<Store, LineageError> {
+    if !path.is_file() {
+        return Err(LineageError::Missing {
+            role: "MLMD store",
+            path: path.to_path_buf(),
+        });
+    }
+    let err = sql_error(path);
+    let db = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&err)?;
+    let schema_version: i64 = db
+        .query_row("SELECT max(schema_version) FROM MLMDEnv", [], |r| r.get(0))
+        .map_err(|e| LineageError::Mlmd {
+            path: path.to_path_buf(),
+            message: format!(
+                "not an ML Metadata store (no MLMDEnv.schema_version): {}",
+                match e {
+                    rusqlite::Error::SqliteFailure(_, Some(m)) => m,
+                    e => e.to_string(),
+                }
+            ),
+        })?;
+    if !SCHEMA_VERSIONS.contains(&schema_version) {
+        return Err(LineageError::Mlmd {
+            path: path.to_path_buf(),
+            message: format!(
+                "MLMD schema version {schema_version} is not supported (piitrail reads {} to {})",
+                SCHEMA_VERSIONS.start(),
+                SCHEMA_VERSIONS.end()
+            ),
+        });
+    }
+    let mut types: HashMap<i64, String> = HashMap::new();
+    let mut stmt = db.prepare("SELECT id, name FROM Type").map_err(&err)?;
+    for row in stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(&err)?
+    {
+        let (id, name) = row.map_err(&err)?;
+        types.insert(id, name);
+    }
+    let type_name = |id: i64| {
+        types
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("type {id}"))
+    };
+    let mut artifacts = HashMap::new();
+    let mut stmt = db
+        .prepare("SELECT id, type_id, uri FROM Artifact ORDER BY id")
+        .map_err(&err)?;
+    for row in stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .map_err(&err)?
+    {
+        let (id, t, uri) = row.map_err(&err)?;
+        artifacts.insert(
+            id,
+            Artifact {
+                uri: uri
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or_else(|| format!("mlmd:artifact/{id}")),
+                type_name: type_name(t),
+            },
+        );
+    }
+    let mut properties: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
+    let mut stmt = db
+        .prepare(
+            "SELECT execution_id, name, int_value, double_value, string_value, bool_value \
+             FROM ExecutionProperty ORDER BY execution_id, name",
+        )
+        .map_err(&err)?;
+    for row in stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                property_text(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+            ))
+        })
+        .map_err(&err)?
+    {
+        let (id, name, value) = row.map_err(&err)?;
+        properties.entry(id).or_default().insert(name, value);
+    }
+    let mut executions = Vec::new();
+    let mut stmt = db
+        .prepare("SELECT id, type_id, last_known_state, name FROM Execution ORDER BY id")
+        .map_err(&err)?;
+    for row in stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .map_err(&err)?
+    {
+        let (id, t, state, name) = row.map_err(&err)?;
+        executions.push(Execution {
+            id,
+            type_name: type_name(t),
+            state: execution_state(state).into(),
+            name,
+            properties: properties.remove(&id).unwrap_or_default(),
+        });
+    }
+    let mut paths: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut stmt = db
+        .prepare(
+            "SELECT event_id, is_index_step, step_index, step_key FROM EventPath ORDER BY event_id, rowid",
+        )
+        .map_err(&err)?;
+    for row in stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .map_err(&err)?
+    {
+        let (event, is_index, index, key) = row.map_err(&err)?;
+        let step = if is_index {
+            index.map(|i| i.to_string()).unwrap_or_default()
+        } else {
+            key.unwrap_or_default()
+        };
+        paths.entry(event).or_default().push(step);
+    }
+    let mut events = Vec::new();
+    let mut stmt = db
+        .prepare("SELECT id, execution_id, artifact_id, type FROM Event ORDER BY id")
+        .map_err(&err)?;
+    for row in stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .map_err(&err)?
+    {
+        let (id, execution, artifact, t) = row.map_err(&err)?;
+        if let Some((input, name)) = event_type(t) {
+            let path = paths.remove(&id).unwrap_or_default().join(".");
+            events.push((execution, artifact, input, name, path));
+        }
+    }
+    let mut contexts: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    let mut stmt = db
+        .prepare(
+            "SELECT a.execution_id, c.type_id, c.name FROM Association a \
+             JOIN Context c ON c.id = a.context_id ORDER BY a.execution_id, c.id",
+        )
+        .map_err(&err)?;
+    for row in stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(&err)?
+    {
+        let (execution, t, name) = row.map_err(&err)?;
+        contexts
+            .entry(execution)
+            .or_default()
+            .push((type_name(t), name));
+    }
+    Ok(Store {
+        schema_version,
+        artifacts,
+        executions,
+        events,
+        contexts,
+    })
+}
+
+/// The raw files of an example generator's `input_base`: the CSV (and TSV) files in it, or
+/// the folder itself when it is not on this machine.
+fn input_base_files(base: &str, root: &Path) -> Vec<PathBuf> {
+    let dir = root.join(base);
+    let mut files: Vec<PathBuf> = Vec::new();
+    if dir.is_dir() {
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"))
+                {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+    } else if dir.is_file() {
+        files.push(dir);
+    }
+    files
+}
+
+/// Reads the store and records what is new: artifact versions and executions.
+pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary, LineageError> {
+    let store = read(store_path)?;
+    let pipeline_of = |x: &Execution| {
+        store
+            .contexts
+            .get(&x.id)
+            .and_then(|cs| cs.iter().find(|(t, _)| t == "pipeline"))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| {
+                store_path
+                    .file_stem()
+                    .map_or("mlmd".into(), |s| s.to_string_lossy().to_string())
+            })
+    };
+    // Content digests of URIs (and raw files) that are files under the project, hashed before
+    // the lock is taken.
+    let mut local: HashMap<String, (String, u64)> = HashMap::new();
+    let hash =
+        |file: &Path, local: &mut HashMap<String, (String, u64)>| -> Result<String, LineageError> {
+            let path = crate::scan::display_path(file, root);
+            if !local.contains_key(&path) && file.is_file() {
+                let digest = crate::scan::digest_file(file)?;
+                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+                local.insert(path.clone(), (digest, size));
+            }
+            Ok(path)
+        };
+    let mut uri_path: HashMap<i64, String> = HashMap::new();
+    for (&id, a) in &store.artifacts {
+        let path = hash(&root.join(&a.uri), &mut local)?;
+        uri_path.insert(id, path);
+    }
+    let mut raw: HashMap<i64, Vec<String>> = HashMap::new();
+    for x in &store.executions {
+        if let Some(base) = x.properties.get("input_base") {
+            let mut paths = Vec::new();
+            for f in input_base_files(base, root) {
+                paths.push(hash(&f, &mut local)?);
+            }
+            if paths.is_empty() {
+                paths.push(crate::scan::display_path(&root.join(base), root));
+            }
+            raw.insert(x.id, paths);
+        }
+    }
+    let mut summary = Summary {
+        schema_version: store.schema_version,
+        executions: store.executions.len(),
+        ..Summary::default()
+    };
+    ledger.append_with(|existing| {
+        let mut latest = latest_versions(existing);
+        let mut roles: HashMap<String, String> = HashMap::new();
+        let mut recorded: HashMap<String, ExecutionRecord> = HashMap::new();
+        for r in existing {
+            match &r.body {
+                Body::Artifact(a) => {
+                    roles.insert(a.digest.clone(), a.role.clone());
+                }
+                Body::Execution(x) => {
+                    if let Some(run) = x.run.as_ref().filter(|r| r.source == SOURCE) {
+                        recorded.insert(run.id.clone(), x.clone());
+                    }
+                }
+                Body::Scan(_) => {}
+            }
+        }
+        let mut bodies = Vec::new();
+        let mut version =
+            |path: &str, role: &str, format: &str, bodies: &mut Vec<Body>| -> ArtifactRef {
+                let (digest, size) = match local.get(path) {
+                    Some((d, s)) => (d.clone(), *s),
+                    None => (name_digest(path, None), 0),
+                };
+                let previous = latest.get(path).cloned();
+                if previous.as_deref() != Some(digest.as_str())
+                    || roles.get(&digest).map(String::as_str) != Some(role)
+                {
+                    bodies.push(Body::Artifact(ArtifactRecord {
+                        path: path.to_string(),
+                        digest: digest.clone(),
+                        size,
+                        format: format.to_string(),
+                        role: role.to_string(),
+                        schema: Vec::new(),
+                        previous: previous.filter(|p| *p != digest),
+                        aliases: Vec::new(),
+                    }));
+                    latest.insert(path.to_string(), digest.clone());
+                    roles.insert(digest.clone(), role.to_string());
+                }
+                ArtifactRef {
+                    path: path.to_string(),
+                    digest,
+                }
+            };
+        let mut models = BTreeSet::new();
+        for x in &store.executions {
+            let mut inputs = BTreeSet::new();
+            let mut outputs = BTreeSet::new();
+            let mut props: BTreeMap<String, String> = BTreeMap::new();
+            props.insert("type".into(), x.type_name.clone());
+            if let Some(n) = &x.name {
+                props.insert("name".into(), n.clone());
+            }
+            for (k, v) in &x.properties {
+                props.insert(format!("property.{k}"), v.clone());
+            }
+            for (t, n) in store.contexts.get(&x.id).into_iter().flatten() {
+                props.insert(format!("context.{t}"), n.clone());
+            }
+            let mut training = false;
+            for (_, artifact, input, kind, path) in store.events.iter().filter(|e| e.0 == x.id) {
+                let Some(a) = store.artifacts.get(artifact) else {
+                    continue;
+                };
+                let model = MODEL_TYPES.contains(&a.type_name.as_str());
+                let role = if model { "model" } else { "dataset" };
+                let format = a.type_name.to_ascii_lowercase();
+                let r = version(&uri_path[artifact], role, &format, &mut bodies);
+                if model {
+                    models.insert(r.digest.clone());
+                }
+                let channel = if path.is_empty() {
+                    kind.to_ascii_lowercase()
+                } else {
+                    path.clone()
+                };
+                let side = if *input { "input" } else { "output" };
+                props
+                    .entry(format!("{side}.{channel}"))
+                    .and_modify(|v| {
+                        v.push(' ');
+                        v.push_str(&r.path);
+                    })
+                    .or_insert_with(|| r.path.clone());
+                if *input {
+                    inputs.insert(r);
+                } else {
+                    training |= a.type_name == "Model";
+                    outputs.insert(r);
+                }
+            }
+            for p in raw.get(&x.id).into_iter().flatten() {
+                let format = Path::new(p)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("file")
+                    .to_ascii_lowercase();
+                let r = version(p, "dataset", &format, &mut bodies);
+                summary
+                    .links
+                    .push(format!("{} #{} -> {}", x.type_name, x.id, r.path));
+                inputs.insert(r);
+            }
+            let run_id = format!("{}/{}", pipeline_of(x), x.id);
+            let execution = ExecutionRecord {
+                id: String::new(),
+                kind: if training { "training" } else { SOURCE }.into(),
+                inputs: inputs.into_iter().collect(),
+                outputs: outputs.into_iter().collect(),
+                code: None,
+                columns: Vec::new(),
+                min_group_size: None,
+                run: Some(ImportedRun {
+                    source: SOURCE.into(),
+                    id: run_id.clone(),
+                    job: x.type_name.clone(),
+                    state: x.state.clone(),
+                    time: None,
+                    producer: None,
+                    properties: props,
+                }),
+            }
+            .with_id();
+            if recorded.get(&run_id) != Some(&execution) {
+                summary.recorded += 1;
+                bodies.push(Body::Execution(execution));
+            }
+        }
+        summary.models = models.len();
+        summary.artifacts = store.artifacts.len();
+        Ok(bodies)
+    })?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_and_event_types() {
+        assert_eq!(execution_state(Some(3)), "COMPLETE");
+        assert_eq!(execution_state(Some(4)), "FAILED");
+        assert_eq!(execution_state(None), "UNKNOWN");
+        assert_eq!(event_type(3), Some((true, "INPUT")));
+        assert_eq!(event_type(4), Some((false, "OUTPUT")));
+        assert_eq!(event_type(2), Some((true, "DECLARED_INPUT")));
+        assert_eq!(event_type(0), None);
+    }
+}
