@@ -245,6 +245,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Event>, BadEvent> {
         }
         Err(e) => return Err(bad(origin.into(), format!("not JSON: {e}"))),
     };
+    if values.is_empty() {
+        return Err(bad(origin.into(), "no events (an empty array)".into()));
+    }
     values
         .into_iter()
         .map(|(at, v)| {

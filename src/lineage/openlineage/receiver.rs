@@ -4,7 +4,9 @@
 //! - 201 with a JSON summary once the event is in the ledger (appended under its lock);
 //!   400 with `{"error": ...}` for a bad event (nothing recorded); 401 without the bearer
 //!   token of `--token-file`; 404 and 405 for other paths and methods; 413 for a body over
-//!   the limit (checked on `Content-Length` before reading, and while reading).
+//!   the limit (checked on `Content-Length` before reading, and while reading, before and
+//!   after gzip decompression: `Content-Encoding: gzip`, as the client's `compression`
+//!   option sends it, is read; any other encoding is 415).
 //! - Requests are handled one at a time, each to the end: on SIGINT or SIGTERM the receiver
 //!   stops accepting, answers the request in hand, and returns. An event answered with 201
 //!   is in the ledger; one that was not answered was not accepted.
@@ -193,26 +195,54 @@ fn respond_to(request: &mut tiny_http::Request, ledger: &Ledger, config: &Config
             return refuse(401, "missing or wrong bearer token");
         }
     }
-    if request.body_length().is_some_and(|n| n > config.max_body) {
-        return refuse(
+    let encoding = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Content-Encoding"))
+        .map(|h| h.value.as_str().trim().to_ascii_lowercase());
+    let gzip = match encoding.as_deref() {
+        None | Some("identity") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            return refuse(
+                415,
+                format!("Content-Encoding {other} is not supported (send identity or gzip)"),
+            );
+        }
+    };
+    // The limit holds for the body as sent and, when compressed, as decompressed.
+    let limit = config.max_body as u64 + 1;
+    let too_large = || {
+        refuse(
             413,
             format!("the body is larger than {} bytes", config.max_body),
-        );
+        )
+    };
+    if request.body_length().is_some_and(|n| n > config.max_body) {
+        return too_large();
     }
-    let mut body = Vec::new();
-    let read = request
-        .as_reader()
-        .take(config.max_body as u64 + 1)
-        .read_to_end(&mut body);
-    if let Err(e) = read {
+    let mut sent = Vec::new();
+    if let Err(e) = request.as_reader().take(limit).read_to_end(&mut sent) {
         return refuse(400, format!("could not read the body: {e}"));
     }
-    if body.len() > config.max_body {
-        return refuse(
-            413,
-            format!("the body is larger than {} bytes", config.max_body),
-        );
+    if sent.len() > config.max_body {
+        return too_large();
     }
+    let body = if gzip {
+        let mut body = Vec::new();
+        if let Err(e) = flate2::read::GzDecoder::new(&sent[..])
+            .take(limit)
+            .read_to_end(&mut body)
+        {
+            return refuse(400, format!("the body is not valid gzip: {e}"));
+        }
+        if body.len() > config.max_body {
+            return too_large();
+        }
+        body
+    } else {
+        sent
+    };
     handle_body(&body, ledger, config)
 }
 
