@@ -241,28 +241,23 @@ fn read(path: &Path) -> Result<Store, LineageError> {
     }
     let mut paths: HashMap<i64, Vec<String>> = HashMap::new();
     let mut stmt = db
-        .prepare(
-            "SELECT event_id, is_index_step, step_index, step_key FROM EventPath ORDER BY event_id, rowid",
-        )
+        .prepare("SELECT event_id, is_index_step, step_key FROM EventPath ORDER BY event_id, rowid")
         .map_err(&err)?;
     for row in stmt
         .query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, bool>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(2)?,
             ))
         })
         .map_err(&err)?
     {
-        let (event, is_index, index, key) = row.map_err(&err)?;
-        let step = if is_index {
-            index.map(|i| i.to_string()).unwrap_or_default()
-        } else {
-            key.unwrap_or_default()
-        };
-        paths.entry(event).or_default().push(step);
+        let (event, is_index, key) = row.map_err(&err)?;
+        // The channel is the path's keys (`examples`); index steps (`0`) only number items.
+        if !is_index && let Some(key) = key {
+            paths.entry(event).or_default().push(key);
+        }
     }
     let mut events = Vec::new();
     let mut stmt = db

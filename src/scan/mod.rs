@@ -112,8 +112,12 @@ impl ScanError {
 /// Shows a path relative to `root` when it lies inside it.
 pub fn display_path(path: &Path, root: &Path) -> String {
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    match abs.strip_prefix(&root) {
+    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    // A path that does not exist (an MLMD URI elsewhere) is compared as written, too.
+    match abs
+        .strip_prefix(&canonical_root)
+        .or_else(|_| abs.strip_prefix(root))
+    {
         Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
         Err(_) => path.to_string_lossy().to_string(),
     }
