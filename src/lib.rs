@@ -15,3 +15,4 @@ pub mod rules;
 pub mod scan;
 pub mod sensitive;
 pub mod sign;
+pub mod subject;

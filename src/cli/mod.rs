@@ -19,6 +19,7 @@ pub mod rules;
 pub mod run;
 pub mod scan;
 pub mod serve;
+pub mod subject;
 pub mod verify;
 
 use std::io::Write;
@@ -86,6 +87,12 @@ pub enum Command {
         after_help = "Examples:\n  piitrail lineage models/churn.pkl\n  piitrail lineage data/customers.csv --downstream --columns\n  piitrail lineage models/churn.pkl --format dot | dot -Tsvg > lineage.svg"
     )]
     Lineage(lineage::Args),
+    /// Data-subject requests: find everything that holds or came from one person's data.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  piitrail subject find --id email=alice@example.com\n  piitrail subject find --id data/customers.csv:customer_id=C042 --format json"
+    )]
+    Subject(subject::Command),
     /// Make an ed25519 key pair for signing audit reports.
     #[command(after_help = "Examples:\n  piitrail keygen\n  piitrail keygen --out ~/keys/piitrail")]
     Keygen(keygen::Args),
@@ -174,6 +181,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 2
             };
         }
+        if let Some(e) = cause.downcast_ref::<crate::subject::SubjectError>() {
+            return if e.is_input() { 2 } else { 3 };
+        }
         if cause.downcast_ref::<crate::policy::PolicyError>().is_some() {
             return 2;
         }
@@ -248,6 +258,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Record(args) => record::run(&ctx, args),
         Command::Ingest(cmd) => ingest::run(&ctx, cmd),
         Command::Serve(args) => serve::run(&ctx, args),
+        Command::Subject(cmd) => subject::run(&ctx, cmd),
         Command::Lineage(args) => lineage::run(&ctx, args),
         Command::Keygen(args) => keygen::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),

@@ -104,6 +104,36 @@ pub async fn read_frame(
     .map_err(|e| df_error(src, e))
 }
 
+/// Reads one data file as a DataFrame, CSV columns as text (so identifiers keep their leading
+/// zeros): the header and dialect are sniffed, and quoted newlines allowed where quotes occur.
+pub async fn read_text_frame(ctx: &SessionContext, src: &Source) -> Result<DataFrame, ScanError> {
+    let header = match src.format {
+        Format::Csv => Some(source::csv_header(src)?),
+        _ => None,
+    };
+    let quotes = match &header {
+        Some(h) => Some(source::check_quotes(src, h.data_start)?),
+        None => None,
+    };
+    let text_schema = header.as_ref().map(|h| {
+        Schema::new(
+            h.names
+                .iter()
+                .map(|n| Field::new(n, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let csv = header
+        .as_ref()
+        .zip(text_schema.as_ref())
+        .map(|(h, s)| CsvRead {
+            header: h,
+            schema: s,
+            newlines: quotes.is_some_and(|q| q.any),
+        });
+    read_frame(ctx, src, csv).await
+}
+
 pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
     if matches!(src.format, Format::Parquet | Format::NdJson | Format::Arrow) && src.size == 0 {
         return Err(ScanError::Empty(src.path.clone()));
@@ -116,36 +146,9 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
         .enable_all()
         .build()
         .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
-    let header = match src.format {
-        Format::Csv => Some(source::csv_header(src)?),
-        _ => None,
-    };
-    let quotes = match &header {
-        Some(h) => Some(source::check_quotes(src, h.data_start)?),
-        None => None,
-    };
-    if matches!(src.format, Format::Parquet | Format::NdJson | Format::Arrow) && src.size == 0 {
-        return Err(ScanError::Empty(src.path.clone()));
-    }
     let ctx = session();
     let (streams, schema) = runtime.block_on(async {
-        let text_schema = header.as_ref().map(|h| {
-            Schema::new(
-                h.names
-                    .iter()
-                    .map(|n| Field::new(n, DataType::Utf8, true))
-                    .collect::<Vec<_>>(),
-            )
-        });
-        let csv = header
-            .as_ref()
-            .zip(text_schema.as_ref())
-            .map(|(h, s)| CsvRead {
-                header: h,
-                schema: s,
-                newlines: quotes.is_some_and(|q| q.any),
-            });
-        let df = read_frame(&ctx, src, csv).await?;
+        let df = read_text_frame(&ctx, src).await?;
         let plan = df
             .create_physical_plan()
             .await

@@ -1,0 +1,620 @@
+//! Data-subject requests (GDPR Art. 15, 17): find every artifact that holds or came from one
+//! person's data.
+//!
+//! `find` works on the latest version of every recorded artifact:
+//! 1. **Sources.** In every dataset column tagged with an identity's category (or the column an
+//!    `--id PATH:COLUMN=VALUE` names), rows whose normalised value equals the identity's.
+//! 2. **Expansion.** The other identifiers in the rows found (customer numbers, user ids,
+//!    e-mails: columns tagged `user.unique_id*`, `user.contact.email`, ...) become identities
+//!    too, searched only in columns linked to theirs by recorded lineage: a JOIN between
+//!    them in one step, or a copy of one into the other. Repeated until nothing new is found.
+//! 3. **Lineage.** From each column where the subject was found, the recorded column edges lead
+//!    to derived datasets: a `direct` edge is searched by the value, a `pseudonymised` one by
+//!    the digests a step may have stored (sha256, md5 of the normalised value and of the value as
+//!    given, hex or binary), an `aggregated` one marks the output as an aggregate the subject
+//!    contributed to (its group: the output rows whose group keys hold the subject's values).
+//! 4. **Models** trained on a dataset that held the subject's rows are listed with those
+//!    training inputs and the action owed (retrain, or document why not), and so are the
+//!    models copied from them (a pushed model).
+//!
+//! Nothing of the rows is reported but their numbers (1-based, in file order) and counts;
+//! identities appear only as hashes.
+
+pub mod identity;
+mod read;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::ledger::{ColumnRef, ExecutionRecord, Record, live_executions};
+use crate::propagate::{Propagation, propagate};
+use crate::rules::RuleSet;
+pub use identity::{Identity, Normaliser};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubjectError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Scan(#[from] crate::scan::ScanError),
+}
+
+impl SubjectError {
+    pub fn is_input(&self) -> bool {
+        match self {
+            SubjectError::Usage(_) => true,
+            SubjectError::Scan(e) => e.is_input(),
+        }
+    }
+}
+
+/// The categories whose values identify one person, and so expand an identity.
+const IDENTIFYING: &[&str] = &[
+    "user.unique_id",
+    "user.contact.email",
+    "user.contact.phone_number",
+    "user.account.username",
+    "user.government_id",
+    "user.financial.bank_account",
+    "user.financial.credit_card",
+];
+
+fn identifying(category: &str) -> bool {
+    IDENTIFYING
+        .iter()
+        .any(|c| category == *c || category.starts_with(&format!("{c}.")))
+}
+
+/// How the subject is in an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Match {
+    Rows,
+    Aggregate,
+    TrainedOn,
+}
+
+/// One artifact that holds or came from the subject's data (DESIGN.md `subject find`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub path: String,
+    pub digest: String,
+    /// `dataset` or `model`.
+    pub kind: String,
+    #[serde(rename = "match")]
+    pub matched: Match,
+    /// The columns where the subject was found (for an aggregate: its group keys).
+    pub columns: Vec<String>,
+    pub rows: u64,
+    /// Row numbers (1-based, in file order).
+    pub locators: Vec<u64>,
+    /// For a model: the training inputs that held the subject's data.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
+    /// What is owed: `erase rows`, `recompute` (an aggregate), `retrain or document`.
+    pub action: String,
+    /// The file changed since the ledger recorded it (searched as it is now).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub changed_since_recorded: bool,
+}
+
+/// An identity as reported: its category and a hash of its normalised value.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityOut {
+    pub category: String,
+    pub value_hash: String,
+    /// Where an expanded identity was found (`PATH:COLUMN`), absent for one given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found_in: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub identity: Vec<IdentityOut>,
+    pub artifacts: Vec<Found>,
+}
+
+/// What to look for in one column.
+#[derive(Debug, Clone)]
+enum Needle {
+    /// Values equal to the identity's (normalised the identity's way).
+    Value(usize),
+    /// A digest of the identity's value.
+    Digest(usize),
+}
+
+pub struct Request<'a> {
+    pub ids: &'a [String],
+    pub root: PathBuf,
+    pub rules: &'a RuleSet,
+}
+
+/// The column edges of the live executions, by source column, with the execution.
+struct Edges<'a> {
+    from: HashMap<(&'a str, &'a str), Vec<(&'a ExecutionRecord, &'a crate::ledger::ColumnEdge)>>,
+    /// Direct copies by target column: the columns copied into it.
+    copied_from: HashMap<(&'a str, &'a str), Vec<&'a ColumnRef>>,
+    executions: Vec<&'a ExecutionRecord>,
+}
+
+impl<'a> Edges<'a> {
+    fn new(records: &'a [Record]) -> Edges<'a> {
+        let executions: Vec<&ExecutionRecord> = live_executions(
+            records
+                .iter()
+                .filter_map(|r| match &r.body {
+                    crate::ledger::Body::Execution(x) => Some(x),
+                    _ => None,
+                })
+                .collect(),
+        )
+        .into_iter()
+        .filter(|x| x.propagates())
+        .collect();
+        let mut from: HashMap<_, Vec<_>> = HashMap::new();
+        let mut copied_from: HashMap<_, Vec<_>> = HashMap::new();
+        for x in &executions {
+            for e in &x.columns {
+                from.entry((e.from.path.as_str(), e.from.column.as_str()))
+                    .or_default()
+                    .push((*x, e));
+                if e.edge_type == "DIRECT" && e.class == "direct" {
+                    copied_from
+                        .entry((e.to.path.as_str(), e.to.column.as_str()))
+                        .or_default()
+                        .push(&e.from);
+                }
+            }
+        }
+        Edges {
+            from,
+            copied_from,
+            executions,
+        }
+    }
+
+    /// Columns linked to `c` for an expanded identity: the other join keys of a step where
+    /// `c` is a join key, and the columns `c` is copied into or from (transitively).
+    fn linked(&self, c: &ColumnRef) -> Vec<ColumnRef> {
+        let mut out = BTreeSet::new();
+        let mut todo = vec![c.clone()];
+        let mut seen = BTreeSet::new();
+        while let Some(c) = todo.pop() {
+            if !seen.insert(c.clone()) {
+                continue;
+            }
+            for (x, e) in self
+                .from
+                .get(&(c.path.as_str(), c.column.as_str()))
+                .into_iter()
+                .flatten()
+            {
+                if e.edge_type == "INDIRECT" && e.subtype == "JOIN" {
+                    for other in x
+                        .columns
+                        .iter()
+                        .filter(|o| o.edge_type == "INDIRECT" && o.subtype == "JOIN" && o.from != c)
+                    {
+                        out.insert(other.from.clone());
+                        todo.push(other.from.clone());
+                    }
+                } else if e.edge_type == "DIRECT" && e.class == "direct" {
+                    out.insert(e.to.clone());
+                    todo.push(e.to.clone());
+                }
+            }
+            for src in self
+                .copied_from
+                .get(&(c.path.as_str(), c.column.as_str()))
+                .into_iter()
+                .flatten()
+            {
+                out.insert((*src).clone());
+                todo.push((*src).clone());
+            }
+        }
+        out.remove(c);
+        out.into_iter().collect()
+    }
+}
+
+/// Finds the subject.
+pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
+    let mut identities: Vec<(Identity, String)> = Vec::new();
+    for spec in req.ids {
+        identities.push(identity::parse(spec, req.rules).map_err(SubjectError::Usage)?);
+    }
+    let prop = propagate(records);
+    let edges = Edges::new(records);
+    // Targets: (path, column) → needles. Each is searched in the latest version of its path.
+    let mut targets: BTreeMap<(String, String), Vec<(Needle, bool)>> = BTreeMap::new();
+    let add = |targets: &mut BTreeMap<(String, String), Vec<(Needle, bool)>>,
+               c: &ColumnRef,
+               n: Needle| {
+        let list = targets
+            .entry((c.path.clone(), c.column.clone()))
+            .or_default();
+        let key = format!("{n:?}");
+        if !list.iter().any(|(have, _)| format!("{have:?}") == key) {
+            list.push((n, false));
+            true
+        } else {
+            false
+        }
+    };
+    for (i, (id, _)) in identities.iter().enumerate() {
+        match &id.column {
+            Some(c) => {
+                if !prop.latest.contains_key(&c.path) {
+                    return Err(SubjectError::Usage(format!(
+                        "--id {}:{}=...: {} is not in the ledger (`piitrail scan --record` it first)",
+                        c.path, c.column, c.path
+                    )));
+                }
+                add(&mut targets, c, Needle::Value(i));
+            }
+            None => {
+                for v in prop.current().filter(|v| !v.derived && v.kind == "dataset") {
+                    for (column, tags) in &v.detected {
+                        if tags.keys().any(|cat| {
+                            cat == &id.category || cat.starts_with(&format!("{}.", id.category))
+                        }) {
+                            add(
+                                &mut targets,
+                                &ColumnRef {
+                                    path: v.path.clone(),
+                                    column: column.clone(),
+                                },
+                                Needle::Value(i),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Search, expand and follow lineage until nothing new is found.
+    let mut hits: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
+    let mut aggregates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut changed: BTreeSet<String> = BTreeSet::new();
+    let mut searched_values: BTreeSet<(String, String, String)> = BTreeSet::new();
+    loop {
+        let pending: Vec<(String, String)> = targets
+            .iter()
+            .filter(|(_, ns)| ns.iter().any(|(_, done)| !done))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        // One read per file: every pending column of it, and the identifying columns for
+        // expansion.
+        let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (p, c) in &pending {
+            by_path.entry(p.clone()).or_default().push(c.clone());
+        }
+        for (path, columns) in by_path {
+            let Some(version) = prop.latest.get(&path).and_then(|d| prop.versions.get(d)) else {
+                continue;
+            };
+            let file = req.root.join(&path);
+            if !file.is_file() {
+                // Known only by name (imported lineage) or gone: nothing to search here.
+                for c in &columns {
+                    for n in targets.get_mut(&(path.clone(), c.clone())).unwrap() {
+                        n.1 = true;
+                    }
+                }
+                continue;
+            }
+            let expand: Vec<(String, String)> = version
+                .detected
+                .iter()
+                .filter_map(|(c, tags)| {
+                    tags.keys()
+                        .find(|cat| identifying(cat))
+                        .map(|cat| (c.clone(), cat.clone()))
+                })
+                .collect();
+            let mut wanted: Vec<String> = columns.clone();
+            for (c, _) in &expand {
+                if !wanted.contains(c) {
+                    wanted.push(c.clone());
+                }
+            }
+            let needles: Vec<(usize, Vec<Needle>)> = columns
+                .iter()
+                .map(|c| {
+                    let i = wanted
+                        .iter()
+                        .position(|w| w == c)
+                        .expect("wanted holds columns");
+                    let ns = targets[&(path.clone(), c.clone())]
+                        .iter()
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    (i, ns)
+                })
+                .collect();
+            let mut matcher = read::Matcher::new(&identities, &needles);
+            matcher.expand = expand
+                .iter()
+                .filter_map(|(c, _)| wanted.iter().position(|w| w == c))
+                .collect();
+            let found = read::search(&file, &wanted, &matcher)?;
+            if let Ok(d) = crate::scan::digest_file(&file)
+                && d != version.digest
+            {
+                changed.insert(path.clone());
+            }
+            for c in &columns {
+                for n in targets.get_mut(&(path.clone(), c.clone())).unwrap() {
+                    n.1 = true;
+                }
+            }
+            for (ci, rows) in &found.rows {
+                if rows.is_empty() {
+                    continue;
+                }
+                hits.entry(path.clone())
+                    .or_default()
+                    .entry(wanted[*ci].clone())
+                    .or_default()
+                    .extend(rows.iter().copied());
+            }
+            // Expansion: identifiers in the rows found become identities of their columns.
+            for (ci, value) in &found.identifiers {
+                let (column, category) = &expand
+                    .iter()
+                    .find(|(c, _)| c == &wanted[*ci])
+                    .cloned()
+                    .expect("identifier columns are expand columns");
+                if !searched_values.insert((path.clone(), column.clone(), value.clone())) {
+                    continue;
+                }
+                let normaliser = Normaliser::of(category);
+                let from = ColumnRef {
+                    path: path.clone(),
+                    column: column.clone(),
+                };
+                let id = Identity {
+                    category: category.clone(),
+                    value: crate::sensitive::Sensitive::new(normaliser.apply(value)),
+                    column: Some(from.clone()),
+                    normaliser,
+                };
+                let known = identities.iter().position(|(have, _)| {
+                    have.category == id.category && have.value.expose() == id.value.expose()
+                });
+                let i = match known {
+                    Some(i) => i,
+                    None => {
+                        identities.push((id, value.clone()));
+                        identities.len() - 1
+                    }
+                };
+                for linked in edges.linked(&from) {
+                    add(&mut targets, &linked, Needle::Value(i));
+                }
+            }
+        }
+        // Lineage: from every column where the subject was found, along the column edges.
+        for (path, cols) in &hits {
+            for (column, _) in cols.iter().filter(|(_, rows)| !rows.is_empty()) {
+                let needle_ids: Vec<usize> = targets
+                    .get(&(path.clone(), column.clone()))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(n, _)| match n {
+                        Needle::Value(i) => Some(*i),
+                        Needle::Digest(_) => None,
+                    })
+                    .collect();
+                for (_, e) in edges
+                    .from
+                    .get(&(path.as_str(), column.as_str()))
+                    .into_iter()
+                    .flatten()
+                {
+                    if e.edge_type != "DIRECT" {
+                        continue;
+                    }
+                    match e.class.as_str() {
+                        "direct" => {
+                            for &i in &needle_ids {
+                                add(&mut targets, &e.to, Needle::Value(i));
+                            }
+                        }
+                        "pseudonymised" => {
+                            for &i in &needle_ids {
+                                add(&mut targets, &e.to, Needle::Digest(i));
+                            }
+                        }
+                        _ => {
+                            aggregates
+                                .entry(e.to.path.clone())
+                                .or_default()
+                                .insert(e.to.column.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut artifacts = Vec::new();
+    let mut holding: BTreeSet<String> = BTreeSet::new();
+    for (path, cols) in &hits {
+        let mut rows: BTreeSet<u64> = BTreeSet::new();
+        let mut columns = Vec::new();
+        for (c, r) in cols {
+            if !r.is_empty() {
+                columns.push(c.clone());
+                rows.extend(r);
+            }
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        holding.insert(path.clone());
+        artifacts.push(found(&prop, path, Match::Rows, columns, rows, &changed));
+    }
+    // Outputs of steps that read the subject's rows but hold no identifier to find them by:
+    // aggregates (recompute), or copies without the identifying columns.
+    loop {
+        let mut grew = false;
+        for x in &edges.executions {
+            if x.is_training() || !x.inputs.iter().any(|i| holding.contains(&i.path)) {
+                continue;
+            }
+            for o in &x.outputs {
+                if holding.contains(&o.path)
+                    || prop
+                        .versions
+                        .get(&o.digest)
+                        .is_some_and(|v| v.kind == "model")
+                {
+                    continue;
+                }
+                let aggregated = x.min_group_size.is_some()
+                    || x.columns
+                        .iter()
+                        .any(|e| e.to.path == o.path && e.class == "aggregated");
+                let columns: BTreeSet<String> = x
+                    .columns
+                    .iter()
+                    .filter(|e| e.to.path == o.path && e.class == "aggregated")
+                    .map(|e| e.to.column.clone())
+                    .chain(aggregates.remove(&o.path).into_iter().flatten())
+                    .collect();
+                let mut f = found(
+                    &prop,
+                    &o.path,
+                    if aggregated {
+                        Match::Aggregate
+                    } else {
+                        Match::Rows
+                    },
+                    columns.into_iter().collect(),
+                    BTreeSet::new(),
+                    &changed,
+                );
+                if !aggregated {
+                    f.action = "recompute (the subject's rows went in; no identifier column to find them by)".into();
+                }
+                artifacts.push(f);
+                holding.insert(o.path.clone());
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    // Models trained on what held the subject, and models copied from those.
+    let mut models: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    loop {
+        let mut grew = false;
+        for x in &edges.executions {
+            let held: Vec<String> = x
+                .inputs
+                .iter()
+                .filter(|i| holding.contains(&i.path) || models.contains_key(&i.path))
+                .map(|i| i.path.clone())
+                .collect();
+            if held.is_empty() {
+                continue;
+            }
+            let to_models =
+                x.is_training() || x.inputs.iter().any(|i| models.contains_key(&i.path));
+            if !to_models {
+                continue;
+            }
+            for o in &x.outputs {
+                let is_model = prop
+                    .versions
+                    .get(&o.digest)
+                    .is_some_and(|v| v.kind == "model");
+                if !is_model && !x.is_training() {
+                    continue;
+                }
+                let set = models.entry(o.path.clone()).or_default();
+                for h in &held {
+                    grew |= set.insert(h.clone());
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    for (path, inputs) in models {
+        let mut f = found(
+            &prop,
+            &path,
+            Match::TrainedOn,
+            Vec::new(),
+            BTreeSet::new(),
+            &changed,
+        );
+        f.kind = "model".into();
+        f.inputs = inputs.into_iter().collect();
+        artifacts.push(f);
+    }
+    artifacts.sort_by(|a, b| (a.matched, &a.path).cmp(&(b.matched, &b.path)));
+    Ok(Report {
+        identity: identities
+            .iter()
+            .map(|(id, _)| IdentityOut {
+                category: if id.category.is_empty() {
+                    id.column
+                        .as_ref()
+                        .map(|c| format!("{}:{}", c.path, c.column))
+                        .unwrap_or_default()
+                } else {
+                    id.category.clone()
+                },
+                value_hash: id.value_hash(),
+                found_in: id
+                    .column
+                    .as_ref()
+                    .filter(|_| !id.category.is_empty())
+                    .map(|c| format!("{}:{}", c.path, c.column)),
+            })
+            .collect(),
+        artifacts,
+    })
+}
+
+fn found(
+    prop: &Propagation,
+    path: &str,
+    matched: Match,
+    columns: Vec<String>,
+    rows: BTreeSet<u64>,
+    changed: &BTreeSet<String>,
+) -> Found {
+    let digest = prop.latest.get(path).cloned().unwrap_or_default();
+    let kind = prop
+        .versions
+        .get(&digest)
+        .map_or("dataset".to_string(), |v| v.kind.clone());
+    Found {
+        path: path.to_string(),
+        digest,
+        kind,
+        matched,
+        columns,
+        rows: rows.len() as u64,
+        locators: rows.into_iter().collect(),
+        inputs: Vec::new(),
+        action: match matched {
+            Match::Rows => "erase rows",
+            Match::Aggregate => "recompute",
+            Match::TrainedOn => "retrain or document",
+        }
+        .into(),
+        changed_since_recorded: changed.contains(path),
+    }
+}

@@ -1,0 +1,220 @@
+//! Reading a data file for a subject: the wanted columns as text, in file order (one
+//! partition, so row numbers are the file's), matched against the identities' needles.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::prelude::{SessionConfig, SessionContext, col};
+use futures::StreamExt;
+
+use super::Needle;
+use super::identity::{Identity, Normaliser};
+use crate::scan::ScanError;
+use crate::scan::full::{df_error, read_text_frame};
+use crate::scan::source::{Format, Source};
+
+/// One check on a column's values.
+enum Check {
+    Value(Normaliser, String),
+    Digests(HashSet<String>),
+}
+
+/// What to look for, per wanted column.
+pub struct Matcher {
+    checks: Vec<(usize, Vec<Check>)>,
+    /// Columns whose values in matching rows are collected (for expansion).
+    pub expand: Vec<usize>,
+}
+
+impl Matcher {
+    pub fn new(identities: &[(Identity, String)], needles: &[(usize, Vec<Needle>)]) -> Matcher {
+        let checks = needles
+            .iter()
+            .map(|(ci, ns)| {
+                let checks = ns
+                    .iter()
+                    .map(|n| match n {
+                        Needle::Value(i) => {
+                            let id = &identities[*i].0;
+                            Check::Value(id.normaliser, id.value.expose().clone())
+                        }
+                        Needle::Digest(i) => {
+                            let (id, raw) = &identities[*i];
+                            Check::Digests(id.digests(raw).into_iter().collect())
+                        }
+                    })
+                    .collect();
+                (*ci, checks)
+            })
+            .collect();
+        Matcher {
+            checks,
+            expand: Vec::new(),
+        }
+    }
+
+    fn hit(check: &Check, cell: &str) -> bool {
+        match check {
+            Check::Value(n, want) => {
+                let cell = cell.trim();
+                !cell.is_empty() && n.same(&n.apply(cell), want)
+            }
+            Check::Digests(set) => set.contains(&cell.trim().to_ascii_lowercase()),
+        }
+    }
+}
+
+/// What a search found.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Per searched column (index into the wanted columns): the 1-based rows that matched.
+    pub rows: Vec<(usize, Vec<u64>)>,
+    /// Values of the expansion columns in the rows that matched: (column index, value).
+    pub identifiers: Vec<(usize, String)>,
+}
+
+/// A column as text: strings as they are, binary as lower-case hex, anything else cast.
+fn as_text(array: &ArrayRef) -> Result<Vec<Option<String>>, String> {
+    let n = array.len();
+    let strings = |get: &dyn Fn(usize) -> String| -> Vec<Option<String>> {
+        (0..n)
+            .map(|i| (!array.is_null(i)).then(|| get(i)))
+            .collect()
+    };
+    Ok(match array.data_type() {
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            strings(&|i| a.value(i).to_string())
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            strings(&|i| a.value(i).to_string())
+        }
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            strings(&|i| a.value(i).to_string())
+        }
+        DataType::Binary => {
+            let a = array.as_binary::<i32>();
+            strings(&|i| hex::encode(a.value(i)))
+        }
+        DataType::LargeBinary => {
+            let a = array.as_binary::<i64>();
+            strings(&|i| hex::encode(a.value(i)))
+        }
+        DataType::BinaryView => {
+            let a = array.as_binary_view();
+            strings(&|i| hex::encode(a.value(i)))
+        }
+        _ => {
+            let cast = datafusion::arrow::compute::cast(array, &DataType::Utf8)
+                .map_err(|e| e.to_string())?;
+            let a = cast.as_string::<i32>();
+            strings(&|i| a.value(i).to_string())
+        }
+    })
+}
+
+/// Reads `wanted` columns of `file` (those present) and matches them.
+pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found, ScanError> {
+    let format = Format::of(file).ok_or_else(|| ScanError::Read {
+        path: file.to_path_buf(),
+        message: "not a CSV, TSV, Parquet, NDJSON or Arrow file".into(),
+    })?;
+    let src = Source {
+        path: file.to_path_buf(),
+        format,
+        size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
+    // One partition: batches arrive in file order, so row numbers are the file's.
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_target_partitions(1)
+            .with_batch_size(8192),
+    );
+    let mut found = Found {
+        rows: matcher
+            .checks
+            .iter()
+            .map(|(ci, _)| (*ci, Vec::new()))
+            .collect(),
+        identifiers: Vec::new(),
+    };
+    let mut seen_ids: HashSet<(usize, String)> = HashSet::new();
+    runtime.block_on(async {
+        let df = read_text_frame(&ctx, &src).await?;
+        let present: Vec<Option<usize>> = {
+            let schema = df.schema();
+            wanted
+                .iter()
+                .map(|w| schema.index_of_column_by_name(None, w))
+                .collect()
+        };
+        let selected: Vec<&String> = wanted
+            .iter()
+            .zip(&present)
+            .filter(|(_, p)| p.is_some())
+            .map(|(w, _)| w)
+            .collect();
+        // Position in the projection of each wanted column.
+        let mut at = vec![None; wanted.len()];
+        let mut k = 0;
+        for (i, p) in present.iter().enumerate() {
+            if p.is_some() {
+                at[i] = Some(k);
+                k += 1;
+            }
+        }
+        let df = df
+            .select(
+                selected
+                    .iter()
+                    .map(|c| col(format!("\"{c}\"")))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| df_error(&src, e))?;
+        let mut stream = df.execute_stream().await.map_err(|e| df_error(&src, e))?;
+        let mut row0 = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| df_error(&src, e))?;
+            let mut text: Vec<Option<Vec<Option<String>>>> = Vec::with_capacity(wanted.len());
+            for a in &at {
+                text.push(match a {
+                    Some(k) => Some(as_text(batch.column(*k)).map_err(|e| df_error(&src, e))?),
+                    None => None,
+                });
+            }
+            for r in 0..batch.num_rows() {
+                let mut matched = false;
+                for (slot, (ci, checks)) in found.rows.iter_mut().zip(&matcher.checks) {
+                    let Some(Some(cell)) = text[*ci].as_ref().map(|t| &t[r]) else {
+                        continue;
+                    };
+                    if checks.iter().any(|c| Matcher::hit(c, cell)) {
+                        slot.1.push(row0 + r as u64 + 1);
+                        matched = true;
+                    }
+                }
+                if matched {
+                    for &ci in &matcher.expand {
+                        if let Some(Some(v)) = text[ci].as_ref().map(|t| &t[r])
+                            && !v.trim().is_empty()
+                            && seen_ids.insert((ci, v.clone()))
+                        {
+                            found.identifiers.push((ci, v.clone()));
+                        }
+                    }
+                }
+            }
+            row0 += batch.num_rows() as u64;
+        }
+        Ok::<_, ScanError>(())
+    })?;
+    Ok(found)
+}
