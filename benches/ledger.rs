@@ -64,6 +64,8 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
                 code: None,
                 columns: vec![],
                 min_group_size: None,
+                tables: Vec::new(),
+                erasure: None,
                 run: None,
             };
             emit(Body::Execution(x), &mut w);
@@ -82,6 +84,8 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
             code: None,
             columns: vec![],
             min_group_size: None,
+            tables: Vec::new(),
+            erasure: None,
             run: None,
         };
         emit(Body::Execution(x), &mut w);

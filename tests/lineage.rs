@@ -176,6 +176,8 @@ fn a_cycle_is_reported_and_the_walk_ends() {
             code: None,
             columns: vec![],
             min_group_size: None,
+            tables: Vec::new(),
+            erasure: None,
             run: None,
         })])
         .unwrap();

@@ -5,6 +5,8 @@
 mod common;
 
 use common::Project;
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 const CUSTOMERS: &str = "\
@@ -228,4 +230,339 @@ fn another_person_and_nobody() {
         "{}",
         run.stderr()
     );
+}
+
+#[test]
+fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
+    let p = pipeline();
+    p.run(&["keygen", "--out", "keys"]).expect(0);
+    let ann = "email=ann.lee@example.com";
+    // The plan changes nothing.
+    let before: Vec<Vec<u8>> = [
+        "data/customers.csv",
+        "data/orders.csv",
+        "out/features.parquet",
+    ]
+    .iter()
+    .map(|f| std::fs::read(p.path(f)).unwrap())
+    .collect();
+    let plan: Value = serde_json::from_str(
+        &p.run(&["subject", "erase", "--id", ann, "--format", "json"])
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    let paths = |k: &str| -> Vec<String> {
+        plan[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paths("delete"), ["data/customers.csv", "data/orders.csv"]);
+    assert_eq!(plan["delete"][1]["rows"], serde_json::json!([2, 4]));
+    assert_eq!(
+        paths("recompute"),
+        [
+            "data/orders.parquet",
+            "out/customers_clean.parquet",
+            "out/orders_enriched.parquet",
+            "out/by_country.csv",
+            "out/features.parquet"
+        ]
+    );
+    assert_eq!(paths("retrain"), ["models/churn.bin"]);
+    assert_eq!(plan["unresolved"], serde_json::json!([]));
+    for (f, b) in [
+        "data/customers.csv",
+        "data/orders.csv",
+        "out/features.parquet",
+    ]
+    .iter()
+    .zip(&before)
+    {
+        assert_eq!(
+            &std::fs::read(p.path(f)).unwrap(),
+            b,
+            "{f} changed without --apply"
+        );
+    }
+    let bob_before = summary(&find(&p, &["data/customers.csv:customer_id=C002"]));
+
+    let out = p
+        .run(&[
+            "subject",
+            "erase",
+            "--id",
+            ann,
+            "--apply",
+            "--key",
+            "keys/piitrail.key",
+            "--out",
+            "erasures/req-1",
+        ])
+        .expect(0)
+        .stdout();
+    assert!(
+        out.contains("verified: a second search finds none"),
+        "{out}"
+    );
+    // Every other row byte for byte, the subject's rows gone.
+    let without = |text: &str, gone: &[&str]| -> String {
+        text.lines()
+            .filter(|l| !gone.iter().any(|g| l.contains(g)))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    assert_eq!(
+        std::fs::read_to_string(p.path("data/customers.csv")).unwrap(),
+        without(CUSTOMERS, &["ann.lee"])
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path("data/orders.csv")).unwrap(),
+        without(ORDERS, &["O-1002", "O-1004"])
+    );
+    // Nothing of Ann is found; Bob's rows are all where they were.
+    p.run(&["subject", "find", "--id", ann, "--fail-if-found"])
+        .expect(0);
+    let bob_after = summary(&find(&p, &["data/customers.csv:customer_id=C002"]));
+    let counts = |s: &[(String, String, u64, Vec<u64>)]| -> Vec<(String, u64)> {
+        s.iter().map(|r| (r.0.clone(), r.2)).collect()
+    };
+    assert_eq!(counts(&bob_after), counts(&bob_before));
+    // The certificate: what was removed and recomputed, and the model owed a retraining.
+    let cert: Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path("erasures/req-1/certificate.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cert["status"], "complete");
+    assert_eq!(cert["applied"]["verified"], true);
+    let removed: Vec<(String, u64, u64, u64)> = cert["applied"]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["rows_before"].as_u64().unwrap(),
+                r["rows_after"].as_u64().unwrap(),
+                r["removed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            ("data/customers.csv".to_string(), 5, 4, 1),
+            ("data/orders.csv".to_string(), 6, 4, 2)
+        ]
+    );
+    let recomputed: BTreeMap<String, u64> = cert["applied"]["recomputed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(recomputed["data/orders.parquet"], 4);
+    assert_eq!(recomputed["out/features.parquet"], 4);
+    assert_eq!(cert["plan"]["retrain"][0]["path"], "models/churn.bin");
+    let verified = p
+        .run(&[
+            "verify",
+            "erasures/req-1/certificate.dsse.json",
+            "--key",
+            "keys/piitrail.pub",
+            "--artifacts",
+        ])
+        .expect(0)
+        .stdout();
+    assert!(verified.contains("erasure certificate"), "{verified}");
+    assert!(verified.contains("all 7 artifacts match"), "{verified}");
+    // The ledger: chain intact, the erasure recorded with a salted hash, no raw identity.
+    p.run(&["ledger", "verify"]).expect(0);
+    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    assert!(ledger.contains("\"kind\":\"erasure\""));
+    assert!(!ledger.contains("ann.lee"));
+    assert!(ledger.contains(cert["subject"].as_str().unwrap()));
+    // Again: nothing left to do.
+    let out = p
+        .run(&[
+            "subject",
+            "erase",
+            "--id",
+            ann,
+            "--apply",
+            "--out",
+            "erasures/req-1b",
+        ])
+        .expect(0)
+        .stdout();
+    assert!(out.contains("nothing to erase"), "{out}");
+}
+
+/// Makes a folder refuse new files: mode 0555, and for root (whom modes do not stop) the
+/// immutable attribute. Panics when neither works: the failure must really be injected.
+fn make_read_only(dir: &std::path::Path) -> impl FnOnce() + use<> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut immutable = false;
+    if std::fs::File::create(dir.join("probe")).is_ok() {
+        std::fs::remove_file(dir.join("probe")).unwrap();
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "cannot make {} read-only (chattr +i failed)",
+            dir.display()
+        );
+        immutable = true;
+        assert!(
+            std::fs::File::create(dir.join("probe")).is_err(),
+            "still writable"
+        );
+    }
+    let dir = dir.to_path_buf();
+    move || {
+        if immutable {
+            std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&dir)
+                .status()
+                .unwrap();
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+fn a_read_only_folder_leaves_every_file_old_or_new_and_a_rerun_finishes() {
+    let p = pipeline();
+    let ann = "email=ann.lee@example.com";
+    let customers = std::fs::read(p.path("data/customers.csv")).unwrap();
+    let orders = std::fs::read(p.path("data/orders.csv")).unwrap();
+    let undo = make_read_only(&p.path("data"));
+    let run = p.run(&[
+        "subject",
+        "erase",
+        "--id",
+        ann,
+        "--apply",
+        "--out",
+        "erasures/r",
+    ]);
+    undo();
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert!(run.stdout().contains("FAILED"), "{}", run.stdout());
+    // Every file whole and old: the folder refused the new ones.
+    assert_eq!(
+        std::fs::read(p.path("data/customers.csv")).unwrap(),
+        customers
+    );
+    assert_eq!(std::fs::read(p.path("data/orders.csv")).unwrap(), orders);
+    let leftovers: Vec<_> = std::fs::read_dir(p.path("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| {
+            !matches!(
+                n.as_str(),
+                "customers.csv" | "orders.csv" | "orders.parquet"
+            )
+        })
+        .collect();
+    assert_eq!(
+        leftovers,
+        Vec::<String>::new(),
+        "temporary files left behind"
+    );
+    let cert: Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path("erasures/r/certificate.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cert["status"], "incomplete");
+    assert!(
+        cert["applied"]["failed"]
+            .as_str()
+            .unwrap()
+            .contains("data/customers.csv"),
+        "{cert:#}"
+    );
+    assert_eq!(cert["applied"]["removed"], serde_json::json!([]));
+    p.run(&[
+        "subject",
+        "erase",
+        "--id",
+        ann,
+        "--apply",
+        "--out",
+        "erasures/r2",
+    ])
+    .expect(0);
+    p.run(&["subject", "find", "--id", ann, "--fail-if-found"])
+        .expect(0);
+}
+
+#[test]
+fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
+    let ann = "email=ann.lee@example.com";
+    for delay_ms in [40u64, 120, 250] {
+        let p = pipeline();
+        let old_customers = std::fs::read_to_string(p.path("data/customers.csv")).unwrap();
+        let new_customers: String = old_customers
+            .lines()
+            .filter(|l| !l.contains("ann.lee"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
+            .current_dir(p.dir.path())
+            .args([
+                "subject",
+                "erase",
+                "--id",
+                ann,
+                "--apply",
+                "--out",
+                "erasures/k",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = std::fs::read_to_string(p.path("data/customers.csv")).unwrap();
+        assert!(
+            now == old_customers || now == new_customers,
+            "torn file after {delay_ms} ms"
+        );
+        // The ledger is whole or recoverable, and a re-run finishes the job.
+        if p.run(&["ledger", "verify"]).code() != 0 {
+            p.run(&["ledger", "recover"]).expect(0);
+        }
+        p.run(&[
+            "subject",
+            "erase",
+            "--id",
+            ann,
+            "--apply",
+            "--out",
+            "erasures/k2",
+        ])
+        .expect(0);
+        p.run(&["subject", "find", "--id", ann, "--fail-if-found"])
+            .expect(0);
+        assert_eq!(
+            std::fs::read_to_string(p.path("data/customers.csv")).unwrap(),
+            new_customers
+        );
+    }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{Context, Outcome, TextOrJson};
 use crate::ledger::Ledger;
-use crate::subject::{self, Match, Report};
+use crate::subject::{self, Match, Report, erase};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -14,6 +14,36 @@ pub enum Command {
         after_help = "Examples:\n  piitrail subject find --id email=alice@example.com\n  piitrail subject find --id phone=+4930123456 --id data/crm.csv:customer_no=4711 --format json\n  piitrail subject find --id email=alice@example.com --fail-if-found"
     )]
     Find(FindArgs),
+    /// Erase the subject: without --apply, print the plan (rows to delete, steps to re-run,
+    /// models to retrain); with --apply, rewrite the files, re-run the recorded SQL steps
+    /// downstream, check with a second search, and write a certificate (signed with --key).
+    #[command(
+        after_help = "Examples:\n  piitrail subject erase --id email=alice@example.com\n  piitrail subject erase --id email=alice@example.com --apply --key ~/.config/piitrail/piitrail.key --out erasures/REQ-2026-118"
+    )]
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EraseArgs {
+    /// As for `find`.
+    #[arg(long = "id", value_name = "CATEGORY=VALUE", required = true)]
+    pub ids: Vec<String>,
+    /// Carry the plan out. Without it nothing is changed.
+    #[arg(long)]
+    pub apply: bool,
+    /// Private key (piitrail keygen) to sign the certificate with.
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    pub key: Option<std::path::PathBuf>,
+    /// Where the certificate goes.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "piitrail-erasure",
+        requires = "apply"
+    )]
+    pub out: std::path::PathBuf,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,7 +62,118 @@ pub struct FindArgs {
 pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
     match cmd {
         Command::Find(args) => find(ctx, args),
+        Command::Erase(args) => erase(ctx, args),
     }
+}
+
+fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
+    let ledger = Ledger::open(&ctx.root)?;
+    let rules = crate::rules::builtin()?;
+    let req = subject::Request {
+        ids: &args.ids,
+        root: ctx.root.clone(),
+        rules: &rules,
+    };
+    let mut out = std::io::stdout().lock();
+    if !args.apply {
+        let records = ledger.load()?;
+        let report = subject::find(&req, &records)?;
+        let plan = erase::plan(&report, &records, &ctx.root);
+        match args.format {
+            TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&plan)?)?,
+            TextOrJson::Text => {
+                write_plan(&mut out, &plan)?;
+                writeln!(out, "nothing changed: run again with --apply to erase")?;
+            }
+        }
+        return Ok(Outcome::Success);
+    }
+    let dir = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        ctx.root.join(&args.out)
+    };
+    let (cert, written) = erase::erase(&req, &ledger, &dir, args.key.as_ref())?;
+    match args.format {
+        TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&cert)?)?,
+        TextOrJson::Text => {
+            write_plan(&mut out, &cert.plan)?;
+            for r in &cert.applied.removed {
+                writeln!(
+                    out,
+                    "removed     {}: {} of {} rows ({} left)",
+                    r.path, r.removed, r.rows_before, r.rows_after
+                )?;
+            }
+            for r in &cert.applied.recomputed {
+                writeln!(
+                    out,
+                    "recomputed  {}: {} rows ({})",
+                    r.path, r.rows, r.execution
+                )?;
+            }
+            match (&cert.applied.failed, cert.applied.verified) {
+                (Some(f), _) => writeln!(
+                    out,
+                    "FAILED: {f}\nwhat was done is in the certificate; run the same command again to finish"
+                )?,
+                (None, true) => writeln!(
+                    out,
+                    "verified: a second search finds none of the subject's rows"
+                )?,
+                (None, false) => writeln!(
+                    out,
+                    "NOT VERIFIED: still found in {}",
+                    cert.applied.remaining.join(", ")
+                )?,
+            }
+            for w in &written {
+                writeln!(out, "certificate {}", w.display())?;
+            }
+        }
+    }
+    Ok(if cert.applied.failed.is_none() && cert.applied.verified {
+        Outcome::Success
+    } else {
+        Outcome::Findings
+    })
+}
+
+fn write_plan(out: &mut impl Write, plan: &erase::Plan) -> std::io::Result<()> {
+    for d in &plan.delete {
+        writeln!(
+            out,
+            "delete      {}: {} row(s) ({})",
+            d.path,
+            d.rows.len(),
+            locators(&d.rows)
+        )?;
+    }
+    for r in &plan.recompute {
+        writeln!(out, "recompute   {} (re-run {})", r.path, r.execution)?;
+    }
+    for r in &plan.retrain {
+        writeln!(
+            out,
+            "retrain     {} (trained on {})",
+            r.path,
+            r.inputs.join(", ")
+        )?;
+    }
+    for u in &plan.unresolved {
+        writeln!(out, "by hand     {}: {}", u.path, u.reason)?;
+    }
+    if plan.delete.is_empty()
+        && plan.recompute.is_empty()
+        && plan.retrain.is_empty()
+        && plan.unresolved.is_empty()
+    {
+        writeln!(
+            out,
+            "nothing to erase: no recorded artifact holds this subject's data"
+        )?;
+    }
+    Ok(())
 }
 
 fn find(ctx: &Context, args: FindArgs) -> anyhow::Result<Outcome> {

@@ -42,9 +42,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     };
     writeln!(
         o,
-        "signature valid: keyid {}, {} artifacts, report of {}",
+        "signature valid: keyid {}, {} artifacts, {} of {}",
         checked.keyid,
         checked.subjects.len(),
+        checked.what,
         checked.time
     )?;
     if !args.artifacts {

@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 pub use chain::{GENESIS, Ledger, Verification, record_hash};
 pub use record::{
-    ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, DECLARED, ExecutionRecord,
-    ImportedRun, Record, ScanRecord, SchemaField, latest_versions, live_executions, scan_bodies,
+    ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, DECLARED, ErasedFile,
+    ErasureRecord, ExecutionRecord, ImportedRun, Record, ScanRecord, SchemaField, latest_versions,
+    live_executions, scan_bodies,
 };
 
 #[derive(Debug, thiserror::Error)]

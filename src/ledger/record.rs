@@ -194,10 +194,34 @@ pub struct ExecutionRecord {
     /// measured when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_group_size: Option<u64>,
+    /// For a `sql` step: the table name each input had in the query (same order as
+    /// `inputs`), so that the step can be replayed (`subject erase`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+    /// For an `erasure`: the subject (a salted hash) and the rows removed per file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<Box<ErasureRecord>>,
     /// For an imported execution (OpenLineage, MLMD): the run it came from. A later record of
     /// the same run (same source and id) supersedes an earlier one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run: Option<ImportedRun>,
+    pub run: Option<Box<ImportedRun>>,
+}
+
+/// What an erasure removed. The subject is `sha256:` of a random salt and the normalised
+/// identities; the salt is only in the erasure certificate, so the ledger alone cannot be
+/// searched for a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasureRecord {
+    pub subject: String,
+    pub files: Vec<ErasedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasedFile {
+    pub path: String,
+    pub rows_before: u64,
+    pub rows_after: u64,
+    pub removed: u64,
 }
 
 /// The run an imported execution came from.
@@ -281,7 +305,7 @@ pub struct ColumnEdge {
 impl ExecutionRecord {
     /// Whether its inputs' tags reach its outputs (a failed or aborted import does not).
     pub fn propagates(&self) -> bool {
-        !self.run.as_ref().is_some_and(ImportedRun::failed)
+        !self.run.as_ref().is_some_and(|r| r.failed())
     }
 
     /// A training step: its outputs are models trained on its inputs.

@@ -156,6 +156,8 @@ pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, Lineage
         code,
         columns,
         min_group_size: None,
+        tables: Vec::new(),
+        erasure: None,
         run: None,
     }
     .with_id();

@@ -294,7 +294,7 @@ pub struct ExecutionSummary {
     /// For an imported run: its source, id, job and state (FAIL, ABORT, FAILED and CANCELED
     /// runs hand on no tags).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<crate::ledger::ImportedRun>,
+    pub run: Option<Box<crate::ledger::ImportedRun>>,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
 }
@@ -597,6 +597,8 @@ mod tests {
             code: None,
             columns: vec![],
             min_group_size: None,
+            tables: Vec::new(),
+            erasure: None,
             run: None,
         }))
     }

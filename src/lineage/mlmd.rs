@@ -508,7 +508,9 @@ pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary
                 code: None,
                 columns: Vec::new(),
                 min_group_size: None,
-                run: Some(ImportedRun {
+                tables: Vec::new(),
+                erasure: None,
+                run: Some(Box::new(ImportedRun {
                     source: SOURCE.into(),
                     id: run_id.clone(),
                     job: x.type_name.clone(),
@@ -516,7 +518,7 @@ pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary
                     time: None,
                     producer: None,
                     properties: props,
-                }),
+                })),
             }
             .with_id();
             if recorded.get(&run_id) != Some(&execution) {

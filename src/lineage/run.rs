@@ -48,7 +48,7 @@ pub struct Ran {
 
 /// The file formats `run` writes, by the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Output {
+pub(crate) enum Output {
     Csv(u8),
     Parquet,
     NdJson,
@@ -56,7 +56,7 @@ enum Output {
 }
 
 impl Output {
-    fn of(path: &Path) -> Result<Output, LineageError> {
+    pub(crate) fn of(path: &Path) -> Result<Output, LineageError> {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
@@ -114,7 +114,7 @@ fn sql_error(e: impl std::fmt::Display) -> LineageError {
 }
 
 /// A CSV input, kept to explain a value that does not fit the type chosen for its column.
-struct CsvInput {
+pub(crate) struct CsvInput {
     src: Source,
     header: source::CsvHeader,
     schema: Schema,
@@ -268,7 +268,7 @@ async fn register(
 }
 
 /// Writes the result stream into `file` in the output's format; returns the row count.
-async fn write_stream(
+pub(crate) async fn write_stream(
     mut stream: SendableRecordBatchStream,
     format: Output,
     file: &mut std::fs::File,
@@ -432,6 +432,8 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         code: Some(Code::Sql(req.sql.trim().to_string())),
         columns,
         min_group_size,
+        tables: names.clone(),
+        erasure: None,
         run: None,
     }
     .with_id();

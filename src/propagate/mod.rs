@@ -494,6 +494,8 @@ mod tests {
                 })
                 .collect(),
             min_group_size: None,
+            tables: Vec::new(),
+            erasure: None,
             run: None,
         }))
     }

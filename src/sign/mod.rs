@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "https://piitrail.dev/audit-report/v1";
+pub const ERASURE_PREDICATE_TYPE: &str = "https://piitrail.dev/erasure-certificate/v1";
 pub const PRIVATE_KEY_FILE: &str = "piitrail.key";
 pub const PUBLIC_KEY_FILE: &str = "piitrail.pub";
 
@@ -260,6 +261,8 @@ pub struct Checked {
     pub keyid: String,
     /// The report's time.
     pub time: String,
+    /// `report` (an audit report) or `erasure certificate`.
+    pub what: &'static str,
     /// Each subject: name, signed sha256 (hex), and, when artifacts were checked, its state.
     pub subjects: Vec<(String, String, Option<Subject>)>,
 }
@@ -285,7 +288,10 @@ pub fn check_report(
     let payload = verify(env, public)?;
     let statement: serde_json::Value = serde_json::from_slice(&payload)
         .map_err(|e| format!("the signed payload is not JSON: {e}"))?;
-    if statement["_type"] != STATEMENT_TYPE || statement["predicateType"] != PREDICATE_TYPE {
+    if statement["_type"] != STATEMENT_TYPE
+        || (statement["predicateType"] != PREDICATE_TYPE
+            && statement["predicateType"] != ERASURE_PREDICATE_TYPE)
+    {
         return Err(format!(
             "the payload is not a piitrail audit Statement (_type {}, predicateType {})",
             statement["_type"], statement["predicateType"]
@@ -312,12 +318,26 @@ pub fn check_report(
             .as_str()
             .unwrap_or("?")
             .to_string(),
+        what: if statement["predicateType"] == ERASURE_PREDICATE_TYPE {
+            "erasure certificate"
+        } else {
+            "report"
+        },
         subjects,
     })
 }
 
-/// An in-toto Statement v1 over `subjects` (name, sha256 hex).
+/// An in-toto Statement v1 of an audit report over `subjects` (name, sha256 hex).
 pub fn statement(
+    subjects: &[(String, String)],
+    predicate: &serde_json::Value,
+) -> serde_json::Value {
+    statement_of(PREDICATE_TYPE, subjects, predicate)
+}
+
+/// An in-toto Statement v1 with this predicate type.
+pub fn statement_of(
+    predicate_type: &str,
     subjects: &[(String, String)],
     predicate: &serde_json::Value,
 ) -> serde_json::Value {
@@ -327,7 +347,7 @@ pub fn statement(
             .iter()
             .map(|(name, sha)| serde_json::json!({"name": name, "digest": {"sha256": sha}}))
             .collect::<Vec<_>>(),
-        "predicateType": PREDICATE_TYPE,
+        "predicateType": predicate_type,
         "predicate": predicate,
     })
 }

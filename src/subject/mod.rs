@@ -20,6 +20,7 @@
 //! Nothing of the rows is reported but their numbers (1-based, in file order) and counts;
 //! identities appear only as hashes.
 
+pub mod erase;
 pub mod identity;
 mod read;
 
@@ -256,8 +257,18 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 add(&mut targets, c, Needle::Value(i));
             }
             None => {
-                for v in prop.current().filter(|v| !v.derived && v.kind == "dataset") {
-                    for (column, tags) in &v.detected {
+                // Sources: datasets no step wrote (an erasure's rewrite keeps a source one).
+                let written: BTreeSet<&str> = edges
+                    .executions
+                    .iter()
+                    .filter(|x| x.kind != "erasure")
+                    .flat_map(|x| x.outputs.iter().map(|o| o.path.as_str()))
+                    .collect();
+                for v in prop
+                    .current()
+                    .filter(|v| !written.contains(v.path.as_str()) && v.kind == "dataset")
+                {
+                    for (column, tags) in &v.columns {
                         if tags.keys().any(|cat| {
                             cat == &id.category || cat.starts_with(&format!("{}.", id.category))
                         }) {
@@ -310,7 +321,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 continue;
             }
             let expand: Vec<(String, String)> = version
-                .detected
+                .columns
                 .iter()
                 .filter_map(|(c, tags)| {
                     tags.keys()

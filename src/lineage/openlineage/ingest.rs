@@ -391,7 +391,7 @@ fn later(state: &str, time: &str, than_state: &str, than_time: Option<&str>) -> 
 
 impl RunState {
     fn of(x: &ExecutionRecord) -> RunState {
-        let run = x.run.clone().expect("imported runs have a run");
+        let run = *x.run.clone().expect("imported runs have a run");
         RunState {
             job: run.job,
             state: run.state,
@@ -429,7 +429,9 @@ impl RunState {
             code: self.code.clone(),
             columns: self.columns.iter().cloned().collect(),
             min_group_size: None,
-            run: Some(ImportedRun {
+            tables: Vec::new(),
+            erasure: None,
+            run: Some(Box::new(ImportedRun {
                 source: SOURCE.into(),
                 id: run_id.to_string(),
                 job: self.job.clone(),
@@ -437,7 +439,7 @@ impl RunState {
                 time: self.time.clone(),
                 producer: self.producer.clone(),
                 properties: BTreeMap::new(),
-            }),
+            })),
         }
         .with_id()
     }

@@ -1,0 +1,620 @@
+//! `subject erase`: the plan (files and rows to delete, steps to re-run, models to retrain), and
+//! with `--apply` the erasure itself.
+//!
+//! - A dataset where the subject's rows were found and that no replayable SQL step wrote is
+//!   rewritten without those rows, atomically and in its own format. CSV is filtered record by
+//!   record, so every other row keeps its exact bytes; Parquet, NDJSON and Arrow are read and
+//!   written again with every other row's values unchanged. The row count after must be the
+//!   count before minus the rows removed, or nothing is replaced.
+//! - Every recorded `sql` step downstream of a changed file is re-run from the cleaned data
+//!   (lineage replay), in ledger order, and recorded like any run.
+//! - An `erasure` execution records each rewrite (versions before and after, counts) with the
+//!   subject only as a salted hash; the salt is in the certificate, not in the ledger.
+//! - `find` runs again; the certificate says what was removed, recomputed, what remains to do
+//!   (models to retrain, what could not be done) and whether the second search found nothing.
+//!   If a step fails midway, the certificate lists what was and was not done; a re-run
+//!   finishes the job (files already clean have nothing left to remove).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Match, Report, SubjectError};
+use crate::ledger::{
+    ColumnEdge, ColumnRef, ErasedFile, ErasureRecord, ExecutionRecord, Ledger, Record,
+    live_executions,
+};
+use crate::lineage::{LineageError, Version, append_execution};
+use crate::scan::source::{Format, Source};
+
+/// A file to rewrite without some rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delete {
+    pub path: String,
+    pub rows: Vec<u64>,
+}
+
+/// A recorded SQL step to re-run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recompute {
+    pub path: String,
+    pub execution: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Retrain {
+    pub path: String,
+    pub inputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unresolved {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub delete: Vec<Delete>,
+    pub recompute: Vec<Recompute>,
+    pub retrain: Vec<Retrain>,
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// The live SQL steps, in ledger order, that can be replayed (their table names recorded).
+fn sql_steps(records: &[Record]) -> Vec<&ExecutionRecord> {
+    live_executions(
+        records
+            .iter()
+            .filter_map(|r| match &r.body {
+                crate::ledger::Body::Execution(x) => Some(x),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+    )
+    .into_iter()
+    .filter(|x| x.kind == "sql")
+    .collect()
+}
+
+fn replayable(x: &ExecutionRecord) -> bool {
+    matches!(x.code, Some(crate::ledger::Code::Sql(_))) && x.tables.len() == x.inputs.len()
+}
+
+/// What erasing the subject takes.
+pub fn plan(report: &Report, records: &[Record], root: &Path) -> Plan {
+    let steps = sql_steps(records);
+    // The latest SQL step that wrote each path.
+    let mut writer: BTreeMap<&str, &ExecutionRecord> = BTreeMap::new();
+    for x in &steps {
+        for o in &x.outputs {
+            writer.insert(&o.path, x);
+        }
+    }
+    let mut p = Plan {
+        delete: Vec::new(),
+        recompute: Vec::new(),
+        retrain: Vec::new(),
+        unresolved: Vec::new(),
+    };
+    let mut changed: BTreeSet<String> = BTreeSet::new();
+    for a in &report.artifacts {
+        match a.matched {
+            Match::TrainedOn => p.retrain.push(Retrain {
+                path: a.path.clone(),
+                inputs: a.inputs.clone(),
+            }),
+            _ if writer.get(a.path.as_str()).is_some_and(|x| replayable(x)) => {}
+            Match::Rows if a.rows > 0 && root.join(&a.path).is_file() => {
+                changed.insert(a.path.clone());
+                p.delete.push(Delete {
+                    path: a.path.clone(),
+                    rows: a.locators.clone(),
+                });
+            }
+            Match::Rows if a.rows > 0 => p.unresolved.push(Unresolved {
+                path: a.path.clone(),
+                reason: "not a file here (known from imported lineage): erase the rows where it is stored".into(),
+            }),
+            _ => p.unresolved.push(Unresolved {
+                path: a.path.clone(),
+                reason: "the step that wrote it cannot be replayed (not a recorded SQL step): recompute it".into(),
+            }),
+        }
+    }
+    for x in &steps {
+        if !x.inputs.iter().any(|i| changed.contains(&i.path)) {
+            continue;
+        }
+        for o in &x.outputs {
+            if replayable(x) {
+                p.recompute.push(Recompute {
+                    path: o.path.clone(),
+                    execution: x.id.clone(),
+                });
+            } else {
+                p.unresolved.push(Unresolved {
+                    path: o.path.clone(),
+                    reason: "written by a SQL step recorded without its table names (before piitrail 0.1 recorded them): re-run it with `piitrail run`".into(),
+                });
+            }
+            changed.insert(o.path.clone());
+        }
+    }
+    p
+}
+
+/// What `--apply` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub removed: Vec<Removed>,
+    pub recomputed: Vec<Recomputed>,
+    /// Whether `find` after the erasure found none of the subject's rows in any dataset.
+    pub verified: bool,
+    /// What `find` still found (models owed a retraining are listed in the plan).
+    pub remaining: Vec<String>,
+    /// What failed, if anything did; the steps after it were not done.
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Removed {
+    pub path: String,
+    pub digest_before: String,
+    pub digest_after: String,
+    pub rows_before: u64,
+    pub rows_after: u64,
+    pub removed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Recomputed {
+    pub path: String,
+    pub execution: String,
+    pub digest: String,
+    pub rows: u64,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> SubjectError + '_ {
+    move |e| SubjectError::Usage(format!("{}: {e}", path.display()))
+}
+
+/// Copies a CSV file without the given data records (1-based), byte for byte otherwise.
+/// Returns (records before, records after).
+fn rewrite_csv(
+    src: &Source,
+    drop: &BTreeSet<u64>,
+    out: &mut std::fs::File,
+) -> Result<(u64, u64), SubjectError> {
+    let header = crate::scan::source::csv_header(src)?;
+    let mut copy = BufReader::new(std::fs::File::open(&src.path).map_err(io(&src.path))?);
+    let mut w = std::io::BufWriter::new(out);
+    // The header (and a byte-order mark) as it is.
+    let mut head = vec![0u8; header.data_start as usize];
+    copy.read_exact(&mut head).map_err(io(&src.path))?;
+    w.write_all(&head).map_err(io(&src.path))?;
+    let mut file = std::fs::File::open(&src.path).map_err(io(&src.path))?;
+    file.seek(SeekFrom::Start(header.data_start))
+        .map_err(io(&src.path))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(header.dialect.delimiter)
+        .quote(header.dialect.quote)
+        .from_reader(BufReader::new(file));
+    let mut record = csv::ByteRecord::new();
+    let (mut before, mut after) = (0u64, 0u64);
+    let mut at = 0u64;
+    loop {
+        let more = rdr
+            .read_byte_record(&mut record)
+            .map_err(|e| SubjectError::Usage(format!("{}: {e}", src.path.display())))?;
+        let end = rdr.position().byte();
+        // Bytes up to the end of this record (blank lines before it included).
+        let mut chunk = vec![0u8; (end - at) as usize];
+        copy.read_exact(&mut chunk).map_err(io(&src.path))?;
+        at = end;
+        if !more {
+            w.write_all(&chunk).map_err(io(&src.path))?;
+            break;
+        }
+        before += 1;
+        if drop.contains(&before) {
+            continue;
+        }
+        after += 1;
+        w.write_all(&chunk).map_err(io(&src.path))?;
+    }
+    // Anything after the last record (a trailing blank line).
+    let mut rest = Vec::new();
+    copy.read_to_end(&mut rest).map_err(io(&src.path))?;
+    w.write_all(&rest).map_err(io(&src.path))?;
+    w.flush().map_err(io(&src.path))?;
+    let _ = copy.fill_buf();
+    Ok((before, after))
+}
+
+/// Rewrites Parquet, NDJSON or Arrow without the given rows (1-based, file order).
+fn rewrite_frame(
+    src: &Source,
+    drop: &BTreeSet<u64>,
+    out: &mut std::fs::File,
+) -> Result<(u64, u64), SubjectError> {
+    use datafusion::arrow::array::BooleanArray;
+    use datafusion::arrow::compute::filter_record_batch;
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use futures::StreamExt;
+    let format = crate::lineage::run::Output::of(&src.path)
+        .map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SubjectError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let ctx = datafusion::prelude::SessionContext::new_with_config(
+        datafusion::prelude::SessionConfig::new().with_target_partitions(1),
+    );
+    runtime
+        .block_on(async {
+            let df = crate::scan::full::read_text_frame(&ctx, src).await?;
+            let stream = df
+                .execute_stream()
+                .await
+                .map_err(|e| crate::scan::full::df_error(src, e))?;
+            let schema = stream.schema();
+            let mut row0 = 0u64;
+            let drop = drop.clone();
+            let filtered = stream.map(move |b| {
+                let b = b?;
+                let keep: BooleanArray = (0..b.num_rows())
+                    .map(|r| Some(!drop.contains(&(row0 + r as u64 + 1))))
+                    .collect();
+                row0 += b.num_rows() as u64;
+                Ok(filter_record_batch(&b, &keep)?)
+            });
+            let adapted = Box::pin(RecordBatchStreamAdapter::new(schema, filtered));
+            let after = crate::lineage::run::write_stream(adapted, format, out, &[])
+                .await
+                .map_err(|e| SubjectError::Usage(format!("{}: {e}", src.path.display())))?;
+            Ok::<_, SubjectError>(after)
+        })
+        .map(|after| (after + drop.len() as u64, after))
+}
+
+/// Rewrites one file without `rows`, atomically; checks the counts before replacing it.
+fn rewrite(path: &Path, rows: &[u64]) -> Result<(u64, u64), SubjectError> {
+    let format = Format::of(path).ok_or_else(|| {
+        SubjectError::Usage(format!(
+            "{}: not a format piitrail can rewrite",
+            path.display()
+        ))
+    })?;
+    let src = Source {
+        path: path.to_path_buf(),
+        format,
+        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    };
+    let drop: BTreeSet<u64> = rows.iter().copied().collect();
+    crate::fsio::write_atomic_with(path, |file| {
+        let (before, after) = match format {
+            Format::Csv => rewrite_csv(&src, &drop, file)?,
+            _ => rewrite_frame(&src, &drop, file)?,
+        };
+        if after + drop.len() as u64 != before {
+            return Err(SubjectError::Usage(format!(
+                "{}: {before} rows before, {after} after, {} to remove: the counts do not add up, the file was left as it was",
+                path.display(),
+                drop.len()
+            )));
+        }
+        Ok((before, after))
+    })
+}
+
+impl From<std::io::Error> for SubjectError {
+    fn from(e: std::io::Error) -> Self {
+        SubjectError::Usage(e.to_string())
+    }
+}
+
+impl From<LineageError> for SubjectError {
+    fn from(e: LineageError) -> Self {
+        SubjectError::Usage(e.to_string())
+    }
+}
+
+/// Carries out the plan. Stops at the first failure, saying what failed in `Applied::failed`.
+pub fn apply(
+    plan: &Plan,
+    records: &[Record],
+    subject: &str,
+    ledger: &Ledger,
+    root: &Path,
+) -> Applied {
+    let mut done = Applied {
+        removed: Vec::new(),
+        recomputed: Vec::new(),
+        verified: false,
+        remaining: Vec::new(),
+        failed: None,
+    };
+    let prop = crate::propagate::propagate(records);
+    let mut before_versions = Vec::new();
+    let mut after_versions = Vec::new();
+    let mut edges = Vec::new();
+    let mut files = Vec::new();
+    for d in &plan.delete {
+        let file = root.join(&d.path);
+        let old = match Version::of(&file, root, "dataset", "dataset") {
+            Ok(v) => v,
+            Err(e) => {
+                done.failed = Some(e.to_string());
+                return done;
+            }
+        };
+        let (rows_before, rows_after) = match rewrite(&file, &d.rows) {
+            Ok(c) => c,
+            Err(e) => {
+                done.failed = Some(format!(
+                    "rewriting {} without {} row(s): {e}; it was left as it was",
+                    d.path,
+                    d.rows.len()
+                ));
+                break;
+            }
+        };
+        let new = match Version::of(&file, root, "dataset", "dataset") {
+            Ok(v) => v,
+            Err(e) => {
+                done.failed = Some(e.to_string());
+                break;
+            }
+        };
+        let schema = prop
+            .latest
+            .get(&d.path)
+            .and_then(|dg| prop.versions.get(dg))
+            .map(|v| v.schema.clone())
+            .unwrap_or_default();
+        for c in schema {
+            let r = ColumnRef {
+                path: d.path.clone(),
+                column: c,
+            };
+            edges.push(ColumnEdge {
+                from: r.clone(),
+                to: r,
+                edge_type: "DIRECT".into(),
+                subtype: "IDENTITY".into(),
+                masking: false,
+                class: "direct".into(),
+                description: Some("rows of other people, unchanged".into()),
+            });
+        }
+        files.push(ErasedFile {
+            path: d.path.clone(),
+            rows_before,
+            rows_after,
+            removed: rows_before - rows_after,
+        });
+        done.removed.push(Removed {
+            path: d.path.clone(),
+            digest_before: old.reference.digest.clone(),
+            digest_after: new.reference.digest.clone(),
+            rows_before,
+            rows_after,
+            removed: rows_before - rows_after,
+        });
+        before_versions.push(old);
+        after_versions.push(new);
+    }
+    if !files.is_empty() {
+        let x = ExecutionRecord {
+            id: String::new(),
+            kind: "erasure".into(),
+            inputs: before_versions
+                .iter()
+                .map(|v| v.reference.clone())
+                .collect(),
+            outputs: after_versions.iter().map(|v| v.reference.clone()).collect(),
+            code: None,
+            columns: edges,
+            min_group_size: None,
+            tables: Vec::new(),
+            erasure: Some(Box::new(ErasureRecord {
+                subject: subject.to_string(),
+                files,
+            })),
+            run: None,
+        }
+        .with_id();
+        // The old versions are recorded already; the new ones are added before the execution.
+        if let Err(e) = append_execution(ledger, after_versions, &x) {
+            done.failed.get_or_insert(e.to_string());
+        }
+    }
+    if done.failed.is_some() {
+        return done;
+    }
+    let steps: BTreeMap<&str, &ExecutionRecord> = records
+        .iter()
+        .filter_map(|r| match &r.body {
+            crate::ledger::Body::Execution(x) => Some((x.id.as_str(), x)),
+            _ => None,
+        })
+        .collect();
+    for r in &plan.recompute {
+        let Some(x) = steps.get(r.execution.as_str()) else {
+            done.failed = Some(format!(
+                "{}: its step {} is not in the ledger",
+                r.path, r.execution
+            ));
+            return done;
+        };
+        let Some(crate::ledger::Code::Sql(sql)) = &x.code else {
+            continue;
+        };
+        let req = crate::lineage::run::Request {
+            sql: sql.clone(),
+            inputs: x
+                .tables
+                .iter()
+                .zip(&x.inputs)
+                .map(|(t, i)| (t.clone(), root.join(&i.path)))
+                .collect(),
+            output: root.join(&r.path),
+            root: root.to_path_buf(),
+        };
+        match crate::lineage::run::run(&req, Some(ledger)) {
+            Ok(ran) => done.recomputed.push(Recomputed {
+                path: r.path.clone(),
+                execution: ran.execution.id.clone(),
+                digest: ran
+                    .execution
+                    .outputs
+                    .first()
+                    .map(|o| o.digest.clone())
+                    .unwrap_or_default(),
+                rows: ran.rows,
+            }),
+            Err(e) => {
+                done.failed = Some(format!("re-running the step that writes {}: {e}", r.path));
+                return done;
+            }
+        }
+    }
+    done
+}
+
+/// The subject as stored in the ledger: `sha256:` of the salt and the normalised identities.
+pub fn salted_subject(salt: &[u8], identities: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(salt);
+    for i in identities {
+        h.update([0]);
+        h.update(i.as_bytes());
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+/// The certificate's predicate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Certificate {
+    pub tool: serde_json::Value,
+    pub time: String,
+    /// `complete`, or `incomplete` when a step failed (a re-run finishes the job).
+    pub status: &'static str,
+    pub identity: Vec<super::IdentityOut>,
+    pub subject: String,
+    /// Hex; with the identities, it gives back `subject`. Keep the certificate as safe as the
+    /// request itself.
+    pub salt: String,
+    pub plan: Plan,
+    pub applied: Applied,
+}
+
+/// Writes `certificate.json`, and `certificate.dsse.json` signed with `key` when given.
+pub fn write_certificate(
+    cert: &Certificate,
+    out: &Path,
+    key: Option<&PathBuf>,
+) -> Result<Vec<PathBuf>, SubjectError> {
+    let mut written = Vec::new();
+    let json = serde_json::to_vec_pretty(cert).map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let path = out.join("certificate.json");
+    crate::fsio::write_atomic(&path, &json).map_err(io(&path))?;
+    written.push(path);
+    if let Some(key) = key {
+        let signing =
+            crate::sign::load_signing_key(key).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let subjects: Vec<(String, String)> = cert
+            .applied
+            .removed
+            .iter()
+            .map(|r| {
+                (
+                    r.path.clone(),
+                    r.digest_after.trim_start_matches("sha256:").to_string(),
+                )
+            })
+            .chain(cert.applied.recomputed.iter().map(|r| {
+                (
+                    r.path.clone(),
+                    r.digest.trim_start_matches("sha256:").to_string(),
+                )
+            }))
+            .collect();
+        let predicate =
+            serde_json::to_value(cert).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let statement =
+            crate::sign::statement_of(crate::sign::ERASURE_PREDICATE_TYPE, &subjects, &predicate);
+        let payload =
+            serde_json::to_vec(&statement).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let env = crate::sign::sign(&payload, &signing);
+        let path = out.join("certificate.dsse.json");
+        let text =
+            serde_json::to_vec_pretty(&env).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        crate::fsio::write_atomic(&path, &text).map_err(io(&path))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `subject erase --apply`: the plan carried out, checked by a second search, certified.
+pub fn erase(
+    req: &super::Request,
+    ledger: &Ledger,
+    out: &Path,
+    key: Option<&PathBuf>,
+) -> Result<(Certificate, Vec<PathBuf>), SubjectError> {
+    if let Some(k) = key {
+        // A bad key is found before anything is erased.
+        crate::sign::load_signing_key(k).map_err(|e| SubjectError::Usage(e.to_string()))?;
+    }
+    let records = ledger
+        .load()
+        .map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let report = super::find(req, &records)?;
+    let plan = plan(&report, &records, &req.root);
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| SubjectError::Usage(format!("no randomness: {e}")))?;
+    let mut values: Vec<String> = report
+        .identity
+        .iter()
+        .map(|i| format!("{}={}", i.category, i.value_hash))
+        .collect();
+    values.sort();
+    let subject = salted_subject(&salt, &values);
+    let mut applied = apply(&plan, &records, &subject, ledger, &req.root);
+    if applied.failed.is_none() {
+        let records = ledger
+            .load()
+            .map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let again = super::find(req, &records)?;
+        applied.remaining = again
+            .artifacts
+            .iter()
+            .filter(|a| a.matched != Match::TrainedOn)
+            .map(|a| a.path.clone())
+            .collect();
+        applied.verified = applied.remaining.is_empty();
+    }
+    let cert = Certificate {
+        tool: serde_json::json!({"name": "piitrail", "version": env!("CARGO_PKG_VERSION")}),
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        status: if applied.failed.is_none() {
+            "complete"
+        } else {
+            "incomplete"
+        },
+        identity: report.identity.clone(),
+        subject,
+        salt: hex::encode(salt),
+        plan,
+        applied,
+    };
+    let written = write_certificate(&cert, out, key)?;
+    Ok((cert, written))
+}
