@@ -67,6 +67,22 @@ impl Normaliser {
         }
     }
 
+    /// Whether a stored value (trimmed) is the identifier `want` (normalised), without
+    /// allocating for the common cases: plain ASCII folded values and exact keys.
+    pub fn matches(self, cell: &str, want: &str) -> bool {
+        match self {
+            Normaliser::Trimmed => cell == want,
+            Normaliser::Folded
+                if cell.is_ascii()
+                    && !cell.contains(|c: char| c.is_ascii_whitespace() && c != ' ')
+                    && !cell.contains("  ") =>
+            {
+                cell.eq_ignore_ascii_case(want)
+            }
+            _ => self.same(&self.apply(cell), want),
+        }
+    }
+
     /// Whether two normalised values are the same identifier.
     pub fn same(self, a: &str, b: &str) -> bool {
         if a == b {
@@ -194,6 +210,22 @@ mod tests {
         let g = Normaliser::of("user.government_id.national_identification_number");
         assert_eq!(g.apply("123.456.789-0"), "1234567890");
         assert_eq!(Normaliser::of("user.unique_id").apply(" C001 "), "C001");
+        // The allocation-free path agrees with the full one.
+        for cell in [
+            "Ann.Lee@Example.com",
+            "ann  lee",
+            "ANN\tLEE",
+            "Åsa@example.se",
+            "x",
+        ] {
+            for want in ["ann.lee@example.com", "ann lee", "åsa@example.se"] {
+                assert_eq!(
+                    n.matches(cell, want),
+                    n.same(&n.apply(cell), want),
+                    "{cell} {want}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -286,6 +286,13 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
             }
         }
     }
+    // The size and time of each path's latest artifact record.
+    let mut recorded: HashMap<&str, (u64, &str)> = HashMap::new();
+    for r in records {
+        if let crate::ledger::Body::Artifact(a) = &r.body {
+            recorded.insert(&a.path, (a.size, &r.time));
+        }
+    }
     // Search, expand and follow lineage until nothing new is found.
     let mut hits: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
     let mut aggregates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -355,10 +362,20 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 .filter_map(|(c, _)| wanted.iter().position(|w| w == c))
                 .collect();
             let found = read::search(&file, &wanted, &matcher)?;
-            if let Ok(d) = crate::scan::digest_file(&file)
-                && d != version.digest
-            {
-                changed.insert(path.clone());
+            // Changed since recorded: another size, or written after the ledger recorded it
+            // (hashing a large file would cost more than the search).
+            if let Some((size, time)) = recorded.get(path.as_str()) {
+                let meta = std::fs::metadata(&file).ok();
+                let modified = meta
+                    .as_ref()
+                    .and_then(|m| m.modified().ok())
+                    .map(chrono::DateTime::<chrono::Utc>::from);
+                let recorded_at = chrono::DateTime::parse_from_rfc3339(time).ok();
+                if meta.is_some_and(|m| m.len() != *size)
+                    || matches!((modified, recorded_at), (Some(m), Some(r)) if m > r + chrono::Duration::seconds(1))
+                {
+                    changed.insert(path.clone());
+                }
             }
             for c in &columns {
                 for n in targets.get_mut(&(path.clone(), c.clone())).unwrap() {

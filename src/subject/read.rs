@@ -59,7 +59,7 @@ impl Matcher {
         match check {
             Check::Value(n, want) => {
                 let cell = cell.trim();
-                !cell.is_empty() && n.same(&n.apply(cell), want)
+                !cell.is_empty() && n.matches(cell, want)
             }
             Check::Digests(set) => set.contains(&cell.trim().to_ascii_lowercase()),
         }
@@ -75,44 +75,55 @@ pub struct Found {
     pub identifiers: Vec<(usize, String)>,
 }
 
-/// A column as text: strings as they are, binary as lower-case hex, anything else cast.
-fn as_text(array: &ArrayRef) -> Result<Vec<Option<String>>, String> {
-    let n = array.len();
-    let strings = |get: &dyn Fn(usize) -> String| -> Vec<Option<String>> {
-        (0..n)
-            .map(|i| (!array.is_null(i)).then(|| get(i)))
-            .collect()
+/// A column as text, without copying strings: string arrays are read in place, binary as
+/// lower-case hex, anything else cast to text once.
+enum Text<'a> {
+    Utf8(&'a datafusion::arrow::array::StringArray),
+    Large(&'a datafusion::arrow::array::LargeStringArray),
+    View(&'a datafusion::arrow::array::StringViewArray),
+    Owned(Vec<Option<String>>),
+}
+
+impl Text<'_> {
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Text::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Text::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Text::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Text::Owned(v) => v[i].as_deref(),
+        }
+    }
+}
+
+fn as_text(array: &ArrayRef) -> Result<Text<'_>, String> {
+    let owned = |get: &dyn Fn(usize) -> String| -> Text<'static> {
+        Text::Owned(
+            (0..array.len())
+                .map(|i| (!array.is_null(i)).then(|| get(i)))
+                .collect(),
+        )
     };
     Ok(match array.data_type() {
-        DataType::Utf8 => {
-            let a = array.as_string::<i32>();
-            strings(&|i| a.value(i).to_string())
-        }
-        DataType::LargeUtf8 => {
-            let a = array.as_string::<i64>();
-            strings(&|i| a.value(i).to_string())
-        }
-        DataType::Utf8View => {
-            let a = array.as_string_view();
-            strings(&|i| a.value(i).to_string())
-        }
+        DataType::Utf8 => Text::Utf8(array.as_string::<i32>()),
+        DataType::LargeUtf8 => Text::Large(array.as_string::<i64>()),
+        DataType::Utf8View => Text::View(array.as_string_view()),
         DataType::Binary => {
             let a = array.as_binary::<i32>();
-            strings(&|i| hex::encode(a.value(i)))
+            owned(&|i| hex::encode(a.value(i)))
         }
         DataType::LargeBinary => {
             let a = array.as_binary::<i64>();
-            strings(&|i| hex::encode(a.value(i)))
+            owned(&|i| hex::encode(a.value(i)))
         }
         DataType::BinaryView => {
             let a = array.as_binary_view();
-            strings(&|i| hex::encode(a.value(i)))
+            owned(&|i| hex::encode(a.value(i)))
         }
         _ => {
             let cast = datafusion::arrow::compute::cast(array, &DataType::Utf8)
                 .map_err(|e| e.to_string())?;
             let a = cast.as_string::<i32>();
-            strings(&|i| a.value(i).to_string())
+            owned(&|i| a.value(i).to_string())
         }
     })
 }
@@ -183,7 +194,7 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
         let mut row0 = 0u64;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| df_error(&src, e))?;
-            let mut text: Vec<Option<Vec<Option<String>>>> = Vec::with_capacity(wanted.len());
+            let mut text: Vec<Option<Text>> = Vec::with_capacity(wanted.len());
             for a in &at {
                 text.push(match a {
                     Some(k) => Some(as_text(batch.column(*k)).map_err(|e| df_error(&src, e))?),
@@ -193,7 +204,7 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
             for r in 0..batch.num_rows() {
                 let mut matched = false;
                 for (slot, (ci, checks)) in found.rows.iter_mut().zip(&matcher.checks) {
-                    let Some(Some(cell)) = text[*ci].as_ref().map(|t| &t[r]) else {
+                    let Some(Some(cell)) = text[*ci].as_ref().map(|t| t.get(r)) else {
                         continue;
                     };
                     if checks.iter().any(|c| Matcher::hit(c, cell)) {
@@ -203,11 +214,11 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
                 }
                 if matched {
                     for &ci in &matcher.expand {
-                        if let Some(Some(v)) = text[ci].as_ref().map(|t| &t[r])
+                        if let Some(Some(v)) = text[ci].as_ref().map(|t| t.get(r))
                             && !v.trim().is_empty()
-                            && seen_ids.insert((ci, v.clone()))
+                            && seen_ids.insert((ci, v.to_string()))
                         {
-                            found.identifiers.push((ci, v.clone()));
+                            found.identifiers.push((ci, v.to_string()));
                         }
                     }
                 }

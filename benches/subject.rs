@@ -1,0 +1,80 @@
+//! `cargo bench --bench subject`: `piitrail subject find` for one person (by e-mail) in a
+//! generated table of about 1 GB, once as CSV and once as Parquet (the benchmark table of
+//! `benches/scan.rs`, 5,600,000 rows by default), run as the real binary. Prints the best and
+//! median wall time of three runs per file, as MB/s and rows/s.
+//! `PIITRAIL_BENCH_ROWS` changes the row count; `PIITRAIL_BENCH_DIR` keeps the files there.
+
+mod common;
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn piitrail(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_piitrail"))
+        .current_dir(dir)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rows: u64 = std::env::var("PIITRAIL_BENCH_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5_600_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir =
+        std::env::var_os("PIITRAIL_BENCH_DIR").map_or(tmp.path().to_path_buf(), PathBuf::from);
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = Instant::now();
+    let (csv, pq) = common::generate(&dir, rows);
+    eprintln!("generated {rows} rows in {:.1}s", t.elapsed().as_secs_f64());
+    let _ = std::fs::remove_dir_all(dir.join(".piitrail"));
+    let _ = std::fs::remove_file(dir.join("piitrail.toml"));
+    piitrail(&dir, &["init"]);
+    piitrail(&dir, &["scan", "bench.csv", "bench.parquet", "--record"]);
+    // The person in the middle of the table.
+    let middle = rows / 2;
+    let line = std::io::BufReader::new(std::fs::File::open(&csv).unwrap())
+        .lines()
+        .nth(middle as usize + 1)
+        .unwrap()
+        .unwrap();
+    let email = line.split(',').nth(1).unwrap().to_string();
+    println!("subject find, one person by e-mail, {rows} rows, three runs each:");
+    for (file, name) in [(&csv, "bench.csv"), (&pq, "bench.parquet")] {
+        let size = std::fs::metadata(file).unwrap().len() as f64 / 1e6;
+        let id = format!("{name}:email={email}");
+        let mut times: Vec<f64> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let out = piitrail(&dir, &["subject", "find", "--id", &id, "--format", "json"]);
+                let secs = t.elapsed().as_secs_f64();
+                let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+                assert_eq!(report["artifacts"][0]["rows"], 1, "{out}");
+                assert_eq!(report["artifacts"][0]["locators"][0], middle + 1, "{out}");
+                secs
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  {name:<14} {size:>6.0} MB: best {:.3} s ({:.0} MB/s, {:.2} M rows/s), median {:.3} s",
+            times[0],
+            size / times[0],
+            rows as f64 / times[0] / 1e6,
+            times[1]
+        );
+    }
+}
