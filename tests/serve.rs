@@ -89,12 +89,17 @@ impl Server {
     }
 
     /// SIGTERM, then the exit code (within 20 s).
-    fn stop(mut self) -> (i32, Vec<String>) {
+    fn stop(self) -> (i32, Vec<String>) {
         let status = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+        self.stop_after_signal()
+    }
+
+    /// Waits for a server that was already signalled to exit.
+    fn stop_after_signal(mut self) -> (i32, Vec<String>) {
         let start = Instant::now();
         let code = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -292,26 +297,6 @@ fn a_stop_during_a_request_finishes_it_first() {
     assert_eq!(exit, 0, "{log:#?}");
     assert!(ledger_text(&p).contains("0193a1b2-0000-7000-8000-00000000b001"));
     p.run(&["ledger", "verify"]).expect(0);
-}
-
-impl Server {
-    /// Waits for a server that was already signalled to exit.
-    fn stop_after_signal(mut self) -> (i32, Vec<String>) {
-        let start = Instant::now();
-        let code = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s.code().unwrap_or(-1);
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "serve did not stop"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        std::thread::sleep(Duration::from_millis(100));
-        let log = self.log.lock().unwrap().clone();
-        (code, log)
-    }
 }
 
 #[test]

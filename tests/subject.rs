@@ -566,3 +566,58 @@ fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
         );
     }
 }
+
+#[test]
+fn an_access_request_exports_the_subjects_own_rows_and_prints_none() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = pipeline();
+    let run = p.run(&[
+        "subject",
+        "find",
+        "--id",
+        "email=ann.lee@example.com",
+        "--export",
+        "access/req-7",
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(!run.stdout().contains("ann.lee") && !run.stderr().contains("ann.lee"));
+    let read = |name: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(p.path(&format!("access/req-7/{name}"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let customers = read("data_customers.csv.json");
+    assert!(
+        customers["notice"]
+            .as_str()
+            .unwrap()
+            .starts_with("PERSONAL DATA")
+    );
+    assert_eq!(
+        customers["rows"],
+        serde_json::json!([{"customer_id": "C001", "email": "ann.lee@example.com",
+            "full_name": "Ann Lee", "country": "DE", "birth_date": "1984-03-04"}])
+    );
+    let orders = read("data_orders.csv.json");
+    let ids: Vec<&str> = orders["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["O-1002", "O-1004"]);
+    // Parquet rows too, and only hers.
+    let enriched = read("out_orders_enriched.parquet.json");
+    assert_eq!(enriched["rows"].as_array().unwrap().len(), 2);
+    assert!(
+        enriched["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["customer_id"] == "C001")
+    );
+    let mode = |rel: &str| std::fs::metadata(p.path(rel)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("access/req-7"), 0o700);
+    assert_eq!(mode("access/req-7/data_customers.csv.json"), 0o600);
+}

@@ -57,6 +57,10 @@ pub struct FindArgs {
     /// Exit 1 when anything was found (for scripts that check an erasure).
     #[arg(long)]
     pub fail_if_found: bool,
+    /// Access request (Art. 15/20): write the subject's own rows of every dataset where they
+    /// were located into DIR, one JSON file per dataset (personal data: never printed).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<std::path::PathBuf>,
 }
 
 pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
@@ -192,6 +196,20 @@ fn find(ctx: &Context, args: FindArgs) -> anyhow::Result<Outcome> {
     match args.format {
         TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
         TextOrJson::Text => write_text(&mut out, &report)?,
+    }
+    if let Some(dir) = &args.export {
+        let dir = if dir.is_absolute() {
+            dir.clone()
+        } else {
+            ctx.root.join(dir)
+        };
+        let written = subject::export(&report, &ctx.root, &dir)?;
+        ctx.note(format!(
+            "exported {} row(s) from {} dataset(s) to {} (personal data: hand it to the subject only)",
+            written.iter().map(|w| w.rows).sum::<usize>(),
+            written.len(),
+            dir.display()
+        ));
     }
     Ok(if args.fail_if_found && !report.artifacts.is_empty() {
         Outcome::Findings

@@ -109,6 +109,28 @@ fn property_text(
         .unwrap_or_default()
 }
 
+/// One query over the store, its rows handed to a closure; errors name the store.
+struct Rows<'a> {
+    db: &'a Connection,
+    sql: String,
+    path: &'a Path,
+}
+
+impl Rows<'_> {
+    fn each<T>(
+        self,
+        read: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        mut use_row: impl FnMut(T),
+    ) -> Result<(), LineageError> {
+        let err = sql_error(self.path);
+        let mut stmt = self.db.prepare(&self.sql).map_err(&err)?;
+        for row in stmt.query_map([], read).map_err(&err)? {
+            use_row(row.map_err(&err)?);
+        }
+        Ok(())
+    }
+}
+
 /// Everything read from the store.
 struct Store {
     schema_version: i64,
@@ -155,15 +177,18 @@ fn read(path: &Path) -> Result<Store, LineageError> {
             ),
         });
     }
+    let rows = |sql: &str| Rows {
+        db: &db,
+        sql: sql.to_string(),
+        path,
+    };
     let mut types: HashMap<i64, String> = HashMap::new();
-    let mut stmt = db.prepare("SELECT id, name FROM Type").map_err(&err)?;
-    for row in stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-        .map_err(&err)?
-    {
-        let (id, name) = row.map_err(&err)?;
-        types.insert(id, name);
-    }
+    rows("SELECT id, name FROM Type").each(
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        |(id, name)| {
+            types.insert(id, name);
+        },
+    )?;
     let type_name = |id: i64| {
         types
             .get(&id)
@@ -171,138 +196,116 @@ fn read(path: &Path) -> Result<Store, LineageError> {
             .unwrap_or_else(|| format!("type {id}"))
     };
     let mut artifacts = HashMap::new();
-    let mut stmt = db
-        .prepare("SELECT id, type_id, uri FROM Artifact ORDER BY id")
-        .map_err(&err)?;
-    for row in stmt
-        .query_map([], |r| {
+    rows("SELECT id, type_id, uri FROM Artifact ORDER BY id").each(
+        |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, Option<String>>(2)?,
             ))
-        })
-        .map_err(&err)?
-    {
-        let (id, t, uri) = row.map_err(&err)?;
-        artifacts.insert(
-            id,
-            Artifact {
-                uri: uri
-                    .filter(|u| !u.is_empty())
-                    .unwrap_or_else(|| format!("mlmd:artifact/{id}")),
-                type_name: type_name(t),
-            },
-        );
-    }
+        },
+        |(id, t, uri)| {
+            artifacts.insert(
+                id,
+                Artifact {
+                    uri: uri
+                        .filter(|u| !u.is_empty())
+                        .unwrap_or_else(|| format!("mlmd:artifact/{id}")),
+                    type_name: type_name(t),
+                },
+            );
+        },
+    )?;
     let mut properties: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
-    let mut stmt = db
-        .prepare(
-            "SELECT execution_id, name, int_value, double_value, string_value, bool_value \
-             FROM ExecutionProperty ORDER BY execution_id, name",
-        )
-        .map_err(&err)?;
-    for row in stmt
-        .query_map([], |r| {
+    rows(
+        "SELECT execution_id, name, int_value, double_value, string_value, bool_value \
+         FROM ExecutionProperty ORDER BY execution_id, name",
+    )
+    .each(
+        |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 property_text(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
             ))
-        })
-        .map_err(&err)?
-    {
-        let (id, name, value) = row.map_err(&err)?;
-        properties.entry(id).or_default().insert(name, value);
-    }
+        },
+        |(id, name, value)| {
+            properties.entry(id).or_default().insert(name, value);
+        },
+    )?;
     let mut executions = Vec::new();
-    let mut stmt = db
-        .prepare("SELECT id, type_id, last_known_state, name FROM Execution ORDER BY id")
-        .map_err(&err)?;
-    for row in stmt
-        .query_map([], |r| {
+    rows("SELECT id, type_id, last_known_state, name FROM Execution ORDER BY id").each(
+        |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, Option<i64>>(2)?,
                 r.get::<_, Option<String>>(3)?,
             ))
-        })
-        .map_err(&err)?
-    {
-        let (id, t, state, name) = row.map_err(&err)?;
-        executions.push(Execution {
-            id,
-            type_name: type_name(t),
-            state: execution_state(state).into(),
-            name,
-            properties: properties.remove(&id).unwrap_or_default(),
-        });
-    }
+        },
+        |(id, t, state, name)| {
+            executions.push(Execution {
+                id,
+                type_name: type_name(t),
+                state: execution_state(state).into(),
+                name,
+                properties: properties.remove(&id).unwrap_or_default(),
+            });
+        },
+    )?;
+    // The channel is the path's keys (`examples`); index steps (`0`) only number items.
     let mut paths: HashMap<i64, Vec<String>> = HashMap::new();
-    let mut stmt = db
-        .prepare("SELECT event_id, is_index_step, step_key FROM EventPath ORDER BY event_id, rowid")
-        .map_err(&err)?;
-    for row in stmt
-        .query_map([], |r| {
+    rows("SELECT event_id, is_index_step, step_key FROM EventPath ORDER BY event_id, rowid").each(
+        |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, bool>(1)?,
                 r.get::<_, Option<String>>(2)?,
             ))
-        })
-        .map_err(&err)?
-    {
-        let (event, is_index, key) = row.map_err(&err)?;
-        // The channel is the path's keys (`examples`); index steps (`0`) only number items.
-        if !is_index && let Some(key) = key {
-            paths.entry(event).or_default().push(key);
-        }
-    }
+        },
+        |(event, is_index, key)| {
+            if !is_index && let Some(key) = key {
+                paths.entry(event).or_default().push(key);
+            }
+        },
+    )?;
     let mut events = Vec::new();
-    let mut stmt = db
-        .prepare("SELECT id, execution_id, artifact_id, type FROM Event ORDER BY id")
-        .map_err(&err)?;
-    for row in stmt
-        .query_map([], |r| {
+    rows("SELECT id, execution_id, artifact_id, type FROM Event ORDER BY id").each(
+        |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, i64>(3)?,
             ))
-        })
-        .map_err(&err)?
-    {
-        let (id, execution, artifact, t) = row.map_err(&err)?;
-        if let Some((input, name)) = event_type(t) {
-            let path = paths.remove(&id).unwrap_or_default().join(".");
-            events.push((execution, artifact, input, name, path));
-        }
-    }
+        },
+        |(id, execution, artifact, t)| {
+            if let Some((input, name)) = event_type(t) {
+                let path = paths.remove(&id).unwrap_or_default().join(".");
+                events.push((execution, artifact, input, name, path));
+            }
+        },
+    )?;
     let mut contexts: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    let mut stmt = db
-        .prepare(
-            "SELECT a.execution_id, c.type_id, c.name FROM Association a \
-             JOIN Context c ON c.id = a.context_id ORDER BY a.execution_id, c.id",
-        )
-        .map_err(&err)?;
-    for row in stmt
-        .query_map([], |r| {
+    rows(
+        "SELECT a.execution_id, c.type_id, c.name FROM Association a \
+         JOIN Context c ON c.id = a.context_id ORDER BY a.execution_id, c.id",
+    )
+    .each(
+        |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?,
             ))
-        })
-        .map_err(&err)?
-    {
-        let (execution, t, name) = row.map_err(&err)?;
-        contexts
-            .entry(execution)
-            .or_default()
-            .push((type_name(t), name));
-    }
+        },
+        |(execution, t, name)| {
+            contexts
+                .entry(execution)
+                .or_default()
+                .push((type_name(t), name));
+        },
+    )?;
     Ok(Store {
         schema_version,
         artifacts,

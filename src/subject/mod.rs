@@ -646,3 +646,76 @@ fn found(
         changed_since_recorded: changed.contains(path),
     }
 }
+
+/// What an access export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exported {
+    pub path: String,
+    pub file: String,
+    pub rows: usize,
+}
+
+/// Art. 15/20 access export: the subject's own rows of every dataset where they were located,
+/// one JSON file per dataset in `dir`, each marked as holding personal data. Nothing of it is
+/// printed. The folder is made private (0700) and every file 0600.
+pub fn export(
+    report: &Report,
+    root: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<Vec<Exported>, SubjectError> {
+    let io = |e: std::io::Error| SubjectError::Usage(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    let mut out = Vec::new();
+    for a in report
+        .artifacts
+        .iter()
+        .filter(|a| a.matched == Match::Rows && !a.locators.is_empty())
+    {
+        let file = root.join(&a.path);
+        if !file.is_file() {
+            continue;
+        }
+        let wanted: BTreeSet<u64> = a.locators.iter().copied().collect();
+        let rows = read::rows(&file, &wanted)?;
+        let name = format!(
+            "{}.json",
+            a.path
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                })
+                .collect::<String>()
+        );
+        let doc = serde_json::json!({
+            "notice": "PERSONAL DATA of the data subject who made this request (GDPR Art. 15 and 20). Give it only to them; do not store it elsewhere.",
+            "artifact": a.path,
+            "digest": a.digest,
+            "rows": rows,
+        });
+        let target = dir.join(&name);
+        let bytes =
+            serde_json::to_vec_pretty(&doc).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        crate::fsio::write_atomic_with(&target, |f| {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            std::io::Write::write_all(f, &bytes)
+        })
+        .map_err(|e| SubjectError::Usage(format!("{}: {e}", target.display())))?;
+        out.push(Exported {
+            path: a.path.clone(),
+            file: name,
+            rows: rows.len(),
+        });
+    }
+    Ok(out)
+}

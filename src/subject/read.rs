@@ -229,3 +229,58 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
     })?;
     Ok(found)
 }
+
+/// The given rows (1-based, file order) of `file`, every column as text (null as null): the
+/// subject's own data for an access request.
+pub fn rows(
+    file: &Path,
+    wanted: &std::collections::BTreeSet<u64>,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ScanError> {
+    let format = Format::of(file).ok_or_else(|| ScanError::Read {
+        path: file.to_path_buf(),
+        message: "not a CSV, TSV, Parquet, NDJSON or Arrow file".into(),
+    })?;
+    let src = Source {
+        path: file.to_path_buf(),
+        format,
+        size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    let mut out = Vec::new();
+    runtime.block_on(async {
+        let df = read_text_frame(&ctx, &src).await?;
+        let mut stream = df.execute_stream().await.map_err(|e| df_error(&src, e))?;
+        let mut row0 = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| df_error(&src, e))?;
+            let n = batch.num_rows() as u64;
+            if wanted.range(row0 + 1..=row0 + n).next().is_some() {
+                let schema = batch.schema();
+                let columns = batch
+                    .columns()
+                    .iter()
+                    .map(as_text)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| df_error(&src, e))?;
+                for &r in wanted.range(row0 + 1..=row0 + n) {
+                    let i = (r - row0 - 1) as usize;
+                    let mut row = serde_json::Map::new();
+                    for (f, c) in schema.fields().iter().zip(&columns) {
+                        row.insert(
+                            f.name().clone(),
+                            c.get(i).map_or(serde_json::Value::Null, |v| v.into()),
+                        );
+                    }
+                    out.push(row);
+                }
+            }
+            row0 += n;
+        }
+        Ok::<_, ScanError>(())
+    })?;
+    Ok(out)
+}
