@@ -128,8 +128,8 @@ fn as_text(array: &ArrayRef) -> Result<Text<'_>, String> {
     })
 }
 
-/// Reads `wanted` columns of `file` (those present) and matches them.
-pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found, ScanError> {
+/// A data file to read, and a runtime to read it on.
+fn open(file: &Path) -> Result<(Source, tokio::runtime::Runtime), ScanError> {
     let format = Format::of(file).ok_or_else(|| ScanError::Read {
         path: file.to_path_buf(),
         message: "not a CSV, TSV, Parquet, NDJSON or Arrow file".into(),
@@ -143,6 +143,12 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
         .enable_all()
         .build()
         .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
+    Ok((src, runtime))
+}
+
+/// Reads `wanted` columns of `file` (those present) and matches them.
+pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found, ScanError> {
+    let (src, runtime) = open(file)?;
     // One partition: batches arrive in file order, so row numbers are the file's.
     let ctx = SessionContext::new_with_config(
         SessionConfig::new()
@@ -236,19 +242,7 @@ pub fn rows(
     file: &Path,
     wanted: &std::collections::BTreeSet<u64>,
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ScanError> {
-    let format = Format::of(file).ok_or_else(|| ScanError::Read {
-        path: file.to_path_buf(),
-        message: "not a CSV, TSV, Parquet, NDJSON or Arrow file".into(),
-    })?;
-    let src = Source {
-        path: file.to_path_buf(),
-        format,
-        size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
+    let (src, runtime) = open(file)?;
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
     let mut out = Vec::new();
     runtime.block_on(async {
