@@ -14,8 +14,8 @@ use std::path::PathBuf;
 pub use chain::{GENESIS, Ledger, Verification, record_hash};
 pub use record::{
     ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, DECLARED, ErasedFile,
-    ErasureRecord, ExecutionRecord, ImportedRun, Record, ScanRecord, SchemaField, latest_versions,
-    live_executions, scan_bodies,
+    ErasureRecord, ExecutionRecord, ImportedRun, Record, ScanRecord, SchemaField, imported_runs,
+    latest_versions, live_executions, live_executions_of, scan_bodies,
 };
 
 #[derive(Debug, thiserror::Error)]

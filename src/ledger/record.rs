@@ -349,6 +349,37 @@ pub fn live_executions<T: std::borrow::Borrow<ExecutionRecord>>(executions: Vec<
         .collect()
 }
 
+/// The live executions of a ledger's records, in ledger order.
+pub fn live_executions_of(records: &[Record]) -> Vec<&ExecutionRecord> {
+    live_executions(
+        records
+            .iter()
+            .filter_map(|r| match &r.body {
+                Body::Execution(x) => Some(x),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// The live record of every run imported from `source`, by run id.
+pub fn imported_runs<'a>(
+    records: &'a [Record],
+    source: &str,
+) -> std::collections::HashMap<String, &'a ExecutionRecord> {
+    records
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::Execution(x) => x
+                .run
+                .as_ref()
+                .filter(|run| run.source == source)
+                .map(|run| (run.id.clone(), x)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The latest recorded digest of every artifact path.
 pub fn latest_versions(records: &[Record]) -> std::collections::BTreeMap<String, String> {
     let mut latest = std::collections::BTreeMap::new();

@@ -400,18 +400,10 @@ pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary
     ledger.append_with(|existing| {
         let mut latest = latest_versions(existing);
         let mut roles: HashMap<String, String> = HashMap::new();
-        let mut recorded: HashMap<String, ExecutionRecord> = HashMap::new();
+        let recorded = crate::ledger::imported_runs(existing, SOURCE);
         for r in existing {
-            match &r.body {
-                Body::Artifact(a) => {
-                    roles.insert(a.digest.clone(), a.role.clone());
-                }
-                Body::Execution(x) => {
-                    if let Some(run) = x.run.as_ref().filter(|r| r.source == SOURCE) {
-                        recorded.insert(run.id.clone(), x.clone());
-                    }
-                }
-                Body::Scan(_) => {}
+            if let Body::Artifact(a) = &r.body {
+                roles.insert(a.digest.clone(), a.role.clone());
             }
         }
         let mut bodies = Vec::new();
@@ -524,7 +516,7 @@ pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary
                 })),
             }
             .with_id();
-            if recorded.get(&run_id) != Some(&execution) {
+            if recorded.get(&run_id).copied() != Some(&execution) {
                 summary.recorded += 1;
                 bodies.push(Body::Execution(execution));
             }

@@ -16,7 +16,7 @@
 //!   finishes the job (files already clean have nothing left to remove).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use super::{Match, Report, SubjectError};
 use crate::ledger::{
     ColumnEdge, ColumnRef, ErasedFile, ErasureRecord, ExecutionRecord, Ledger, Record,
-    live_executions,
+    live_executions_of,
 };
 use crate::lineage::{LineageError, Version, append_execution};
 use crate::scan::source::{Format, Source};
@@ -66,18 +66,10 @@ pub struct Plan {
 
 /// The live SQL steps, in ledger order, that can be replayed (their table names recorded).
 fn sql_steps(records: &[Record]) -> Vec<&ExecutionRecord> {
-    live_executions(
-        records
-            .iter()
-            .filter_map(|r| match &r.body {
-                crate::ledger::Body::Execution(x) => Some(x),
-                _ => None,
-            })
-            .collect::<Vec<_>>(),
-    )
-    .into_iter()
-    .filter(|x| x.kind == "sql")
-    .collect()
+    live_executions_of(records)
+        .into_iter()
+        .filter(|x| x.kind == "sql")
+        .collect()
 }
 
 fn replayable(x: &ExecutionRecord) -> bool {
@@ -233,7 +225,6 @@ fn rewrite_csv(
     copy.read_to_end(&mut rest).map_err(io(&src.path))?;
     w.write_all(&rest).map_err(io(&src.path))?;
     w.flush().map_err(io(&src.path))?;
-    let _ = copy.fill_buf();
     Ok((before, after))
 }
 

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::ledger::{ColumnRef, ExecutionRecord, Record, live_executions};
+use crate::ledger::{ColumnRef, ExecutionRecord, Record, live_executions_of};
 use crate::propagate::{Propagation, propagate};
 use crate::rules::RuleSet;
 pub use identity::{Identity, Normaliser};
@@ -118,7 +118,7 @@ pub struct Report {
 }
 
 /// What to look for in one column.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Needle {
     /// Values equal to the identity's (normalised the identity's way).
     Value(usize),
@@ -142,18 +142,10 @@ struct Edges<'a> {
 
 impl<'a> Edges<'a> {
     fn new(records: &'a [Record]) -> Edges<'a> {
-        let executions: Vec<&ExecutionRecord> = live_executions(
-            records
-                .iter()
-                .filter_map(|r| match &r.body {
-                    crate::ledger::Body::Execution(x) => Some(x),
-                    _ => None,
-                })
-                .collect(),
-        )
-        .into_iter()
-        .filter(|x| x.propagates())
-        .collect();
+        let executions: Vec<&ExecutionRecord> = live_executions_of(records)
+            .into_iter()
+            .filter(|x| x.propagates())
+            .collect();
         let mut from: HashMap<_, Vec<_>> = HashMap::new();
         let mut copied_from: HashMap<_, Vec<_>> = HashMap::new();
         for x in &executions {
@@ -237,8 +229,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
         let list = targets
             .entry((c.path.clone(), c.column.clone()))
             .or_default();
-        let key = format!("{n:?}");
-        if !list.iter().any(|(have, _)| format!("{have:?}") == key) {
+        if !list.iter().any(|(have, _)| *have == n) {
             list.push((n, false));
             true
         } else {

@@ -765,23 +765,16 @@ pub fn record(
     };
     ledger.append_with(|existing| {
         let mut arts = Artifacts::new(existing, root, &local);
-        let mut recorded: HashMap<String, ExecutionRecord> = HashMap::new();
+        let recorded = crate::ledger::imported_runs(existing, SOURCE);
         let mut declared: BTreeSet<(String, String)> = BTreeSet::new();
         for r in existing {
-            match &r.body {
-                // The last record of a run is the live one (`ledger::live_executions`).
-                Body::Execution(x) => {
-                    if let Some(run) = x.run.as_ref().filter(|r| r.source == SOURCE) {
-                        recorded.insert(run.id.clone(), x.clone());
-                    }
-                }
-                Body::Scan(s) if s.is_declared() => {
-                    declared.insert((
-                        s.digest.clone(),
-                        serde_json::to_string(&s.columns).unwrap_or_default(),
-                    ));
-                }
-                _ => {}
+            if let Body::Scan(s) = &r.body
+                && s.is_declared()
+            {
+                declared.insert((
+                    s.digest.clone(),
+                    serde_json::to_string(&s.columns).unwrap_or_default(),
+                ));
             }
         }
         for e in events {
@@ -796,7 +789,10 @@ pub fn record(
             let id = e.run.run_id.to_ascii_lowercase();
             let state = runs.entry(id.clone()).or_insert_with(|| {
                 order.push(id.clone());
-                recorded.get(&id).map(RunState::of).unwrap_or_default()
+                recorded
+                    .get(&id)
+                    .map(|x| RunState::of(x))
+                    .unwrap_or_default()
             });
             let event_type = e.event_type.clone().unwrap_or_else(|| "OTHER".into());
             if state.job.is_empty()
@@ -900,7 +896,7 @@ pub fn record(
             let x = state.execution(&id);
             let before = recorded.get(&id);
             let status = match before {
-                Some(b) if b == &x => "unchanged",
+                Some(b) if **b == x => "unchanged",
                 Some(_) => "updated",
                 None => "recorded",
             };
