@@ -20,7 +20,15 @@ pub fn write_atomic_with<T, E: From<std::io::Error>>(
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // `.NAME.piitrail-XXXXXX.tmp`: recognisable, so what a killed process left can be told
+    // apart and cleaned up.
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.piitrail-"))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     let value = fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

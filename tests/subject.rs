@@ -510,6 +510,147 @@ fn a_read_only_folder_leaves_every_file_old_or_new_and_a_rerun_finishes() {
         .expect(0);
 }
 
+/// Sets the immutable attribute on a file (root is not stopped by modes); undone by the guard.
+fn make_immutable(file: &std::path::Path) -> impl FnOnce() + use<> {
+    let set = |flag: &str, f: &std::path::Path| {
+        let ok = std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(f)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "chattr {flag} {} failed", f.display());
+    };
+    set("+i", file);
+    let file = file.to_path_buf();
+    move || set("-i", &file)
+}
+
+/// Ann's rows in orders.csv are found only through her customer number, found next to her
+/// e-mail in customers.csv. The first attempt cleans customers.csv and fails on orders.csv;
+/// a fresh search could no longer reach orders.csv, but the journal still knows its rows.
+#[test]
+fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal() {
+    let p = pipeline();
+    let ann = "email=ann.lee@example.com";
+    let undo = make_immutable(&p.path("data/orders.csv"));
+    let run = p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/1"]);
+    undo();
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert!(run.stdout().contains("FAILED"), "{}", run.stdout());
+    assert!(
+        !std::fs::read_to_string(p.path("data/customers.csv"))
+            .unwrap()
+            .contains("ann.lee")
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path("data/orders.csv")).unwrap(),
+        ORDERS
+    );
+    let cert: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("e/1/certificate.json")).unwrap())
+            .unwrap();
+    assert_eq!(cert["status"], "incomplete");
+    assert_eq!(cert["applied"]["removed"][0]["path"], "data/customers.csv");
+    assert_eq!(cert["applied"]["removed"].as_array().unwrap().len(), 1);
+    assert!(
+        cert["applied"]["failed"]
+            .as_str()
+            .unwrap()
+            .contains("data/orders.csv"),
+        "{cert:#}"
+    );
+    // The journal: private, no raw values, and the rows still to remove.
+    let journals: Vec<_> = std::fs::read_dir(p.path(".piitrail/erasures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(journals.len(), 1);
+    let text = std::fs::read_to_string(&journals[0]).unwrap();
+    assert!(
+        !text.contains("ann.lee") && !text.contains("C001"),
+        "{text}"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&journals[0])
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The dry run shows what is left, from the journal.
+    let plan: Value = serde_json::from_str(
+        &p.run(&["subject", "erase", "--id", ann, "--format", "json"])
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(plan["delete"][0]["path"], "data/orders.csv");
+    assert_eq!(plan["delete"][0]["rows"], serde_json::json!([2, 4]));
+    // The re-run finishes: Ann's orders gone, everyone else's intact, everything recomputed.
+    p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/2"])
+        .expect(0);
+    let orders = std::fs::read_to_string(p.path("data/orders.csv")).unwrap();
+    let expected: String = ORDERS
+        .lines()
+        .filter(|l| !l.contains("C001"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(orders, expected);
+    let cert: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("e/2/certificate.json")).unwrap())
+            .unwrap();
+    assert_eq!(cert["status"], "complete");
+    assert_eq!(cert["subject"], {
+        let first: Value =
+            serde_json::from_str(&std::fs::read_to_string(p.path("e/1/certificate.json")).unwrap())
+                .unwrap();
+        first["subject"].clone()
+    });
+    let removed: Vec<&str> = cert["applied"]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["data/customers.csv", "data/orders.csv"]);
+    let recomputed: Vec<&str> = cert["applied"]["recomputed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        recomputed,
+        [
+            "data/orders.parquet",
+            "out/customers_clean.parquet",
+            "out/orders_enriched.parquet",
+            "out/by_country.csv",
+            "out/features.parquet"
+        ]
+    );
+    // The derived data no longer holds her: the customer number is gone from the features.
+    p.run(&[
+        "subject",
+        "find",
+        "--id",
+        "data/orders.csv:customer_id=C001",
+        "--fail-if-found",
+    ])
+    .expect(0);
+    assert_eq!(
+        std::fs::read_dir(p.path(".piitrail/erasures"))
+            .unwrap()
+            .count(),
+        0
+    );
+    // Each file's erasure is in the ledger once.
+    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    assert_eq!(ledger.matches("\"kind\":\"erasure\"").count(), 2);
+    p.run(&["ledger", "verify"]).expect(0);
+}
+
 #[test]
 fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
     let ann = "email=ann.lee@example.com";
@@ -564,6 +705,16 @@ fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
             std::fs::read_to_string(p.path("data/customers.csv")).unwrap(),
             new_customers
         );
+        // Her orders too, though after a kill between the files only the journal leads there.
+        let orders = std::fs::read_to_string(p.path("data/orders.csv")).unwrap();
+        assert!(!orders.contains("C001"), "after {delay_ms} ms: {orders}");
+        assert_eq!(orders.lines().count(), 5);
+        let left: Vec<String> = std::fs::read_dir(p.path("data"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "after {delay_ms} ms");
     }
 }
 

@@ -81,8 +81,7 @@ fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     if !args.apply {
         let records = ledger.load()?;
-        let report = subject::find(&req, &records)?;
-        let plan = erase::plan(&report, &records, &ctx.root);
+        let plan = erase::plan_for(&req, &records)?;
         match args.format {
             TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&plan)?)?,
             TextOrJson::Text => {

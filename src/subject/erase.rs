@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::journal::{self, Journal};
 use super::{Match, Report, SubjectError};
 use crate::ledger::{
-    ColumnEdge, ColumnRef, ErasedFile, ErasureRecord, ExecutionRecord, Ledger, Record,
+    ArtifactRef, ColumnEdge, ColumnRef, ErasedFile, ErasureRecord, ExecutionRecord, Ledger, Record,
     live_executions_of,
 };
 use crate::lineage::{LineageError, Version, append_execution};
@@ -76,8 +77,10 @@ fn replayable(x: &ExecutionRecord) -> bool {
     matches!(x.code, Some(crate::ledger::Code::Sql(_))) && x.tables.len() == x.inputs.len()
 }
 
-/// What erasing the subject takes.
-pub fn plan(report: &Report, records: &[Record], root: &Path) -> Plan {
+/// What erasing the subject takes. With the journal of an unfinished erasure of the same
+/// request, its pending rows are added (the files it already rewrote only have their
+/// downstream steps re-run, where they have not been).
+pub fn plan(report: &Report, records: &[Record], root: &Path, journal: Option<&Journal>) -> Plan {
     let steps = sql_steps(records);
     // The latest SQL step that wrote each path.
     let mut writer: BTreeMap<&str, &ExecutionRecord> = BTreeMap::new();
@@ -117,8 +120,49 @@ pub fn plan(report: &Report, records: &[Record], root: &Path) -> Plan {
             }),
         }
     }
+    // The journal: rows still to remove from files it had not rewritten yet (their content
+    // unchanged, so its row numbers still hold), and the files it did rewrite.
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    for e in journal.map(|j| j.files.as_slice()).unwrap_or_default() {
+        let file = root.join(&e.path);
+        let pending =
+            e.done.is_none() && crate::scan::digest_file(&file).is_ok_and(|d| d == e.digest_before);
+        if !pending {
+            done.insert(e.path.clone());
+            continue;
+        }
+        match p.delete.iter_mut().find(|d| d.path == e.path) {
+            Some(d) => {
+                let rows: BTreeSet<u64> = d.rows.iter().chain(&e.rows).copied().collect();
+                d.rows = rows.into_iter().collect();
+            }
+            None => {
+                changed.insert(e.path.clone());
+                p.delete.push(Delete {
+                    path: e.path.clone(),
+                    rows: e.rows.clone(),
+                });
+            }
+        }
+    }
+    p.delete.sort_by(|a, b| a.path.cmp(&b.path));
+    // Steps to re-run: the latest writer of an output, reading a file that changes now, or a
+    // file an earlier attempt changed when the step has not run on its new version yet.
+    let latest = crate::ledger::latest_versions(records);
+    let stale = |x: &ExecutionRecord| {
+        x.inputs
+            .iter()
+            .any(|i| latest.get(&i.path).is_some_and(|d| *d != i.digest))
+    };
+    let mut touched: BTreeSet<String> = changed.union(&done).cloned().collect();
     for x in &steps {
-        if !x.inputs.iter().any(|i| changed.contains(&i.path)) {
+        if !x.inputs.iter().any(|i| touched.contains(&i.path))
+            || !(x.inputs.iter().any(|i| changed.contains(&i.path)) || stale(x))
+            || !x
+                .outputs
+                .iter()
+                .any(|o| writer.get(o.path.as_str()).is_some_and(|w| w.id == x.id))
+        {
             continue;
         }
         for o in &x.outputs {
@@ -134,6 +178,7 @@ pub fn plan(report: &Report, records: &[Record], root: &Path) -> Plan {
                 });
             }
             changed.insert(o.path.clone());
+            touched.insert(o.path.clone());
         }
     }
     p
@@ -288,7 +333,12 @@ fn rewrite(path: &Path, rows: &[u64]) -> Result<(u64, u64), SubjectError> {
         size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
     };
     let drop: BTreeSet<u64> = rows.iter().copied().collect();
+    let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
     crate::fsio::write_atomic_with(path, |file| {
+        // The new file keeps the old one's mode.
+        if let Some(p) = permissions {
+            file.set_permissions(p)?;
+        }
         let (before, after) = match format {
             Format::Csv => rewrite_csv(&src, &drop, file)?,
             _ => rewrite_frame(&src, &drop, file)?,
@@ -317,12 +367,15 @@ impl From<LineageError> for SubjectError {
 }
 
 /// Carries out the plan. Stops at the first failure, saying what failed in `Applied::failed`.
+/// Every file of `plan.delete` has its entry in `journal` (saved before this is called); each
+/// finished rewrite is marked in it.
 pub fn apply(
     plan: &Plan,
     records: &[Record],
     subject: &str,
     ledger: &Ledger,
     root: &Path,
+    journal: &mut Journal,
 ) -> Applied {
     let mut done = Applied {
         removed: Vec::new(),
@@ -331,19 +384,12 @@ pub fn apply(
         remaining: Vec::new(),
         failed: None,
     };
-    let prop = crate::propagate::propagate(records);
-    let mut before_versions = Vec::new();
-    let mut after_versions = Vec::new();
-    let mut edges = Vec::new();
-    let mut files = Vec::new();
+    let mut finished = Vec::new();
     for d in &plan.delete {
         let file = root.join(&d.path);
-        let old = match Version::of(&file, root, "dataset", "dataset") {
-            Ok(v) => v,
-            Err(e) => {
-                done.failed = Some(e.to_string());
-                return done;
-            }
+        let Some(digest_before) = journal.entry(&d.path).map(|e| e.digest_before.clone()) else {
+            done.failed = Some(format!("{}: not in the erasure journal", d.path));
+            break;
         };
         let (rows_before, rows_after) = match rewrite(&file, &d.rows) {
             Ok(c) => c,
@@ -363,68 +409,35 @@ pub fn apply(
                 break;
             }
         };
-        let schema = prop
-            .latest
-            .get(&d.path)
-            .and_then(|dg| prop.versions.get(dg))
-            .map(|v| v.schema.clone())
-            .unwrap_or_default();
-        for c in schema {
-            let r = ColumnRef {
-                path: d.path.clone(),
-                column: c,
-            };
-            edges.push(ColumnEdge {
-                from: r.clone(),
-                to: r,
-                edge_type: "DIRECT".into(),
-                subtype: "IDENTITY".into(),
-                masking: false,
-                class: "direct".into(),
-                description: Some("rows of other people, unchanged".into()),
+        if let Some(e) = journal.entry_mut(&d.path) {
+            e.done = Some(journal::Done {
+                digest_after: new.reference.digest.clone(),
+                rows_before,
+                rows_after,
+                recorded: false,
             });
         }
-        files.push(ErasedFile {
-            path: d.path.clone(),
+        let saved = journal.save();
+        finished.push(Finished {
+            before: ArtifactRef {
+                path: d.path.clone(),
+                digest: digest_before,
+            },
+            after: new,
             rows_before,
             rows_after,
-            removed: rows_before - rows_after,
         });
-        done.removed.push(Removed {
-            path: d.path.clone(),
-            digest_before: old.reference.digest.clone(),
-            digest_after: new.reference.digest.clone(),
-            rows_before,
-            rows_after,
-            removed: rows_before - rows_after,
-        });
-        before_versions.push(old);
-        after_versions.push(new);
+        if let Err(e) = saved {
+            done.failed = Some(format!(
+                "{} was rewritten, but the erasure journal could not be updated: {e}",
+                d.path
+            ));
+            break;
+        }
     }
-    if !files.is_empty() {
-        let x = ExecutionRecord {
-            id: String::new(),
-            kind: "erasure".into(),
-            inputs: before_versions
-                .iter()
-                .map(|v| v.reference.clone())
-                .collect(),
-            outputs: after_versions.iter().map(|v| v.reference.clone()).collect(),
-            code: None,
-            columns: edges,
-            min_group_size: None,
-            tables: Vec::new(),
-            erasure: Some(Box::new(ErasureRecord {
-                subject: subject.to_string(),
-                files,
-            })),
-            run: None,
-        }
-        .with_id();
-        // The old versions are recorded already; the new ones are added before the execution.
-        if let Err(e) = append_execution(ledger, after_versions, &x) {
-            done.failed.get_or_insert(e.to_string());
-        }
+    done.removed = finished.iter().map(Finished::removed).collect();
+    if let Err(e) = record_erasure(ledger, records, subject, finished, journal) {
+        done.failed.get_or_insert(e);
     }
     if done.failed.is_some() {
         return done;
@@ -477,6 +490,194 @@ pub fn apply(
         }
     }
     done
+}
+
+/// A rewrite carried out.
+struct Finished {
+    before: ArtifactRef,
+    after: Version,
+    rows_before: u64,
+    rows_after: u64,
+}
+
+impl Finished {
+    fn removed(&self) -> Removed {
+        Removed {
+            path: self.before.path.clone(),
+            digest_before: self.before.digest.clone(),
+            digest_after: self.after.reference.digest.clone(),
+            rows_before: self.rows_before,
+            rows_after: self.rows_after,
+            removed: self.rows_before - self.rows_after,
+        }
+    }
+}
+
+/// Appends one `erasure` execution for the rewrites carried out (nothing when there are none),
+/// and marks them recorded in the journal.
+fn record_erasure(
+    ledger: &Ledger,
+    records: &[Record],
+    subject: &str,
+    finished: Vec<Finished>,
+    journal: &mut Journal,
+) -> Result<(), String> {
+    if finished.is_empty() {
+        return Ok(());
+    }
+    let prop = crate::propagate::propagate(records);
+    let mut edges = Vec::new();
+    for f in &finished {
+        let schema = prop
+            .latest
+            .get(&f.before.path)
+            .and_then(|dg| prop.versions.get(dg))
+            .map(|v| v.schema.clone())
+            .unwrap_or_default();
+        for c in schema {
+            let r = ColumnRef {
+                path: f.before.path.clone(),
+                column: c,
+            };
+            edges.push(ColumnEdge {
+                from: r.clone(),
+                to: r,
+                edge_type: "DIRECT".into(),
+                subtype: "IDENTITY".into(),
+                masking: false,
+                class: "direct".into(),
+                description: Some("rows of other people, unchanged".into()),
+            });
+        }
+    }
+    let x = ExecutionRecord {
+        id: String::new(),
+        kind: "erasure".into(),
+        inputs: finished.iter().map(|f| f.before.clone()).collect(),
+        outputs: finished.iter().map(|f| f.after.reference.clone()).collect(),
+        code: None,
+        columns: edges,
+        min_group_size: None,
+        tables: Vec::new(),
+        erasure: Some(Box::new(ErasureRecord {
+            subject: subject.to_string(),
+            files: finished
+                .iter()
+                .map(|f| ErasedFile {
+                    path: f.before.path.clone(),
+                    rows_before: f.rows_before,
+                    rows_after: f.rows_after,
+                    removed: f.rows_before - f.rows_after,
+                })
+                .collect(),
+        })),
+        run: None,
+    }
+    .with_id();
+    let paths: Vec<String> = finished.iter().map(|f| f.before.path.clone()).collect();
+    // The old versions are recorded already; the new ones are added before the execution.
+    append_execution(ledger, finished.into_iter().map(|f| f.after).collect(), &x)
+        .map_err(|e| e.to_string())?;
+    for p in &paths {
+        if let Some(d) = journal.entry_mut(p).and_then(|e| e.done.as_mut()) {
+            d.recorded = true;
+        }
+    }
+    journal.save().map_err(|e| {
+        format!("the erasure is in the ledger, but its journal could not be updated: {e}")
+    })
+}
+
+/// Takes up an unfinished erasure: a file rewritten but not marked in the journal (the
+/// process stopped between the two) is marked, and rewrites the ledger missed are recorded.
+/// Returns what earlier attempts removed.
+fn settle(
+    journal: &mut Journal,
+    ledger: &Ledger,
+    root: &Path,
+    subject: &str,
+) -> Result<Vec<Removed>, SubjectError> {
+    let records = ledger
+        .load()
+        .map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let mut finished = Vec::new();
+    let mut removed = Vec::new();
+    for e in journal.files.iter_mut() {
+        let file = root.join(&e.path);
+        // A temporary file of an attempt that was killed.
+        remove_leftovers(&file);
+        let now = match e.done.as_ref() {
+            Some(d) if d.recorded => None,
+            _ if !file.is_file() => None,
+            _ => Some(Version::of(&file, root, "dataset", "dataset")?),
+        };
+        let present = now.is_some();
+        if e.done.is_none() {
+            let Some(now) = now
+                .as_ref()
+                .filter(|v| v.reference.digest != e.digest_before)
+            else {
+                continue;
+            };
+            let rows_after = super::read::count(&file)?;
+            e.done = Some(journal::Done {
+                digest_after: now.reference.digest.clone(),
+                rows_before: rows_after + e.rows.len() as u64,
+                rows_after,
+                recorded: false,
+            });
+        }
+        let d = e.done.as_ref().expect("marked above");
+        let f = Finished {
+            before: ArtifactRef {
+                path: e.path.clone(),
+                digest: e.digest_before.clone(),
+            },
+            after: match now {
+                Some(v) => v,
+                None => Version {
+                    reference: ArtifactRef {
+                        path: e.path.clone(),
+                        digest: d.digest_after.clone(),
+                    },
+                    size: 0,
+                    format: String::new(),
+                    role: "dataset",
+                    schema: Vec::new(),
+                },
+            },
+            rows_before: d.rows_before,
+            rows_after: d.rows_after,
+        };
+        removed.push(f.removed());
+        // Recorded by an earlier attempt whose journal update was lost.
+        let in_ledger = records.iter().any(|r| {
+            matches!(&r.body, crate::ledger::Body::Execution(x)
+                if x.kind == "erasure" && x.outputs.iter().any(|o| *o == f.after.reference))
+        });
+        if !d.recorded && !in_ledger && present {
+            finished.push(f);
+        } else if let Some(d) = e.done.as_mut() {
+            d.recorded = true;
+        }
+    }
+    journal.save()?;
+    record_erasure(ledger, &records, subject, finished, journal).map_err(SubjectError::Usage)?;
+    Ok(removed)
+}
+
+/// Removes the temporary files a killed rewrite of `file` left beside it.
+fn remove_leftovers(file: &Path) {
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.piitrail-", name.to_string_lossy());
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The subject as stored in the ledger: `sha256:` of the salt and the normalised identities.
@@ -553,7 +754,16 @@ pub fn write_certificate(
     Ok(written)
 }
 
-/// `subject erase --apply`: the plan carried out, checked by a second search, certified.
+/// The plan for a request: a fresh search, and the journal of an unfinished erasure of the
+/// same request if there is one (read only: nothing is changed).
+pub fn plan_for(req: &super::Request, records: &[Record]) -> Result<Plan, SubjectError> {
+    let report = super::find(req, records)?;
+    let journal = Journal::load(&req.root, &journal::request_key(&super::given(req)?))?;
+    Ok(plan(&report, records, &req.root, journal.as_ref()))
+}
+
+/// `subject erase --apply`: the plan carried out, checked by a second search, certified. An
+/// unfinished erasure of the same request (its journal) is taken up and finished.
 pub fn erase(
     req: &super::Request,
     ledger: &Ledger,
@@ -564,21 +774,75 @@ pub fn erase(
         // A bad key is found before anything is erased.
         crate::sign::load_signing_key(k).map_err(|e| SubjectError::Usage(e.to_string()))?;
     }
+    let request = journal::request_key(&super::given(req)?);
+    let mut resumed = Journal::load(&req.root, &request)?;
+    let mut settled = Vec::new();
+    if let Some(j) = resumed.as_mut() {
+        let subject = subject_of(j)?;
+        settled = settle(j, ledger, &req.root, &subject)?;
+    }
     let records = ledger
         .load()
         .map_err(|e| SubjectError::Usage(e.to_string()))?;
     let report = super::find(req, &records)?;
-    let plan = plan(&report, &records, &req.root);
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| SubjectError::Usage(format!("no randomness: {e}")))?;
-    let mut values: Vec<String> = report
-        .identity
-        .iter()
-        .map(|i| format!("{}={}", i.category, i.value_hash))
-        .collect();
-    values.sort();
-    let subject = salted_subject(&salt, &values);
-    let mut applied = apply(&plan, &records, &subject, ledger, &req.root);
+    let plan = plan(&report, &records, &req.root, resumed.as_ref());
+    if resumed.is_some() {
+        // What a killed re-run of a step left beside its output.
+        for r in &plan.recompute {
+            remove_leftovers(&req.root.join(&r.path));
+        }
+    }
+    let mut journal = match resumed {
+        Some(j) => j,
+        None => {
+            let mut salt = [0u8; 16];
+            getrandom::fill(&mut salt)
+                .map_err(|e| SubjectError::Usage(format!("no randomness: {e}")))?;
+            Journal::new(
+                &req.root,
+                request,
+                hex::encode(salt),
+                report.identity.clone(),
+            )
+        }
+    };
+    let subject = subject_of(&journal)?;
+    let mut applied = Applied {
+        removed: Vec::new(),
+        recomputed: Vec::new(),
+        verified: false,
+        remaining: Vec::new(),
+        failed: None,
+    };
+    // Each file's version before, in the journal before anything is rewritten.
+    for d in &plan.delete {
+        match journal.entry_mut(&d.path) {
+            Some(e) => e.rows = d.rows.clone(),
+            None => match crate::scan::digest_file(&req.root.join(&d.path)) {
+                Ok(digest) => journal.files.push(journal::Entry {
+                    path: d.path.clone(),
+                    digest_before: digest,
+                    rows: d.rows.clone(),
+                    done: None,
+                }),
+                Err(e) => {
+                    applied.failed = Some(e.to_string());
+                    break;
+                }
+            },
+        }
+    }
+    if applied.failed.is_none() && !plan.delete.is_empty() {
+        if let Err(e) = journal.save() {
+            applied.failed = Some(format!(
+                "writing the erasure journal: {e}; nothing was erased"
+            ));
+        }
+    }
+    if applied.failed.is_none() {
+        applied = apply(&plan, &records, &subject, ledger, &req.root, &mut journal);
+    }
+    applied.removed.splice(0..0, settled);
     if applied.failed.is_none() {
         let records = ledger
             .load()
@@ -600,12 +864,28 @@ pub fn erase(
         } else {
             "incomplete"
         },
-        identity: report.identity.clone(),
+        identity: journal.identity.clone(),
         subject,
-        salt: hex::encode(salt),
+        salt: journal.salt.clone(),
         plan,
         applied,
     };
     let written = write_certificate(&cert, out, key)?;
+    if cert.applied.failed.is_none() {
+        journal.remove()?;
+    }
     Ok((cert, written))
+}
+
+/// The salted subject of a journal's identities.
+fn subject_of(journal: &Journal) -> Result<String, SubjectError> {
+    let salt = hex::decode(&journal.salt)
+        .map_err(|e| SubjectError::Usage(format!("{}: bad salt: {e}", journal.file.display())))?;
+    let mut values: Vec<String> = journal
+        .identity
+        .iter()
+        .map(|i| format!("{}={}", i.category, i.value_hash))
+        .collect();
+    values.sort();
+    Ok(salted_subject(&salt, &values))
 }

@@ -22,6 +22,7 @@
 
 pub mod erase;
 pub mod identity;
+mod journal;
 mod read;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -102,7 +103,7 @@ pub struct Found {
 }
 
 /// An identity as reported: its category and a hash of its normalised value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct IdentityOut {
     pub category: String,
     pub value_hash: String,
@@ -583,27 +584,43 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
     }
     artifacts.sort_by(|a, b| (a.matched, &a.path).cmp(&(b.matched, &b.path)));
     Ok(Report {
-        identity: identities
-            .iter()
-            .map(|(id, _)| IdentityOut {
-                category: if id.category.is_empty() {
-                    id.column
-                        .as_ref()
-                        .map(|c| format!("{}:{}", c.path, c.column))
-                        .unwrap_or_default()
-                } else {
-                    id.category.clone()
-                },
-                value_hash: id.value_hash(),
-                found_in: id
-                    .column
-                    .as_ref()
-                    .filter(|_| !id.category.is_empty())
-                    .map(|c| format!("{}:{}", c.path, c.column)),
-            })
-            .collect(),
+        identity: identities.iter().map(|(id, _)| id.out()).collect(),
         artifacts,
     })
+}
+
+/// The identities the request gives (before any expansion), as reported.
+pub fn given(req: &Request) -> Result<Vec<IdentityOut>, SubjectError> {
+    req.ids
+        .iter()
+        .map(|spec| {
+            identity::parse(spec, req.rules)
+                .map(|(id, _)| id.out())
+                .map_err(SubjectError::Usage)
+        })
+        .collect()
+}
+
+impl Identity {
+    /// The identity as reported: its category (or `PATH:COLUMN`) and value hash.
+    fn out(&self) -> IdentityOut {
+        IdentityOut {
+            category: if self.category.is_empty() {
+                self.column
+                    .as_ref()
+                    .map(|c| format!("{}:{}", c.path, c.column))
+                    .unwrap_or_default()
+            } else {
+                self.category.clone()
+            },
+            value_hash: self.value_hash(),
+            found_in: self
+                .column
+                .as_ref()
+                .filter(|_| !self.category.is_empty())
+                .map(|c| format!("{}:{}", c.path, c.column)),
+        }
+    }
 }
 
 fn found(

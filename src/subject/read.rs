@@ -236,6 +236,17 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
     Ok(found)
 }
 
+/// The number of rows of `file`.
+pub fn count(file: &Path) -> Result<u64, ScanError> {
+    let (src, runtime) = open(file)?;
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    runtime.block_on(async {
+        let df = read_text_frame(&ctx, &src).await?;
+        let n = df.count().await.map_err(|e| df_error(&src, e))?;
+        Ok(n as u64)
+    })
+}
+
 /// The given rows (1-based, file order) of `file`, every column as text (null as null): the
 /// subject's own data for an access request.
 pub fn rows(
