@@ -651,6 +651,134 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
     p.run(&["ledger", "verify"]).expect(0);
 }
 
+/// A full disk: the project on a small tmpfs (mounted in a private mount namespace, so it
+/// vanishes with the script), filled so that the two small files can be rewritten but the
+/// large one cannot. Each state is copied out for the checks.
+#[test]
+fn a_full_disk_leaves_every_file_old_or_new_and_a_rerun_finishes() {
+    let p = pipeline();
+    // 12,000 visits (about 470 KB), two of them Ann's.
+    let mut visits = String::from("visit_id,email,page\n");
+    for i in 0..12_000 {
+        let email = match i {
+            4_321 | 9_876 => "Ann.Lee@example.com".to_string(),
+            _ => format!("visitor{i}@example.org"),
+        };
+        visits.push_str(&format!("V{i:06},{email},/products/{}\n", i % 97));
+    }
+    p.write("data/visits.csv", &visits);
+    p.run(&["scan", "data/visits.csv", "--record"]).expect(0);
+    let ann = "email=ann.lee@example.com";
+    let out = tempfile::tempdir().unwrap();
+    let script = r#"
+set -eu
+mnt="$OUT/mnt"
+mkdir -p "$mnt"
+mount -t tmpfs -o size=4m tmpfs "$mnt"
+cp -a "$SRC/." "$mnt/"
+cd "$mnt"
+# Leave 160 KB: enough for the small rewrites, the journal and the ledger, not for visits.csv.
+avail=$(df -B1 --output=avail . | tail -1)
+fallocate -l $((avail - 160 * 1024)) .filler
+set +e
+"$BIN" subject erase --id "$ID" --apply --out e/1 > "$OUT/stdout1" 2>&1
+echo $? > "$OUT/rc1"
+set -e
+mkdir "$OUT/after1"
+cp -a . "$OUT/after1/"
+rm "$OUT/after1/.filler" .filler
+"$BIN" subject erase --id "$ID" --apply --out e/2 > "$OUT/stdout2" 2>&1
+echo $? > "$OUT/rc2"
+mkdir "$OUT/after2"
+cp -a . "$OUT/after2/"
+"#;
+    let status = std::process::Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c", script])
+        .env("OUT", out.path())
+        .env("SRC", p.dir.path())
+        .env("BIN", env!("CARGO_BIN_EXE_piitrail"))
+        .env("ID", ann)
+        .status()
+        .expect("unshare (util-linux) runs the disk-full script");
+    assert!(status.success(), "the disk-full script failed: {status}");
+    let read = |f: &str| std::fs::read_to_string(out.path().join(f)).unwrap();
+    // The first attempt ran out of space on visits.csv, and said so.
+    assert_eq!(read("rc1").trim(), "1", "{}", read("stdout1"));
+    assert!(read("stdout1").contains("FAILED"), "{}", read("stdout1"));
+    let cert: Value = serde_json::from_str(&read("after1/e/1/certificate.json")).unwrap();
+    assert_eq!(cert["status"], "incomplete");
+    let failed = cert["applied"]["failed"].as_str().unwrap();
+    assert!(
+        failed.contains("data/visits.csv") && failed.contains("No space left on device"),
+        "{failed}"
+    );
+    let removed: Vec<&str> = cert["applied"]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["data/customers.csv", "data/orders.csv"]);
+    // Every file old or new: the two small ones new, visits.csv old, no temporary file.
+    let without = |text: &str, gone: &str| -> String {
+        text.lines()
+            .filter(|l| !l.contains(gone))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    assert_eq!(
+        read("after1/data/customers.csv"),
+        without(CUSTOMERS, "ann.lee")
+    );
+    assert_eq!(read("after1/data/orders.csv"), without(ORDERS, "C001"));
+    assert_eq!(read("after1/data/visits.csv"), visits);
+    let tmp: Vec<String> = walk(&out.path().join("after1"))
+        .into_iter()
+        .filter(|f| f.ends_with(".tmp"))
+        .collect();
+    assert_eq!(tmp, Vec::<String>::new());
+    // The ledger of that state is whole.
+    common::run_in(&out.path().join("after1"), &["ledger", "verify"]).expect(0);
+    // With space again, the re-run finishes the job.
+    assert_eq!(read("rc2").trim(), "0", "{}", read("stdout2"));
+    let cert: Value = serde_json::from_str(&read("after2/e/2/certificate.json")).unwrap();
+    assert_eq!(cert["status"], "complete");
+    assert_eq!(cert["applied"]["verified"], true);
+    assert_eq!(read("after2/data/visits.csv"), without(&visits, "Ann.Lee"));
+    assert_eq!(read("after2/data/orders.csv"), without(ORDERS, "C001"));
+    let after2 = out.path().join("after2");
+    common::run_in(&after2, &["ledger", "verify"]).expect(0);
+    common::run_in(
+        &after2,
+        &["subject", "find", "--id", ann, "--fail-if-found"],
+    )
+    .expect(0);
+}
+
+/// Every file under `dir`, relative.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push(
+                    e.path()
+                        .strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
     let ann = "email=ann.lee@example.com";

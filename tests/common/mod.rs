@@ -32,15 +32,20 @@ impl Project {
 
     /// Runs `piitrail ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::cargo_bin("piitrail")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .expect("piitrail runs");
-        Run(out)
+        run_in(self.dir.path(), args)
     }
+}
+
+/// Runs `piitrail ARGS` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::cargo_bin("piitrail")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("piitrail runs");
+    Run(out)
 }
 
 pub struct Run(pub Output);
