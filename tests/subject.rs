@@ -149,10 +149,29 @@ fn find_lists_exactly_the_subjects_rows_aggregates_and_models() {
             row("out/customers_clean.parquet", "rows", 1, &[1]),
             row("out/features.parquet", "rows", 1, &[]),
             row("out/orders_enriched.parquet", "rows", 2, &[]),
-            row("out/by_country.csv", "aggregate", 0, &[]),
+            // The one group (country) her orders went into.
+            row("out/by_country.csv", "aggregate", 1, &[]),
             row("models/churn.bin", "trained_on", 0, &[]),
         ],
         "{r:#}"
+    );
+    // The group: keyed by country, Ann's two orders and Cy's one (both DE); its row in the
+    // aggregate is the DE row, wherever DataFusion put it.
+    let agg = &r["artifacts"][6];
+    assert_eq!(agg["group_by"], serde_json::json!(["country"]));
+    assert_eq!(agg["groups"].as_array().unwrap().len(), 1, "{agg:#}");
+    assert_eq!(agg["groups"][0]["size"], 3);
+    assert_eq!(agg["groups"][0]["subject_rows"], 2);
+    let at = agg["groups"][0]["row"].as_u64().unwrap();
+    assert_eq!(agg["locators"], serde_json::json!([at]));
+    let by_country = std::fs::read_to_string(p.path("out/by_country.csv")).unwrap();
+    assert!(
+        by_country
+            .lines()
+            .nth(at as usize)
+            .unwrap()
+            .starts_with("DE,"),
+        "{by_country}"
     );
     let clean = &r["artifacts"][3];
     assert_eq!(
@@ -184,6 +203,12 @@ fn find_lists_exactly_the_subjects_rows_aggregates_and_models() {
         .expect(0)
         .stdout();
     assert!(out.contains("data/orders.csv"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "group by country: row {at} — 3 input row(s) in the group, 2 of them the subject's"
+        )),
+        "{out}"
+    );
     assert!(!out.contains("ann.lee"), "{out}");
 }
 

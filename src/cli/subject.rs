@@ -255,12 +255,30 @@ fn write_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
                 a.columns.join(", "),
                 locators(&a.locators)
             )?,
-            Match::Aggregate => writeln!(
-                out,
-                "  aggregate   {}: the subject's data went into {} — recompute after erasure",
-                a.path,
-                a.columns.join(", ")
-            )?,
+            Match::Aggregate => {
+                writeln!(
+                    out,
+                    "  aggregate   {}: the subject's data went into {} — {}",
+                    a.path,
+                    a.columns.join(", "),
+                    a.action
+                )?;
+                let by = match a.group_by.as_deref() {
+                    Some([]) => "one total over all rows".to_string(),
+                    Some(keys) => format!("group by {}", keys.join(", ")),
+                    None => String::new(),
+                };
+                for g in &a.groups {
+                    writeln!(
+                        out,
+                        "              {by}: {} — {} input row(s) in the group, {} of them the subject's",
+                        g.row
+                            .map_or("its row not located".to_string(), |r| format!("row {r}")),
+                        g.size,
+                        g.subject_rows
+                    )?;
+                }
+            }
             Match::TrainedOn => writeln!(
                 out,
                 "  trained_on  {} (model): trained on {} — retrain, or document why not",

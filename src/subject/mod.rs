@@ -95,11 +95,29 @@ pub struct Found {
     /// For a model: the training inputs that held the subject's data.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
+    /// For an aggregate: its group key columns (none for one total over all rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<String>>,
+    /// For an aggregate: the groups the subject's rows went into.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
     /// What is owed: `erase rows`, `recompute` (an aggregate), `retrain or document`.
     pub action: String,
     /// The file changed since the ledger recorded it (searched as it is now).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub changed_since_recorded: bool,
+}
+
+/// One group of an aggregate that the subject's rows went into. No key values: the row
+/// locates it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// The aggregate's row for this group (1-based), if the group key is among its columns.
+    pub row: Option<u64>,
+    /// Rows of the aggregate's input in the group.
+    pub size: u64,
+    /// The subject's rows among them.
+    pub subject_rows: u64,
 }
 
 /// An identity as reported: its category and a hash of its normalised value.
@@ -520,7 +538,9 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                     BTreeSet::new(),
                     &changed,
                 );
-                if !aggregated {
+                if aggregated {
+                    group_of(&req.root, x, &o.path, &hits, &mut f)?;
+                } else {
                     f.action = "recompute (the subject's rows went in; no identifier column to find them by)".into();
                 }
                 artifacts.push(f);
@@ -623,6 +643,101 @@ impl Identity {
     }
 }
 
+/// The groups of the aggregate `out` (written by `x`) that the subject's rows went into: the
+/// group key columns from the step's GROUP_BY edges, the subject's key values read from the
+/// input that holds their rows, each group's size there, and the aggregate's row for it.
+fn group_of(
+    root: &std::path::Path,
+    x: &ExecutionRecord,
+    out: &str,
+    hits: &BTreeMap<String, BTreeMap<String, BTreeSet<u64>>>,
+    f: &mut Found,
+) -> Result<(), SubjectError> {
+    let mut keys: Vec<&ColumnRef> = Vec::new();
+    for e in &x.columns {
+        if e.to.path == out && e.subtype == "GROUP_BY" && !keys.contains(&&e.from) {
+            keys.push(&e.from);
+        }
+    }
+    for input in &x.inputs {
+        let Some(cols) = hits.get(&input.path) else {
+            continue;
+        };
+        let rows: BTreeSet<u64> = cols.values().flatten().copied().collect();
+        let file = root.join(&input.path);
+        if rows.is_empty() || !file.is_file() || keys.iter().any(|k| k.path != input.path) {
+            continue;
+        }
+        let in_keys: Vec<String> = keys.iter().map(|k| k.column.clone()).collect();
+        // Each key's column in the aggregate: a direct copy of it.
+        let out_keys: Vec<Option<String>> = keys
+            .iter()
+            .map(|k| {
+                x.columns
+                    .iter()
+                    .find(|e| {
+                        e.edge_type == "DIRECT"
+                            && e.from == **k
+                            && e.to.path == out
+                            && e.class != "aggregated"
+                    })
+                    .map(|e| e.to.column.clone())
+            })
+            .collect();
+        let out_file = root.join(out);
+        if keys.is_empty() {
+            // One total over every row.
+            let size = read::count(&file)?;
+            let n = if out_file.is_file() {
+                read::count(&out_file)?
+            } else {
+                0
+            };
+            f.group_by = Some(Vec::new());
+            f.groups = vec![Group {
+                row: (n == 1).then_some(1),
+                size,
+                subject_rows: rows.len() as u64,
+            }];
+        } else {
+            let groups = read::groups(&file, &in_keys, &rows)?;
+            let mut at: Vec<Option<u64>> = vec![None; groups.len()];
+            if out_file.is_file() && out_keys.iter().all(Option::is_some) {
+                let columns: Vec<String> = out_keys.iter().flatten().cloned().collect();
+                let wanted: Vec<read::Key> = groups.iter().map(|g| g.0.clone()).collect();
+                for (row, i) in read::rows_with(&out_file, &columns, &wanted)? {
+                    at[i].get_or_insert(row);
+                }
+            }
+            f.group_by = Some(
+                out_keys
+                    .iter()
+                    .zip(&in_keys)
+                    .map(|(o, i)| o.clone().unwrap_or_else(|| i.clone()))
+                    .collect(),
+            );
+            f.groups = groups
+                .iter()
+                .zip(at)
+                .map(|((_, size, mine), row)| Group {
+                    row,
+                    size: *size,
+                    subject_rows: *mine,
+                })
+                .collect();
+        }
+        f.locators = f.groups.iter().filter_map(|g| g.row).collect();
+        f.locators.sort_unstable();
+        f.locators.dedup();
+        f.rows = f.locators.len() as u64;
+        if f.groups.iter().any(|g| g.size == g.subject_rows) {
+            f.action = "recompute: a group holds only the subject's rows, so its row is their data (erase it)".into();
+        }
+        return Ok(());
+    }
+    Ok(())
+}
+
 fn found(
     prop: &Propagation,
     path: &str,
@@ -645,6 +760,8 @@ fn found(
         rows: rows.len() as u64,
         locators: rows.into_iter().collect(),
         inputs: Vec::new(),
+        group_by: None,
+        groups: Vec::new(),
         action: match matched {
             Match::Rows => "erase rows",
             Match::Aggregate => "recompute",

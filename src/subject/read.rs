@@ -236,6 +236,129 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
     Ok(found)
 }
 
+/// Streams `columns` of `file` (those present; an absent one reads as null) in file order,
+/// calling `f` with the first row number (0-based) of each batch and the columns as text.
+/// `f` returns false to stop early.
+fn each_batch(
+    file: &Path,
+    columns: &[String],
+    mut f: impl FnMut(u64, usize, &[Option<Text>]) -> bool,
+) -> Result<(), ScanError> {
+    let (src, runtime) = open(file)?;
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_target_partitions(1)
+            .with_batch_size(8192),
+    );
+    runtime.block_on(async {
+        let df = read_text_frame(&ctx, &src).await?;
+        let present: Vec<bool> = columns
+            .iter()
+            .map(|c| df.schema().index_of_column_by_name(None, c).is_some())
+            .collect();
+        let df = df
+            .select(
+                columns
+                    .iter()
+                    .zip(&present)
+                    .filter(|(_, p)| **p)
+                    .map(|(c, _)| col(format!("\"{c}\"")))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| df_error(&src, e))?;
+        let mut stream = df.execute_stream().await.map_err(|e| df_error(&src, e))?;
+        let mut row0 = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| df_error(&src, e))?;
+            let mut k = 0;
+            let mut text = Vec::with_capacity(columns.len());
+            for p in &present {
+                text.push(if *p {
+                    k += 1;
+                    Some(as_text(batch.column(k - 1)).map_err(|e| df_error(&src, e))?)
+                } else {
+                    None
+                });
+            }
+            if !f(row0, batch.num_rows(), &text) {
+                break;
+            }
+            row0 += batch.num_rows() as u64;
+        }
+        Ok(())
+    })
+}
+
+/// A row's values of some columns (null, or absent, as `None`).
+pub type Key = Vec<Option<String>>;
+
+fn key_at(text: &[Option<Text>], r: usize) -> Key {
+    text.iter()
+        .map(|t| t.as_ref().and_then(|t| t.get(r)).map(str::to_string))
+        .collect()
+}
+
+/// The groups of an aggregate's input that the given rows (1-based) fall in: each group's
+/// key (the values of `keys`), its size (the file's rows with that key) and how many of the
+/// given rows it holds, in order of first appearance.
+pub fn groups(
+    file: &Path,
+    keys: &[String],
+    rows: &std::collections::BTreeSet<u64>,
+) -> Result<Vec<(Key, u64, u64)>, ScanError> {
+    let last = rows.last().copied().unwrap_or(0);
+    let mut out: Vec<(Key, u64, u64)> = Vec::new();
+    each_batch(file, keys, |row0, n, text| {
+        for &r in rows.range(row0 + 1..=row0 + n as u64) {
+            let key = key_at(text, (r - row0 - 1) as usize);
+            match out.iter_mut().find(|(k, _, _)| *k == key) {
+                Some(g) => g.2 += 1,
+                None => out.push((key, 0, 1)),
+            }
+        }
+        row0 + (n as u64) < last
+    })?;
+    let index: std::collections::HashMap<Key, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _, _))| (k.clone(), i))
+        .collect();
+    let mut sizes = vec![0u64; out.len()];
+    each_batch(file, keys, |_, n, text| {
+        for r in 0..n {
+            if let Some(&i) = index.get(&key_at(text, r)) {
+                sizes[i] += 1;
+            }
+        }
+        true
+    })?;
+    for (g, size) in out.iter_mut().zip(sizes) {
+        g.1 = size;
+    }
+    Ok(out)
+}
+
+/// The rows (1-based) of `file` whose `columns` hold one of `keys`, each with the index of
+/// its key.
+pub fn rows_with(
+    file: &Path,
+    columns: &[String],
+    keys: &[Key],
+) -> Result<Vec<(u64, usize)>, ScanError> {
+    let index: std::collections::HashMap<&Key, usize> =
+        keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let mut out = Vec::new();
+    each_batch(file, columns, |row0, n, text| {
+        for r in 0..n {
+            if let Some(&i) = index.get(&key_at(text, r)) {
+                out.push((row0 + r as u64 + 1, i));
+            }
+        }
+        true
+    })?;
+    Ok(out)
+}
+
 /// The number of rows of `file`.
 pub fn count(file: &Path) -> Result<u64, ScanError> {
     let (src, runtime) = open(file)?;
