@@ -212,6 +212,82 @@ fn find_lists_exactly_the_subjects_rows_aggregates_and_models() {
     assert!(!out.contains("ann.lee"), "{out}");
 }
 
+/// A dataset no recorded step links to the others (support tickets keyed by customer number)
+/// is reached only through a reference declared in piitrail.toml; a declared primary key
+/// locates the rows found, unless the key is itself personal data.
+#[test]
+fn declared_references_reach_unlinked_datasets_and_primary_keys_locate_rows() {
+    let p = pipeline();
+    p.write(
+        "data/tickets.csv",
+        "ticket_id,customer_no,topic\nT-1,C003,billing\nT-2,C001,delivery\nT-3,C001,refund\nT-4,C002,other\n",
+    );
+    p.run(&["scan", "data/tickets.csv", "--record"]).expect(0);
+    let ann = "email=ann.lee@example.com";
+    let paths = |r: &Value| -> Vec<String> { summary(r).into_iter().map(|a| a.0).collect() };
+    // Without a declaration, a shared category is not a link.
+    assert!(!paths(&find(&p, &[ann])).contains(&"data/tickets.csv".to_string()));
+    p.write(
+        "piitrail.toml",
+        r#"
+[[dataset]]
+path = "data/tickets.csv"
+purpose = "customer support"
+legal_basis = "contract"
+primary_key = ["ticket_id"]
+references.customer_no = "data/customers.csv:customer_id"
+
+[[dataset]]
+path = "data/customers.csv"
+purpose = "orders"
+legal_basis = "contract"
+primary_key = ["email"]
+"#,
+    );
+    let r = find(&p, &[ann]);
+    let tickets = r["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "data/tickets.csv")
+        .unwrap_or_else(|| panic!("{r:#}"));
+    assert_eq!(tickets["locators"], serde_json::json!([2, 3]));
+    assert_eq!(tickets["columns"], serde_json::json!(["customer_no"]));
+    assert_eq!(
+        tickets["keys"],
+        serde_json::json!([{"ticket_id": "T-2"}, {"ticket_id": "T-3"}])
+    );
+    // The customers' declared key is the e-mail address: never printed, row numbers only.
+    let customers = &r["artifacts"][0];
+    assert_eq!(customers["path"], "data/customers.csv");
+    assert!(customers.get("keys").is_none(), "{customers:#}");
+    assert!(!serde_json::to_string(&r).unwrap().contains("ann.lee"));
+    let text = p.run(&["subject", "find", "--id", ann]).expect(0).stdout();
+    assert!(
+        text.contains("primary key: ticket_id=T-2, ticket_id=T-3"),
+        "{text}"
+    );
+    // The erasure removes them too.
+    p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e"])
+        .expect(0);
+    assert_eq!(
+        std::fs::read_to_string(p.path("data/tickets.csv")).unwrap(),
+        "ticket_id,customer_no,topic\nT-1,C003,billing\nT-4,C002,other\n"
+    );
+    // A bad declaration is an input error naming its place.
+    p.write(
+        "piitrail.toml",
+        "[[dataset]]\npath = \"data/tickets.csv\"\npurpose = \"x\"\nlegal_basis = \"contract\"\nreferences.customer_no = \"customers\"\n",
+    );
+    let bad = p.run(&["subject", "find", "--id", ann]);
+    assert_eq!(bad.code(), 2);
+    assert!(
+        bad.stderr().contains("piitrail.toml:5:"),
+        "{}",
+        bad.stderr()
+    );
+}
+
 #[test]
 fn another_person_and_nobody() {
     let p = pipeline();

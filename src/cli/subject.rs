@@ -73,10 +73,12 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
 fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
     let rules = crate::rules::builtin()?;
+    let config = crate::policy::Config::load(&ctx.root, &rules)?;
     let req = subject::Request {
         ids: &args.ids,
         root: ctx.root.clone(),
         rules: &rules,
+        declarations: &config.datasets,
     };
     let mut out = std::io::stdout().lock();
     if !args.apply {
@@ -183,11 +185,13 @@ fn find(ctx: &Context, args: FindArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
     let records = ledger.load()?;
     let rules = crate::rules::builtin()?;
+    let config = crate::policy::Config::load(&ctx.root, &rules)?;
     let report = subject::find(
         &subject::Request {
             ids: &args.ids,
             root: ctx.root.clone(),
             rules: &rules,
+            declarations: &config.datasets,
         },
         &records,
     )?;
@@ -246,15 +250,30 @@ fn write_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     }
     for a in &r.artifacts {
         match a.matched {
-            Match::Rows => writeln!(
-                out,
-                "  rows        {} ({}): {} row(s) in {} — rows {}",
-                a.path,
-                crate::scan::short_digest(&a.digest),
-                a.rows,
-                a.columns.join(", "),
-                locators(&a.locators)
-            )?,
+            Match::Rows => {
+                writeln!(
+                    out,
+                    "  rows        {} ({}): {} row(s) in {} — rows {}",
+                    a.path,
+                    crate::scan::short_digest(&a.digest),
+                    a.rows,
+                    a.columns.join(", "),
+                    locators(&a.locators)
+                )?;
+                if !a.keys.is_empty() {
+                    let keys: Vec<String> = a
+                        .keys
+                        .iter()
+                        .map(|k| {
+                            k.iter()
+                                .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("null")))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .collect();
+                    writeln!(out, "              primary key: {}", keys.join(", "))?;
+                }
+            }
             Match::Aggregate => {
                 writeln!(
                     out,

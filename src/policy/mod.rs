@@ -296,6 +296,9 @@ pub struct Declaration {
     pub subjects: Vec<String>,
     /// Columns that identify a row (row locators for subject requests).
     pub primary_key: Vec<String>,
+    /// Foreign keys: a column of this dataset and the column (`PATH:COLUMN`) it refers to. A
+    /// subject request expands an identity found in one along the reference.
+    pub references: BTreeMap<String, crate::ledger::ColumnRef>,
     pub columns: BTreeMap<String, ColumnDeclaration>,
     pub line: usize,
 }
@@ -546,6 +549,8 @@ struct RawDataset {
     subjects: Vec<String>,
     #[serde(default)]
     primary_key: Vec<String>,
+    #[serde(default)]
+    references: BTreeMap<String, Spanned<String>>,
     /// Applies to every special-category column of the dataset that does not name its own.
     art9_condition: Option<Spanned<String>>,
     art10_basis: Option<Spanned<String>>,
@@ -955,6 +960,28 @@ impl Validator<'_> {
             .art10_basis
             .as_ref()
             .and_then(|c| self.one_of(c, &format!("{key}.art10_basis"), ART10_BASES));
+        let mut references = BTreeMap::new();
+        for (column, target) in &r.references {
+            match target.get_ref().rsplit_once(':') {
+                Some((p, c)) if !p.trim().is_empty() && !c.trim().is_empty() => {
+                    references.insert(
+                        column.clone(),
+                        crate::ledger::ColumnRef {
+                            path: p.trim().trim_start_matches("./").to_string(),
+                            column: c.trim().to_string(),
+                        },
+                    );
+                }
+                _ => self.problem(
+                    target.span().start,
+                    &format!("{key}.references.{column}"),
+                    format!(
+                        "'{}' is not PATH:COLUMN (the column this one refers to, such as \"data/customers.csv:customer_id\")",
+                        target.get_ref()
+                    ),
+                ),
+            }
+        }
         let mut columns = BTreeMap::new();
         for (name, col) in &r.columns {
             let ckey = format!("{key}.columns.{name}");
@@ -1010,6 +1037,7 @@ impl Validator<'_> {
             retention: r.retention.clone(),
             subjects: r.subjects.clone(),
             primary_key: r.primary_key.clone(),
+            references,
             columns,
             line: self.line(d.span().start),
         })
@@ -1069,6 +1097,7 @@ legal_basis = "contract"
 retention = "P6Y"
 subjects = ["customers"]
 primary_key = ["customer_id"]
+references.account_id = "data/accounts.parquet:id"
 columns.email = "user.contact.email"
 columns.phone = ["user.contact.phone_number", "user.contact"]
 columns.diagnosis = { category = "user.health_and_medical", art9_condition = "explicit_consent" }
@@ -1083,7 +1112,19 @@ columns.diagnosis = { category = "user.health_and_medical", art9_condition = "ex
             d.columns["diagnosis"].art9_condition.as_deref(),
             Some("explicit_consent")
         );
-        assert_eq!(d.columns["diagnosis"].line, 11);
+        assert_eq!(d.columns["diagnosis"].line, 12);
+        assert_eq!(d.references["account_id"].path, "data/accounts.parquet");
+        assert_eq!(d.references["account_id"].column, "id");
+        let e = parse(
+            "[[dataset]]\npath = \"a.csv\"\npurpose = \"x\"\nlegal_basis = \"contract\"\nreferences.cid = \"customers.csv\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains(":5:")
+                && e.contains("dataset[0].references.cid")
+                && e.contains("PATH:COLUMN"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::ledger::{ColumnRef, ExecutionRecord, Record, live_executions_of};
+use crate::policy::Declaration;
 use crate::propagate::{Propagation, propagate};
 use crate::rules::RuleSet;
 pub use identity::{Identity, Normaliser};
@@ -95,6 +96,11 @@ pub struct Found {
     /// For a model: the training inputs that held the subject's data.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
+    /// The declared primary key's values of the rows found, in the order of `locators`
+    /// (piitrail.toml `primary_key`; only when the key holds no personal data but
+    /// pseudonymous ids).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<BTreeMap<String, Option<String>>>,
     /// For an aggregate: its group key columns (none for one total over all rows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<String>>,
@@ -149,6 +155,8 @@ pub struct Request<'a> {
     pub ids: &'a [String],
     pub root: PathBuf,
     pub rules: &'a RuleSet,
+    /// The record of processing (piitrail.toml): primary keys and references.
+    pub declarations: &'a [Declaration],
 }
 
 /// The column edges of the live executions, by source column, with the execution.
@@ -156,6 +164,8 @@ struct Edges<'a> {
     from: HashMap<(&'a str, &'a str), Vec<(&'a ExecutionRecord, &'a crate::ledger::ColumnEdge)>>,
     /// Direct copies by target column: the columns copied into it.
     copied_from: HashMap<(&'a str, &'a str), Vec<&'a ColumnRef>>,
+    /// References declared in piitrail.toml, both ways.
+    references: BTreeMap<ColumnRef, Vec<ColumnRef>>,
     executions: Vec<&'a ExecutionRecord>,
 }
 
@@ -183,12 +193,36 @@ impl<'a> Edges<'a> {
         Edges {
             from,
             copied_from,
+            references: BTreeMap::new(),
             executions,
         }
     }
 
+    /// Adds the references declared for the datasets `paths`.
+    fn declare(&mut self, declarations: &[Declaration], paths: &[&str]) {
+        for path in paths {
+            for d in declarations.iter().filter(|d| d.path.matches(path)) {
+                for (column, target) in &d.references {
+                    let here = ColumnRef {
+                        path: path.to_string(),
+                        column: column.clone(),
+                    };
+                    self.references
+                        .entry(here.clone())
+                        .or_default()
+                        .push(target.clone());
+                    self.references
+                        .entry(target.clone())
+                        .or_default()
+                        .push(here);
+                }
+            }
+        }
+    }
+
     /// Columns linked to `c` for an expanded identity: the other join keys of a step where
-    /// `c` is a join key, and the columns `c` is copied into or from (transitively).
+    /// `c` is a join key, the columns `c` is copied into or from, and the columns a declared
+    /// reference links it to (transitively).
     fn linked(&self, c: &ColumnRef) -> Vec<ColumnRef> {
         let mut out = BTreeSet::new();
         let mut todo = vec![c.clone()];
@@ -226,6 +260,10 @@ impl<'a> Edges<'a> {
                 out.insert((*src).clone());
                 todo.push((*src).clone());
             }
+            for other in self.references.get(&c).into_iter().flatten() {
+                out.insert(other.clone());
+                todo.push(other.clone());
+            }
         }
         out.remove(c);
         out.into_iter().collect()
@@ -239,7 +277,13 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
         identities.push(identity::parse(spec, req.rules).map_err(SubjectError::Usage)?);
     }
     let prop = propagate(records);
-    let edges = Edges::new(records);
+    let mut edges = Edges::new(records);
+    let datasets: Vec<&str> = prop
+        .current()
+        .filter(|v| v.kind == "dataset")
+        .map(|v| v.path.as_str())
+        .collect();
+    edges.declare(req.declarations, &datasets);
     // Targets: (path, column) → needles. Each is searched in the latest version of its path.
     let mut targets: BTreeMap<(String, String), Vec<(Needle, bool)>> = BTreeMap::new();
     let add = |targets: &mut BTreeMap<(String, String), Vec<(Needle, bool)>>,
@@ -496,7 +540,9 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
             continue;
         }
         holding.insert(path.clone());
-        artifacts.push(found(&prop, path, Match::Rows, columns, rows, &changed));
+        let mut f = found(&prop, path, Match::Rows, columns, rows, &changed);
+        f.keys = primary_keys(req, &prop, &f)?;
+        artifacts.push(f);
     }
     // Outputs of steps that read the subject's rows but hold no identifier to find them by:
     // aggregates (recompute), or copies without the identifying columns.
@@ -643,6 +689,43 @@ impl Identity {
     }
 }
 
+/// The primary key values of the rows found in a dataset, when piitrail.toml declares its
+/// primary key, every key column is in it, and none is tagged with a category other than a
+/// pseudonymous id (`user.unique_id`): a key that is an e-mail address is not printed.
+fn primary_keys(
+    req: &Request,
+    prop: &Propagation,
+    f: &Found,
+) -> Result<Vec<BTreeMap<String, Option<String>>>, SubjectError> {
+    let Some(key) = req
+        .declarations
+        .iter()
+        .find(|d| d.path.matches(&f.path) && !d.primary_key.is_empty())
+        .map(|d| &d.primary_key)
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(version) = prop.versions.get(&f.digest) else {
+        return Ok(Vec::new());
+    };
+    let pseudonymous = key.iter().all(|k| {
+        version.schema.contains(k)
+            && version.columns.get(k).is_none_or(|tags| {
+                tags.keys()
+                    .all(|c| crate::policy::is_within(c, "user.unique_id"))
+            })
+    });
+    let file = req.root.join(&f.path);
+    if !pseudonymous || !file.is_file() {
+        return Ok(Vec::new());
+    }
+    let rows: BTreeSet<u64> = f.locators.iter().copied().collect();
+    Ok(read::values(&file, key, &rows)?
+        .into_iter()
+        .map(|values| key.iter().cloned().zip(values).collect())
+        .collect())
+}
+
 /// The groups of the aggregate `out` (written by `x`) that the subject's rows went into: the
 /// group key columns from the step's GROUP_BY edges, the subject's key values read from the
 /// input that holds their rows, each group's size there, and the aggregate's row for it.
@@ -760,6 +843,7 @@ fn found(
         rows: rows.len() as u64,
         locators: rows.into_iter().collect(),
         inputs: Vec::new(),
+        keys: Vec::new(),
         group_by: None,
         groups: Vec::new(),
         action: match matched {

@@ -298,6 +298,23 @@ fn key_at(text: &[Option<Text>], r: usize) -> Key {
         .collect()
 }
 
+/// The values of `columns` in the given rows (1-based), in row order.
+pub fn values(
+    file: &Path,
+    columns: &[String],
+    rows: &std::collections::BTreeSet<u64>,
+) -> Result<Vec<Key>, ScanError> {
+    let last = rows.last().copied().unwrap_or(0);
+    let mut out = Vec::with_capacity(rows.len());
+    each_batch(file, columns, |row0, n, text| {
+        for &r in rows.range(row0 + 1..=row0 + n as u64) {
+            out.push(key_at(text, (r - row0 - 1) as usize));
+        }
+        row0 + (n as u64) < last
+    })?;
+    Ok(out)
+}
+
 /// The groups of an aggregate's input that the given rows (1-based) fall in: each group's
 /// key (the values of `keys`), its size (the file's rows with that key) and how many of the
 /// given rows it holds, in order of first appearance.
@@ -306,18 +323,13 @@ pub fn groups(
     keys: &[String],
     rows: &std::collections::BTreeSet<u64>,
 ) -> Result<Vec<(Key, u64, u64)>, ScanError> {
-    let last = rows.last().copied().unwrap_or(0);
     let mut out: Vec<(Key, u64, u64)> = Vec::new();
-    each_batch(file, keys, |row0, n, text| {
-        for &r in rows.range(row0 + 1..=row0 + n as u64) {
-            let key = key_at(text, (r - row0 - 1) as usize);
-            match out.iter_mut().find(|(k, _, _)| *k == key) {
-                Some(g) => g.2 += 1,
-                None => out.push((key, 0, 1)),
-            }
+    for key in values(file, keys, rows)? {
+        match out.iter_mut().find(|(k, _, _)| *k == key) {
+            Some(g) => g.2 += 1,
+            None => out.push((key, 0, 1)),
         }
-        row0 + (n as u64) < last
-    })?;
+    }
     let index: std::collections::HashMap<Key, usize> = out
         .iter()
         .enumerate()
