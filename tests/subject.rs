@@ -288,6 +288,59 @@ primary_key = ["email"]
     );
 }
 
+/// Ann and Bob share a joint account. Her IBAN is found next to her e-mail, but it is not
+/// followed into the copy of the table: it would reach Bob's row there. Her own row of the copy
+/// is still found, by her customer number.
+#[test]
+fn a_shared_bank_account_is_not_followed_to_other_peoples_rows() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.write(
+        "data/accounts.csv",
+        "customer_id,email,iban\nC001,ann.lee@example.com,DE89370400440532013000\nC002,bob.ray@example.org,DE89370400440532013000\nC003,cy.do@example.net,FR1420041010050500013M02606\n",
+    );
+    p.run(&["scan", "data/accounts.csv", "--record"]).expect(0);
+    run_sql(
+        &p,
+        "SELECT customer_id, iban FROM a",
+        &["a=data/accounts.csv"],
+        "out/payers.parquet",
+    );
+    let r = find(&p, &["email=ann.lee@example.com"]);
+    let got: Vec<(String, Vec<u64>)> = summary(&r).into_iter().map(|a| (a.0, a.3)).collect();
+    assert_eq!(
+        got,
+        [
+            ("data/accounts.csv".to_string(), vec![1]),
+            ("out/payers.parquet".to_string(), vec![1])
+        ],
+        "{r:#}"
+    );
+    let payers = &r["artifacts"][1];
+    assert_eq!(payers["columns"], serde_json::json!(["customer_id"]));
+    let iban = r["identity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["category"]
+                .as_str()
+                .unwrap()
+                .starts_with("user.financial")
+        })
+        .unwrap_or_else(|| panic!("{r:#}"));
+    assert_eq!(iban["shared"], true);
+    // Cy's account is hers alone: found by the IBAN too.
+    let r = find(&p, &["email=cy.do@example.net"]);
+    let payers = &r["artifacts"][1];
+    assert_eq!(payers["path"], "out/payers.parquet");
+    assert_eq!(
+        payers["columns"],
+        serde_json::json!(["customer_id", "iban"]),
+        "{r:#}"
+    );
+}
+
 #[test]
 fn another_person_and_nobody() {
     let p = pipeline();

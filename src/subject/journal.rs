@@ -149,6 +149,7 @@ mod tests {
             category: category.into(),
             value_hash: hash.into(),
             found_in: found_in.map(String::from),
+            shared: false,
         }
     }
 

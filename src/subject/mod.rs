@@ -25,7 +25,7 @@ pub mod identity;
 mod journal;
 mod read;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -63,6 +63,13 @@ const IDENTIFYING: &[&str] = &[
     "user.financial.bank_account",
     "user.financial.credit_card",
 ];
+
+/// Identifying categories whose values people share (a joint account, a family card, a
+/// household's phone line): followed only when no other row holds the value.
+fn shareable(category: &str) -> bool {
+    crate::policy::is_within(category, "user.financial")
+        || crate::policy::is_within(category, "user.contact.phone_number")
+}
 
 fn identifying(category: &str) -> bool {
     IDENTIFYING
@@ -134,6 +141,9 @@ pub struct IdentityOut {
     /// Where an expanded identity was found (`PATH:COLUMN`), absent for one given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub found_in: Option<String>,
+    /// Found next to the subject but held by other people's rows too: not followed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -352,6 +362,13 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
     let mut aggregates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut changed: BTreeSet<String> = BTreeSet::new();
     let mut searched_values: BTreeSet<(String, String, String)> = BTreeSet::new();
+    // Each identity's index by category and normalised value.
+    let mut known: HashMap<(String, String), usize> = identities
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| ((id.category.clone(), id.value.expose().clone()), i))
+        .collect();
+    let mut not_followed: Vec<IdentityOut> = Vec::new();
     loop {
         let pending: Vec<(String, String)> = targets
             .iter()
@@ -447,8 +464,9 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                     .extend(rows.iter().copied());
             }
             // Expansion: identifiers in the rows found become identities of their columns.
+            let mut fresh: Vec<(usize, String, String, ColumnRef, Vec<ColumnRef>)> = Vec::new();
             for (ci, value) in &found.identifiers {
-                let (column, category) = &expand
+                let (column, category) = expand
                     .iter()
                     .find(|(c, _)| c == &wanted[*ci])
                     .cloned()
@@ -456,29 +474,55 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 if !searched_values.insert((path.clone(), column.clone(), value.clone())) {
                     continue;
                 }
-                let normaliser = Normaliser::of(category);
                 let from = ColumnRef {
                     path: path.clone(),
-                    column: column.clone(),
+                    column,
                 };
+                let linked = edges.linked(&from);
+                fresh.push((*ci, value.clone(), category, from, linked));
+            }
+            // A bank account, card or phone number that rows of other people hold too (a joint
+            // account, a household's line) is not followed: it would reach their rows.
+            let check: Vec<(usize, String)> = fresh
+                .iter()
+                .filter(|(_, _, category, _, linked)| shareable(category) && !linked.is_empty())
+                .map(|(ci, v, ..)| (*ci, v.clone()))
+                .collect();
+            let shared = if check.is_empty() {
+                HashSet::new()
+            } else {
+                let matched: BTreeSet<u64> = found
+                    .rows
+                    .iter()
+                    .flat_map(|(_, r)| r.iter().copied())
+                    .collect();
+                read::shared(&file, &wanted, &check, &matched)?
+            };
+            for (ci, value, category, from, linked) in fresh {
+                let normaliser = Normaliser::of(&category);
                 let id = Identity {
-                    category: category.clone(),
-                    value: crate::sensitive::Sensitive::new(normaliser.apply(value)),
-                    column: Some(from.clone()),
+                    category,
+                    value: crate::sensitive::Sensitive::new(normaliser.apply(&value)),
+                    column: Some(from),
                     normaliser,
                 };
-                let known = identities.iter().position(|(have, _)| {
-                    have.category == id.category && have.value.expose() == id.value.expose()
-                });
-                let i = match known {
-                    Some(i) => i,
+                if shared.contains(&(ci, value.clone())) {
+                    let mut out = id.out();
+                    out.shared = true;
+                    not_followed.push(out);
+                    continue;
+                }
+                let key = (id.category.clone(), id.value.expose().clone());
+                let i = match known.get(&key) {
+                    Some(&i) => i,
                     None => {
-                        identities.push((id, value.clone()));
+                        identities.push((id, value));
+                        known.insert(key, identities.len() - 1);
                         identities.len() - 1
                     }
                 };
-                for linked in edges.linked(&from) {
-                    add(&mut targets, &linked, Needle::Value(i));
+                for l in linked {
+                    add(&mut targets, &l, Needle::Value(i));
                 }
             }
         }
@@ -650,7 +694,11 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
     }
     artifacts.sort_by(|a, b| (a.matched, &a.path).cmp(&(b.matched, &b.path)));
     Ok(Report {
-        identity: identities.iter().map(|(id, _)| id.out()).collect(),
+        identity: identities
+            .iter()
+            .map(|(id, _)| id.out())
+            .chain(not_followed)
+            .collect(),
         artifacts,
     })
 }
@@ -685,6 +733,7 @@ impl Identity {
                 .as_ref()
                 .filter(|_| !self.category.is_empty())
                 .map(|c| format!("{}:{}", c.path, c.column)),
+            shared: false,
         }
     }
 }

@@ -55,6 +55,56 @@ impl Matcher {
         }
     }
 
+    /// Whether a Parquet row group may hold a match, by its min/max statistics: a searched
+    /// column's [`ranges`] must meet the column's [min, max]. A column without usable
+    /// statistics (none, not text, or a legacy signed sort order) keeps the group.
+    pub fn may_hold(&self, g: &RowGroup, wanted: &[String]) -> bool {
+        use datafusion::parquet::basic::{ColumnOrder, ConvertedType, LogicalType, SortOrder};
+        let rg = g.meta.row_group(g.index);
+        let schema = g.meta.file_metadata().schema_descr();
+        self.checks.iter().any(|(ci, checks)| {
+            let name = wanted[*ci].as_str();
+            let Some(leaf) = (0..schema.num_columns()).find(|&i| {
+                let column = schema.column(i);
+                let parts = column.path().parts();
+                parts.len() == 1 && parts[0] == name
+            }) else {
+                return false; // not in the file: nothing to match
+            };
+            // Text only: a binary column is matched as hex, which its statistics are not.
+            let column = schema.column(leaf);
+            let utf8 = matches!(column.logical_type_ref(), Some(LogicalType::String))
+                || column.converted_type() == ConvertedType::UTF8;
+            let byte_order = matches!(
+                g.meta.file_metadata().column_order(leaf),
+                ColumnOrder::TYPE_DEFINED_ORDER(SortOrder::UNSIGNED)
+            );
+            let Some(stats) = rg.column(leaf).statistics() else {
+                return true;
+            };
+            if stats.null_count_opt() == Some(rg.num_rows() as u64) {
+                return false; // only nulls
+            }
+            let is_text = matches!(
+                stats,
+                datafusion::parquet::file::statistics::Statistics::ByteArray(_)
+                    | datafusion::parquet::file::statistics::Statistics::FixedLenByteArray(_)
+            );
+            let (Some(min), Some(max)) = (stats.min_bytes_opt(), stats.max_bytes_opt()) else {
+                return true;
+            };
+            if !is_text || !utf8 || !byte_order {
+                return true;
+            }
+            checks.iter().any(|c| match ranges(c) {
+                None => true,
+                Some(rs) => rs.iter().any(|(lo, hi)| {
+                    lo.as_slice() <= max && hi.as_ref().is_none_or(|h| min < h.as_slice())
+                }),
+            })
+        })
+    }
+
     fn hit(check: &Check, cell: &str) -> bool {
         match check {
             Check::Value(n, want) => {
@@ -64,6 +114,70 @@ impl Matcher {
             Check::Digests(set) => set.contains(&cell.trim().to_ascii_lowercase()),
         }
     }
+}
+
+/// Byte ranges `[lo, hi)` (`hi` none: unbounded) that hold every stored value `check` can
+/// match, or none when they cannot be bounded (phone numbers, separators dropped). A value
+/// matches after trimming (Unicode whitespace: it sorts below `!` or at `\u{80}` and above)
+/// and, for folded values and digests, in any case: it starts with one of the case variants
+/// of the value's first characters (up to 64 variants; `k` also as the Kelvin sign, which
+/// lower-cases to `k`).
+fn ranges(check: &Check) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    let prefixes: Vec<Vec<u8>> = match check {
+        Check::Value(Normaliser::Trimmed, want) => vec![want.as_bytes().to_vec()],
+        Check::Value(Normaliser::Folded, want) => case_prefixes(want, true),
+        Check::Digests(set) => set.iter().flat_map(|d| case_prefixes(d, false)).collect(),
+        Check::Value(..) => return None,
+    };
+    if prefixes.iter().any(Vec::is_empty) {
+        return None;
+    }
+    let mut out: Vec<(Vec<u8>, Option<Vec<u8>>)> = prefixes
+        .into_iter()
+        .map(|p| {
+            // Every string starting with p is below p followed by 0xFF (never in UTF-8).
+            let mut hi = p.clone();
+            hi.push(0xFF);
+            (p, Some(hi))
+        })
+        .collect();
+    // Leading whitespace: ASCII (tab to space), or any non-ASCII character.
+    out.push((vec![0x09], Some(vec![b'!'])));
+    out.push((vec![0x80], None));
+    Some(out)
+}
+
+/// The case variants of the longest prefix of `value` with at most 64 of them, stopping at
+/// whitespace or a non-ASCII character.
+fn case_prefixes(value: &str, unicode_fold: bool) -> Vec<Vec<u8>> {
+    const KELVIN: &str = "\u{212A}";
+    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+    for c in value.chars() {
+        if !c.is_ascii() || c.is_ascii_whitespace() {
+            break;
+        }
+        let mut variants: Vec<Vec<u8>> = vec![vec![c.to_ascii_lowercase() as u8]];
+        if c.is_ascii_alphabetic() {
+            variants.push(vec![c.to_ascii_uppercase() as u8]);
+            if unicode_fold && c.eq_ignore_ascii_case(&'k') {
+                variants.push(KELVIN.as_bytes().to_vec());
+            }
+        }
+        if out.len() * variants.len() > 64 {
+            break;
+        }
+        out = out
+            .iter()
+            .flat_map(|p| {
+                variants.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.extend_from_slice(v);
+                    q
+                })
+            })
+            .collect();
+    }
+    out
 }
 
 /// What a search found.
@@ -146,15 +260,10 @@ fn open(file: &Path) -> Result<(Source, tokio::runtime::Runtime), ScanError> {
     Ok((src, runtime))
 }
 
-/// Reads `wanted` columns of `file` (those present) and matches them.
+/// Reads `wanted` columns of `file` (those present) and matches them. In a Parquet file,
+/// row groups whose statistics show they cannot hold a match are not read (see
+/// [`Matcher::may_hold`]).
 pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found, ScanError> {
-    let (src, runtime) = open(file)?;
-    // One partition: batches arrive in file order, so row numbers are the file's.
-    let ctx = SessionContext::new_with_config(
-        SessionConfig::new()
-            .with_target_partitions(1)
-            .with_batch_size(8192),
-    );
     let mut found = Found {
         rows: matcher
             .checks
@@ -164,87 +273,55 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
         identifiers: Vec::new(),
     };
     let mut seen_ids: HashSet<(usize, String)> = HashSet::new();
-    runtime.block_on(async {
-        let df = read_text_frame(&ctx, &src).await?;
-        let present: Vec<Option<usize>> = {
-            let schema = df.schema();
-            wanted
-                .iter()
-                .map(|w| schema.index_of_column_by_name(None, w))
-                .collect()
-        };
-        let selected: Vec<&String> = wanted
-            .iter()
-            .zip(&present)
-            .filter(|(_, p)| p.is_some())
-            .map(|(w, _)| w)
-            .collect();
-        // Position in the projection of each wanted column.
-        let mut at = vec![None; wanted.len()];
-        let mut k = 0;
-        for (i, p) in present.iter().enumerate() {
-            if p.is_some() {
-                at[i] = Some(k);
-                k += 1;
-            }
-        }
-        let df = df
-            .select(
-                selected
-                    .iter()
-                    .map(|c| col(format!("\"{c}\"")))
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(|e| df_error(&src, e))?;
-        let mut stream = df.execute_stream().await.map_err(|e| df_error(&src, e))?;
-        let mut row0 = 0u64;
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| df_error(&src, e))?;
-            let mut text: Vec<Option<Text>> = Vec::with_capacity(wanted.len());
-            for a in &at {
-                text.push(match a {
-                    Some(k) => Some(as_text(batch.column(*k)).map_err(|e| df_error(&src, e))?),
-                    None => None,
-                });
-            }
-            for r in 0..batch.num_rows() {
-                let mut matched = false;
-                for (slot, (ci, checks)) in found.rows.iter_mut().zip(&matcher.checks) {
-                    let Some(Some(cell)) = text[*ci].as_ref().map(|t| t.get(r)) else {
-                        continue;
-                    };
-                    if checks.iter().any(|c| Matcher::hit(c, cell)) {
-                        slot.1.push(row0 + r as u64 + 1);
-                        matched = true;
-                    }
+    let keep = |g: &RowGroup| matcher.may_hold(g, wanted);
+    scan_batches(file, wanted, Some(&keep), |row0, n, text| {
+        for r in 0..n {
+            let mut matched = false;
+            for (slot, (ci, checks)) in found.rows.iter_mut().zip(&matcher.checks) {
+                let Some(Some(cell)) = text[*ci].as_ref().map(|t| t.get(r)) else {
+                    continue;
+                };
+                if checks.iter().any(|c| Matcher::hit(c, cell)) {
+                    slot.1.push(row0 + r as u64 + 1);
+                    matched = true;
                 }
-                if matched {
-                    for &ci in &matcher.expand {
-                        if let Some(Some(v)) = text[ci].as_ref().map(|t| t.get(r))
-                            && !v.trim().is_empty()
-                            && seen_ids.insert((ci, v.to_string()))
-                        {
-                            found.identifiers.push((ci, v.to_string()));
-                        }
+            }
+            if matched {
+                for &ci in &matcher.expand {
+                    if let Some(Some(v)) = text[ci].as_ref().map(|t| t.get(r))
+                        && !v.trim().is_empty()
+                        && seen_ids.insert((ci, v.to_string()))
+                    {
+                        found.identifiers.push((ci, v.to_string()));
                     }
                 }
             }
-            row0 += batch.num_rows() as u64;
         }
-        Ok::<_, ScanError>(())
+        true
     })?;
     Ok(found)
 }
 
+/// One row group of a Parquet file, for pruning.
+pub struct RowGroup<'a> {
+    pub meta: &'a datafusion::parquet::file::metadata::ParquetMetaData,
+    pub index: usize,
+}
+
 /// Streams `columns` of `file` (those present; an absent one reads as null) in file order,
-/// calling `f` with the first row number (0-based) of each batch and the columns as text.
-/// `f` returns false to stop early.
-fn each_batch(
+/// calling `f` with the first row number (0-based) of each batch, its length and the columns
+/// as text; `f` returns false to stop early. With `keep`, the row groups of a Parquet file it
+/// refuses are skipped (every batch still carries its rows' numbers in the file).
+fn scan_batches(
     file: &Path,
     columns: &[String],
+    keep: Option<&dyn Fn(&RowGroup) -> bool>,
     mut f: impl FnMut(u64, usize, &[Option<Text>]) -> bool,
 ) -> Result<(), ScanError> {
     let (src, runtime) = open(file)?;
+    if let (Some(keep), Format::Parquet) = (keep, src.format) {
+        return scan_parquet(&src, columns, keep, f);
+    }
     let ctx = SessionContext::new_with_config(
         SessionConfig::new()
             .with_target_partitions(1)
@@ -270,16 +347,7 @@ fn each_batch(
         let mut row0 = 0u64;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| df_error(&src, e))?;
-            let mut k = 0;
-            let mut text = Vec::with_capacity(columns.len());
-            for p in &present {
-                text.push(if *p {
-                    k += 1;
-                    Some(as_text(batch.column(k - 1)).map_err(|e| df_error(&src, e))?)
-                } else {
-                    None
-                });
-            }
+            let text = columns_as_text(&batch, &present).map_err(|e| df_error(&src, e))?;
             if !f(row0, batch.num_rows(), &text) {
                 break;
             }
@@ -287,6 +355,110 @@ fn each_batch(
         }
         Ok(())
     })
+}
+
+/// The wanted columns of a batch (projected to the present ones, in order) as text.
+fn columns_as_text<'a>(
+    batch: &'a datafusion::arrow::record_batch::RecordBatch,
+    present: &[bool],
+) -> Result<Vec<Option<Text<'a>>>, String> {
+    let mut k = 0;
+    let mut text = Vec::with_capacity(present.len());
+    for p in present {
+        text.push(if *p {
+            k += 1;
+            Some(as_text(batch.column(k - 1))?)
+        } else {
+            None
+        });
+    }
+    Ok(text)
+}
+
+/// [`scan_batches`] for Parquet with row groups pruned: read with the Parquet reader of
+/// DataFusion's stack, only the row groups `keep` accepts; batches are cut at row-group
+/// boundaries so each one's rows are consecutive in the file.
+fn scan_parquet(
+    src: &Source,
+    columns: &[String],
+    keep: &dyn Fn(&RowGroup) -> bool,
+    mut f: impl FnMut(u64, usize, &[Option<Text>]) -> bool,
+) -> Result<(), ScanError> {
+    use datafusion::parquet::arrow::ProjectionMask;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let bad = |e: &dyn std::fmt::Display| ScanError::Read {
+        path: src.path.clone(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(&src.path).map_err(|e| bad(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?;
+    let meta = builder.metadata().clone();
+    let arrow = builder.schema().clone();
+    let present: Vec<bool> = columns.iter().map(|c| arrow.index_of(c).is_ok()).collect();
+    let mut roots: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| arrow.index_of(c).ok())
+        .collect();
+    roots.sort_unstable();
+    roots.dedup();
+    // The projection keeps file order: each present wanted column's place in it.
+    let order: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| arrow.index_of(c).ok())
+        .map(|i| roots.iter().position(|r| *r == i).expect("projected"))
+        .collect();
+    let mut starts = Vec::with_capacity(meta.num_row_groups());
+    let mut at = 0u64;
+    for g in meta.row_groups() {
+        starts.push(at);
+        at += g.num_rows() as u64;
+    }
+    let groups: Vec<usize> = (0..meta.num_row_groups())
+        .filter(|&i| {
+            keep(&RowGroup {
+                meta: &meta,
+                index: i,
+            })
+        })
+        .collect();
+    let Some(&first) = groups.first() else {
+        return Ok(());
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_row_groups(groups.clone())
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| bad(&e))?;
+    // Where the rows of the stream are in the file.
+    let mut group = 0usize;
+    let mut left = meta.row_group(first).num_rows() as u64;
+    let mut row0 = starts[first];
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(&e))?;
+        let mut offset = 0usize;
+        while offset < batch.num_rows() {
+            while left == 0 {
+                group += 1;
+                left = meta.row_group(groups[group]).num_rows() as u64;
+                row0 = starts[groups[group]];
+            }
+            let n = (batch.num_rows() - offset).min(left as usize);
+            let piece = batch
+                .slice(offset, n)
+                .project(&order)
+                .map_err(|e| bad(&e))?;
+            let text = columns_as_text(&piece, &present).map_err(|e| bad(&e))?;
+            if !f(row0, n, &text) {
+                return Ok(());
+            }
+            offset += n;
+            left -= n as u64;
+            row0 += n as u64;
+        }
+    }
+    Ok(())
 }
 
 /// A row's values of some columns (null, or absent, as `None`).
@@ -306,7 +478,7 @@ pub fn values(
 ) -> Result<Vec<Key>, ScanError> {
     let last = rows.last().copied().unwrap_or(0);
     let mut out = Vec::with_capacity(rows.len());
-    each_batch(file, columns, |row0, n, text| {
+    scan_batches(file, columns, None, |row0, n, text| {
         for &r in rows.range(row0 + 1..=row0 + n as u64) {
             out.push(key_at(text, (r - row0 - 1) as usize));
         }
@@ -336,7 +508,7 @@ pub fn groups(
         .map(|(i, (k, _, _))| (k.clone(), i))
         .collect();
     let mut sizes = vec![0u64; out.len()];
-    each_batch(file, keys, |_, n, text| {
+    scan_batches(file, keys, None, |_, n, text| {
         for r in 0..n {
             if let Some(&i) = index.get(&key_at(text, r)) {
                 sizes[i] += 1;
@@ -360,7 +532,7 @@ pub fn rows_with(
     let index: std::collections::HashMap<&Key, usize> =
         keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
     let mut out = Vec::new();
-    each_batch(file, columns, |row0, n, text| {
+    scan_batches(file, columns, None, |row0, n, text| {
         for r in 0..n {
             if let Some(&i) = index.get(&key_at(text, r)) {
                 out.push((row0 + r as u64 + 1, i));
@@ -369,6 +541,42 @@ pub fn rows_with(
         true
     })?;
     Ok(out)
+}
+
+/// Which of `values` ((column index into `columns`, value as stored)) a row of `file` other
+/// than the `matched` ones (1-based) holds too.
+pub fn shared(
+    file: &Path,
+    columns: &[String],
+    values: &[(usize, String)],
+    matched: &std::collections::BTreeSet<u64>,
+) -> Result<HashSet<(usize, String)>, ScanError> {
+    let mut by_column: std::collections::HashMap<usize, HashSet<&str>> = Default::default();
+    for (ci, v) in values {
+        by_column.entry(*ci).or_default().insert(v.trim());
+    }
+    let mut out = HashSet::new();
+    scan_batches(file, columns, None, |row0, n, text| {
+        for r in 0..n {
+            if matched.contains(&(row0 + r as u64 + 1)) {
+                continue;
+            }
+            for (ci, wanted) in &by_column {
+                if let Some(Some(cell)) = text[*ci].as_ref().map(|t| t.get(r))
+                    && wanted.contains(cell.trim())
+                {
+                    out.insert((*ci, cell.trim().to_string()));
+                }
+            }
+        }
+        out.len() < values.len()
+    })?;
+    // Back to the values as given.
+    Ok(values
+        .iter()
+        .filter(|(ci, v)| out.contains(&(*ci, v.trim().to_string())))
+        .cloned()
+        .collect())
 }
 
 /// The number of rows of `file`.
@@ -423,4 +631,145 @@ pub fn rows(
         Ok::<_, ScanError>(())
     })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::StringArray;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+
+    fn inside(ranges: &[(Vec<u8>, Option<Vec<u8>>)], v: &[u8]) -> bool {
+        ranges
+            .iter()
+            .any(|(lo, hi)| lo.as_slice() <= v && hi.as_ref().is_none_or(|h| v < h.as_slice()))
+    }
+
+    #[test]
+    fn the_kelvin_sign_is_the_only_non_ascii_character_that_lower_cases_to_ascii() {
+        let odd: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| {
+                let l: String = c.to_lowercase().collect();
+                l.is_ascii()
+            })
+            .collect();
+        assert_eq!(odd, ['\u{212A}']);
+    }
+
+    /// Every stored form a check matches lies in its ranges: case variants, whitespace around
+    /// (ASCII and Unicode), the Kelvin sign.
+    #[test]
+    fn every_value_a_check_matches_is_inside_its_ranges() {
+        let spaces = ["", " ", "\t", "\n ", "\u{a0}", "\u{3000}", "\u{2028}"];
+        let folded = |want: &str| Check::Value(Normaliser::Folded, want.to_string());
+        let cases: Vec<(Check, Vec<String>)> = vec![
+            (
+                folded("annika.k@example.com"),
+                vec![
+                    "annika.k@example.com".into(),
+                    "ANNIKA.K@EXAMPLE.COM".into(),
+                    "AnNiKa.K@Example.Com".into(),
+                    "ANNI\u{212A}A.\u{212A}@example.com".into(),
+                    "\u{212A}".into(),
+                ],
+            ),
+            (
+                Check::Value(Normaliser::Trimmed, "C-0042".into()),
+                vec!["C-0042".into()],
+            ),
+            (
+                Check::Digests(["9f86d081884c7d65".to_string()].into_iter().collect()),
+                vec!["9f86d081884c7d65".into(), "9F86D081884C7D65".into()],
+            ),
+        ];
+        for (check, forms) in &cases {
+            let rs = ranges(check).expect("bounded");
+            for form in forms {
+                for a in spaces {
+                    for b in spaces {
+                        let v = format!("{a}{form}{b}");
+                        if Matcher::hit(check, &v) {
+                            assert!(inside(&rs, v.as_bytes()), "{v:?} matches but is outside");
+                        }
+                    }
+                }
+            }
+        }
+        // Phone numbers and compacted ids cannot be bounded.
+        assert!(ranges(&Check::Value(Normaliser::Phone, "+4930123".into())).is_none());
+        assert!(ranges(&Check::Value(Normaliser::Compact, "DE89".into())).is_none());
+    }
+
+    /// A sorted e-mail column in row groups of 100: only the groups that can hold the value
+    /// (and those with whitespace or non-ASCII values) are read, and the rows found, with their
+    /// numbers in the file, are the same as in a full read.
+    #[test]
+    fn parquet_row_groups_that_cannot_match_are_not_read() {
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::properties::WriterProperties;
+        let mut emails: Vec<String> = (0..2_000)
+            .map(|i| format!("user{i:05}@example.org"))
+            .collect();
+        emails.extend([
+            "annika@example.com".to_string(),
+            "ANNIKA@example.com".to_string(),
+            "Annika@Example.COM ".to_string(),
+            "\tannika@example.com".to_string(),
+        ]);
+        emails.sort();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("people.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "email",
+            DataType::Utf8,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(StringArray::from(emails.clone()))],
+        )
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(100))
+            .build();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&file).unwrap(), schema, Some(props))
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let matcher = Matcher {
+            checks: vec![(
+                0,
+                vec![Check::Value(
+                    Normaliser::Folded,
+                    "annika@example.com".into(),
+                )],
+            )],
+            expand: Vec::new(),
+        };
+        let wanted = vec!["email".to_string()];
+        let found = search(&file, &wanted, &matcher).unwrap();
+        let expected: Vec<u64> = emails
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.trim().eq_ignore_ascii_case("annika@example.com"))
+            .map(|(i, _)| i as u64 + 1)
+            .collect();
+        assert_eq!(expected.len(), 4);
+        assert_eq!(found.rows[0].1, expected);
+        let (kept, total) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+        let keep = |g: &RowGroup| {
+            let k = matcher.may_hold(g, &wanted);
+            total.set(total.get() + 1);
+            kept.set(kept.get() + usize::from(k));
+            k
+        };
+        scan_batches(&file, &wanted, Some(&keep), |_, _, _| true).unwrap();
+        let (kept, total) = (kept.get(), total.get());
+        assert_eq!(total, 21);
+        assert!(kept <= 3, "{kept} of {total} row groups read");
+    }
 }
