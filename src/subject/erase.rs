@@ -653,7 +653,7 @@ fn settle(
         // Recorded by an earlier attempt whose journal update was lost.
         let in_ledger = records.iter().any(|r| {
             matches!(&r.body, crate::ledger::Body::Execution(x)
-                if x.kind == "erasure" && x.outputs.iter().any(|o| *o == f.after.reference))
+                if x.kind == "erasure" && x.outputs.contains(&f.after.reference))
         });
         if !d.recorded && !in_ledger && present {
             finished.push(f);
@@ -832,12 +832,13 @@ pub fn erase(
             },
         }
     }
-    if applied.failed.is_none() && !plan.delete.is_empty() {
-        if let Err(e) = journal.save() {
-            applied.failed = Some(format!(
-                "writing the erasure journal: {e}; nothing was erased"
-            ));
-        }
+    if applied.failed.is_none()
+        && !plan.delete.is_empty()
+        && let Err(e) = journal.save()
+    {
+        applied.failed = Some(format!(
+            "writing the erasure journal: {e}; nothing was erased"
+        ));
     }
     if applied.failed.is_none() {
         applied = apply(&plan, &records, &subject, ledger, &req.root, &mut journal);

@@ -116,13 +116,16 @@ impl Matcher {
     }
 }
 
+/// `[lo, hi)` in byte order; `hi` none: unbounded.
+type Range = (Vec<u8>, Option<Vec<u8>>);
+
 /// Byte ranges `[lo, hi)` (`hi` none: unbounded) that hold every stored value `check` can
 /// match, or none when they cannot be bounded (phone numbers, separators dropped). A value
 /// matches after trimming (Unicode whitespace: it sorts below `!` or at `\u{80}` and above)
 /// and, for folded values and digests, in any case: it starts with one of the case variants
 /// of the value's first characters (up to 64 variants; `k` also as the Kelvin sign, which
 /// lower-cases to `k`).
-fn ranges(check: &Check) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+fn ranges(check: &Check) -> Option<Vec<Range>> {
     let prefixes: Vec<Vec<u8>> = match check {
         Check::Value(Normaliser::Trimmed, want) => vec![want.as_bytes().to_vec()],
         Check::Value(Normaliser::Folded, want) => case_prefixes(want, true),
@@ -132,7 +135,7 @@ fn ranges(check: &Check) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
     if prefixes.iter().any(Vec::is_empty) {
         return None;
     }
-    let mut out: Vec<(Vec<u8>, Option<Vec<u8>>)> = prefixes
+    let mut out: Vec<Range> = prefixes
         .into_iter()
         .map(|p| {
             // Every string starting with p is below p followed by 0xFF (never in UTF-8).
@@ -641,7 +644,7 @@ mod tests {
     use datafusion::arrow::record_batch::RecordBatch;
     use std::sync::Arc;
 
-    fn inside(ranges: &[(Vec<u8>, Option<Vec<u8>>)], v: &[u8]) -> bool {
+    fn inside(ranges: &[Range], v: &[u8]) -> bool {
         ranges
             .iter()
             .any(|(lo, hi)| lo.as_slice() <= v && hi.as_ref().is_none_or(|h| v < h.as_slice()))
