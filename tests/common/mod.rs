@@ -71,6 +71,12 @@ impl Run {
         );
         self
     }
+    /// Asserts an input error (exit 2) whose message names `place`.
+    pub fn expect_error(self, place: &str) -> Run {
+        let run = self.expect(2);
+        assert!(run.stderr().contains(place), "{}", run.stderr());
+        run
+    }
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
         self.stdout()
             .lines()
