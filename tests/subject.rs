@@ -795,6 +795,55 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
     p.run(&["ledger", "verify"]).expect(0);
 }
 
+/// The files are rewritten but the ledger refuses the erasure record (immutable): the re-run
+/// records the rewrites it missed, once, re-runs the steps downstream, and certifies it all.
+#[test]
+fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
+    let p = pipeline();
+    let ann = "email=ann.lee@example.com";
+    let undo = make_immutable(&p.path(".piitrail/ledger.jsonl"));
+    let run = p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/1"]);
+    undo();
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert!(
+        !std::fs::read_to_string(p.path("data/orders.csv"))
+            .unwrap()
+            .contains("C001")
+    );
+    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    assert!(!ledger.contains("\"kind\":\"erasure\""));
+    p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/2"])
+        .expect(0);
+    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    assert_eq!(ledger.matches("\"kind\":\"erasure\"").count(), 1);
+    p.run(&["ledger", "verify"]).expect(0);
+    let cert: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("e/2/certificate.json")).unwrap())
+            .unwrap();
+    assert_eq!(cert["status"], "complete");
+    let removed: Vec<(&str, u64)> = cert["applied"]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap(), r["removed"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(removed, [("data/customers.csv", 1), ("data/orders.csv", 2)]);
+    assert_eq!(cert["applied"]["recomputed"].as_array().unwrap().len(), 5);
+    p.run(&[
+        "subject",
+        "find",
+        "--id",
+        "data/orders.csv:customer_id=C001",
+        "--fail-if-found",
+    ])
+    .expect(0);
+    // Nothing left to do: a third run changes nothing.
+    p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/3"])
+        .expect(0);
+    let again = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    assert_eq!(again.matches("\"kind\":\"erasure\"").count(), 1);
+}
+
 /// A full disk: the project on a small tmpfs (mounted in a private mount namespace, so it
 /// vanishes with the script), filled so that the two small files can be rewritten but the
 /// large one cannot. Each state is copied out for the checks.
