@@ -386,6 +386,16 @@ fn reingesting_is_idempotent_and_later_events_update_a_run() {
     let walk = lineage(&p, BY_COUNTRY, "--upstream");
     assert_eq!(walk["executions"].as_array().unwrap().len(), 1, "{walk:#}");
     assert_eq!(walk["executions"][0]["run"]["state"], "COMPLETE");
+    // `ledger log` names the run each time it was recorded: started, then completed.
+    let log = p.run(&["ledger", "log"]).expect(0).stdout();
+    let run_id = walk["executions"][0]["run"]["id"].as_str().unwrap();
+    for state in ["START", "COMPLETE"] {
+        assert!(
+            log.contains(&format!("openlineage run {run_id} of "))
+                && log.contains(&format!("({state})")),
+            "{log}"
+        );
+    }
 
     p.run(&["ingest", "openlineage", "events"]).expect(0);
     let lines = ledger_lines(&p);

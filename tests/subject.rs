@@ -534,6 +534,14 @@ fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
     assert!(ledger.contains("\"kind\":\"erasure\""));
     assert!(!ledger.contains("ann.lee"));
     assert!(ledger.contains(cert["subject"].as_str().unwrap()));
+    // `ledger log` shows the erasure: three rows, the subject as its salted hash only.
+    let log = p.run(&["ledger", "log"]).expect(0).stdout();
+    let subject = &cert["subject"].as_str().unwrap()[..19];
+    assert!(
+        log.contains(&format!("erased 3 row(s) of subject {subject}")),
+        "{log}"
+    );
+    assert!(!log.contains("ann.lee"));
     // Again: nothing left to do.
     let out = p
         .run(&[

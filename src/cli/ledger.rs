@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
                                 s.columns.len()
                             ),
                             Body::Execution(x) => format!(
-                                "{} {}: {} -> {} ({} column edges)",
+                                "{} {}: {} -> {} ({} column edges){}",
                                 x.kind,
                                 x.id,
                                 x.inputs
@@ -88,7 +88,8 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
                                     .map(|a| a.path.as_str())
                                     .collect::<Vec<_>>()
                                     .join(", "),
-                                x.columns.len()
+                                x.columns.len(),
+                                execution_note(x)
                             ),
                         };
                         writeln!(out, "{:>6}  {}  {:<9} {what}", r.seq, r.time, r.kind())?;
@@ -112,4 +113,20 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// What `ledger log` adds to an execution's line: the rows an erasure removed (the subject only
+/// as its salted hash), or the imported run it came from.
+fn execution_note(x: &crate::ledger::ExecutionRecord) -> String {
+    if let Some(e) = &x.erasure {
+        return format!(
+            "; erased {} row(s) of subject {}",
+            e.files.iter().map(|f| f.removed).sum::<u64>(),
+            crate::scan::short_digest(&e.subject)
+        );
+    }
+    if let Some(r) = &x.run {
+        return format!("; {} run {} of {} ({})", r.source, r.id, r.job, r.state);
+    }
+    String::new()
 }
