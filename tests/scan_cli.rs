@@ -239,7 +239,11 @@ fn invalid_utf8_names_file_and_line() {
     let p = Project::new();
     p.write("bad.csv", b"id,name\n1,ok\n2,\xff\xfe broken\n".as_slice());
     fails_with(&p, &["scan", "bad.csv"], &["bad.csv", "line 3", "UTF-8"]);
-    fails_with(&p, &["scan", "bad.csv", "--full"], &["bad.csv", "UTF-8"]);
+    fails_with(
+        &p,
+        &["scan", "bad.csv", "--full"],
+        &["bad.csv", "line 3", "UTF-8"],
+    );
 }
 
 #[test]
@@ -260,9 +264,21 @@ fn malformed_csv_is_exit_2() {
         &["scan", "bad.csv", "--full"],
         &["bad.csv", "line 3", "never closed"],
     );
-    // More fields than the header: DataFusion refuses the row in a full scan.
+    // More fields than the header: in a file without quotes (read line by line), a ragged row
+    // reported as in a sample; with quotes, DataFusion's reader refuses the row.
     p.write("wide.csv", "a,b\n1,2\n3,4,5,6\n");
-    fails_with(&p, &["scan", "wide.csv", "--full"], &["wide.csv"]);
+    let run = p.run(&["scan", "wide.csv", "--full"]).expect(0);
+    assert!(
+        run.stderr().contains("1 ragged row(s)") && run.stderr().contains("line 3"),
+        "{}",
+        run.stderr()
+    );
+    p.write("wide_quoted.csv", "a,b\n\"1\",2\n3,4,5,6\n");
+    fails_with(
+        &p,
+        &["scan", "wide_quoted.csv", "--full"],
+        &["wide_quoted.csv"],
+    );
 }
 
 #[test]

@@ -235,6 +235,22 @@ impl Matcher {
         }
     }
 
+    /// Feeds columns of text (values in row order, `None` for a missing field), counted as
+    /// [`Matcher::feed`] counts a batch of the same values.
+    pub fn feed_text(&mut self, columns: &[Vec<Option<&str>>]) {
+        let Matcher {
+            rules,
+            stop,
+            keep_examples,
+            columns: states,
+        } = self;
+        for (state, values) in states.iter_mut().zip(columns) {
+            if !column_done(state) {
+                each(values.iter().copied(), rules, state, *stop, *keep_examples);
+            }
+        }
+    }
+
     /// Adds another matcher's counts (same fields, same rules) to this one.
     pub fn merge(&mut self, other: &Matcher) {
         for (a, b) in self.columns.iter_mut().zip(&other.columns) {
@@ -252,6 +268,28 @@ impl Matcher {
                 }
             }
         }
+    }
+}
+
+/// Per column: values, text-like values, and (matched, examined) of each value and find rule.
+#[cfg(test)]
+pub(crate) type Counts = Vec<(u64, u64, Vec<(u64, u64)>, Vec<(u64, u64)>)>;
+
+#[cfg(test)]
+impl Matcher {
+    /// Every count, for tests that compare two ways of matching the same values.
+    pub(crate) fn counts(&self) -> Counts {
+        self.columns
+            .iter()
+            .map(|c| {
+                (
+                    c.non_null,
+                    c.text_like,
+                    c.value.iter().map(|x| (x.matched, x.examined)).collect(),
+                    c.find.iter().map(|x| (x.matched, x.examined)).collect(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -462,16 +500,7 @@ mod tests {
         let counts = |keep: bool| {
             let mut m = Matcher::new(rules.clone(), &fields, Stopping::FULL, keep);
             m.feed(&batch);
-            m.columns
-                .iter()
-                .map(|c| {
-                    let v: Vec<(u64, u64)> =
-                        c.value.iter().map(|x| (x.matched, x.examined)).collect();
-                    let f: Vec<(u64, u64)> =
-                        c.find.iter().map(|x| (x.matched, x.examined)).collect();
-                    (c.non_null, c.text_like, v, f)
-                })
-                .collect::<Vec<_>>()
+            m.counts()
         };
         let cached = counts(false);
         assert_eq!(cached, counts(true));

@@ -124,7 +124,7 @@ pub struct ReadInfo {
     pub warnings: Vec<String>,
 }
 
-fn read_error(path: &Path, message: impl std::fmt::Display) -> ScanError {
+pub(crate) fn read_error(path: &Path, message: impl std::fmt::Display) -> ScanError {
     ScanError::Read {
         path: path.to_path_buf(),
         message: message.to_string(),
@@ -182,7 +182,7 @@ pub fn check_quotes(source: &Source, start: u64) -> Result<Quotes, ScanError> {
 }
 
 /// The 1-based line number of a byte offset.
-fn line_of(source: &Source, offset: u64) -> Result<u64, ScanError> {
+pub(crate) fn line_of(source: &Source, offset: u64) -> Result<u64, ScanError> {
     let mut reader = BufReader::new(open(&source.path)?).take(offset);
     let mut buf = vec![0u8; 1 << 20];
     let mut lines = 1u64;
@@ -487,14 +487,19 @@ impl Ragged {
 
     fn warning(&self, expected: usize) -> Option<String> {
         (self.count > 0).then(|| {
-            let places = self.places.iter().map(Place::to_string).collect::<Vec<_>>().join(", ");
-            format!(
-                "{} ragged row(s) with a number of fields other than {expected} ({places}{}); short rows read with empty trailing fields, extra fields ignored",
-                self.count,
-                if self.count > 5 { ", ..." } else { "" }
-            )
+            let places: Vec<String> = self.places.iter().map(Place::to_string).collect();
+            ragged_warning(self.count, expected, &places)
         })
     }
+}
+
+/// The warning for `count` ragged rows, the first of them at `places` (up to five).
+pub(crate) fn ragged_warning(count: u64, expected: usize, places: &[String]) -> String {
+    format!(
+        "{count} ragged row(s) with a number of fields other than {expected} ({}{}); short rows read with empty trailing fields, extra fields ignored",
+        places.join(", "),
+        if count > 5 { ", ..." } else { "" }
+    )
 }
 
 fn push_record(
