@@ -677,6 +677,16 @@ fn make_immutable(file: &std::path::Path) -> impl FnOnce() + use<> {
     move || set("-i", &file)
 }
 
+/// Runs `subject erase --apply` for `id` into `out` while `file` is immutable: it must fail,
+/// and say so.
+fn erase_blocked_by(p: &Project, id: &str, file: &str, out: &str) {
+    let undo = make_immutable(&p.path(file));
+    let run = p.run(&["subject", "erase", "--id", id, "--apply", "--out", out]);
+    undo();
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert!(run.stdout().contains("FAILED"), "{}", run.stdout());
+}
+
 /// Ann's rows in orders.csv are found only through her customer number, found next to her
 /// e-mail in customers.csv. The first attempt cleans customers.csv and fails on orders.csv;
 /// a fresh search could no longer reach orders.csv, but the journal still knows its rows.
@@ -684,11 +694,7 @@ fn make_immutable(file: &std::path::Path) -> impl FnOnce() + use<> {
 fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal() {
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
-    let undo = make_immutable(&p.path("data/orders.csv"));
-    let run = p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/1"]);
-    undo();
-    assert_eq!(run.code(), 1, "{}", run.stdout());
-    assert!(run.stdout().contains("FAILED"), "{}", run.stdout());
+    erase_blocked_by(&p, ann, "data/orders.csv", "e/1");
     assert!(
         !std::fs::read_to_string(p.path("data/customers.csv"))
             .unwrap()
@@ -809,10 +815,7 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
 fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
-    let undo = make_immutable(&p.path(".piitrail/ledger.jsonl"));
-    let run = p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/1"]);
-    undo();
-    assert_eq!(run.code(), 1, "{}", run.stdout());
+    erase_blocked_by(&p, ann, ".piitrail/ledger.jsonl", "e/1");
     assert!(
         !std::fs::read_to_string(p.path("data/orders.csv"))
             .unwrap()

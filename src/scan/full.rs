@@ -235,13 +235,7 @@ fn consume(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(ScanError::Internal("a scan worker panicked".into())))
-            })
-            .collect()
+        joined(handles)
     });
     let mut total: Option<(Matcher, u64)> = None;
     for r in results {
@@ -255,6 +249,19 @@ fn consume(
         }
     }
     total.ok_or_else(|| ScanError::Internal("no scan worker ran".into()))
+}
+
+/// The results of scan workers; a panicked worker is an internal error.
+fn joined<T>(
+    handles: Vec<std::thread::ScopedJoinHandle<'_, Result<T, ScanError>>>,
+) -> Vec<Result<T, ScanError>> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(ScanError::Internal("a scan worker panicked".into())))
+        })
+        .collect()
 }
 
 /// Parquet full scans read row groups with DataFusion's parquet crate, one reader per core,
@@ -485,13 +492,7 @@ fn scan_csv_lines(
                 s.spawn(move || work(from, to))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(ScanError::Internal("a scan worker panicked".into())))
-            })
-            .collect()
+        joined(handles)
     });
     if quoted.load(std::sync::atomic::Ordering::Relaxed) {
         return Ok(None);
