@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -51,17 +50,9 @@ fn time_gate(dir: &std::path::Path, expect: i32) -> Vec<f64> {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    let rows: u64 = std::env::var("PIITRAIL_BENCH_ROWS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5_600_000);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir =
-        std::env::var_os("PIITRAIL_BENCH_DIR").map_or(tmp.path().to_path_buf(), PathBuf::from);
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some((rows, dir, _tmp)) = common::workspace(5_600_000) else {
+        return; // `cargo bench -- --list`
+    };
     let pq = dir.join("bench.parquet");
     let rows_file = dir.join("bench.rows");
     let have = std::fs::read_to_string(&rows_file).ok();

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -63,18 +63,9 @@ fn main() {
         child(path, mode);
         return;
     }
-    if std::env::args().any(|a| a == "--list") {
+    let Some((rows, dir, _tmp)) = common::workspace(2_000_000) else {
         return; // `cargo bench -- --list`
-    }
-    let rows: u64 = std::env::var("PIITRAIL_BENCH_ROWS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(2_000_000);
-    // PIITRAIL_BENCH_DIR keeps the generated files (for profiling); default: a temporary folder.
-    let tmp = tempfile::tempdir().unwrap();
-    let dir =
-        std::env::var_os("PIITRAIL_BENCH_DIR").map_or(tmp.path().to_path_buf(), PathBuf::from);
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     let t = Instant::now();
     let (csv, pq) = generate(&dir, rows);
     eprintln!("generated {rows} rows in {:.1}s", t.elapsed().as_secs_f64());

@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -28,17 +28,9 @@ fn piitrail(dir: &Path, args: &[&str]) -> String {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    let rows: u64 = std::env::var("PIITRAIL_BENCH_ROWS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5_600_000);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir =
-        std::env::var_os("PIITRAIL_BENCH_DIR").map_or(tmp.path().to_path_buf(), PathBuf::from);
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some((rows, dir, _tmp)) = common::workspace(5_600_000) else {
+        return; // `cargo bench -- --list`
+    };
     let t = Instant::now();
     let (csv, pq) = common::generate(&dir, rows);
     eprintln!("generated {rows} rows in {:.1}s", t.elapsed().as_secs_f64());

@@ -98,6 +98,23 @@ fn find(p: &Project, ids: &[&str]) -> Value {
     serde_json::from_str(&p.run(&args).expect(0).stdout()).unwrap()
 }
 
+/// The erasure certificate written to `out` in the project.
+fn certificate(p: &Project, out: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(p.path(&format!("{out}/certificate.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The `path` of every entry of a JSON list.
+fn paths_in(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect()
+}
+
 /// (path, match, rows, locators) of every artifact found.
 fn summary(r: &Value) -> Vec<(String, String, u64, Vec<u64>)> {
     r["artifacts"]
@@ -476,10 +493,7 @@ fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
     };
     assert_eq!(counts(&bob_after), counts(&bob_before));
     // The certificate: what was removed and recomputed, and the model owed a retraining.
-    let cert: Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path("erasures/req-1/certificate.json")).unwrap(),
-    )
-    .unwrap();
+    let cert = certificate(&p, "erasures/req-1");
     assert_eq!(cert["status"], "complete");
     assert_eq!(cert["applied"]["verified"], true);
     let removed: Vec<(String, u64, u64, u64)> = cert["applied"]["removed"]
@@ -635,10 +649,7 @@ fn a_read_only_folder_leaves_every_file_old_or_new_and_a_rerun_finishes() {
         Vec::<String>::new(),
         "temporary files left behind"
     );
-    let cert: Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path("erasures/r/certificate.json")).unwrap(),
-    )
-    .unwrap();
+    let cert = certificate(&p, "erasures/r");
     assert_eq!(cert["status"], "incomplete");
     assert!(
         cert["applied"]["failed"]
@@ -704,9 +715,7 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
         std::fs::read_to_string(p.path("data/orders.csv")).unwrap(),
         ORDERS
     );
-    let cert: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("e/1/certificate.json")).unwrap())
-            .unwrap();
+    let cert = certificate(&p, "e/1");
     assert_eq!(cert["status"], "incomplete");
     assert_eq!(cert["applied"]["removed"][0]["path"], "data/customers.csv");
     assert_eq!(cert["applied"]["removed"].as_array().unwrap().len(), 1);
@@ -755,29 +764,12 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
         .map(|l| format!("{l}\n"))
         .collect();
     assert_eq!(orders, expected);
-    let cert: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("e/2/certificate.json")).unwrap())
-            .unwrap();
+    let cert = certificate(&p, "e/2");
     assert_eq!(cert["status"], "complete");
-    assert_eq!(cert["subject"], {
-        let first: Value =
-            serde_json::from_str(&std::fs::read_to_string(p.path("e/1/certificate.json")).unwrap())
-                .unwrap();
-        first["subject"].clone()
-    });
-    let removed: Vec<&str> = cert["applied"]["removed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["path"].as_str().unwrap())
-        .collect();
+    assert_eq!(cert["subject"], certificate(&p, "e/1")["subject"]);
+    let removed: Vec<&str> = paths_in(&cert["applied"]["removed"]);
     assert_eq!(removed, ["data/customers.csv", "data/orders.csv"]);
-    let recomputed: Vec<&str> = cert["applied"]["recomputed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["path"].as_str().unwrap())
-        .collect();
+    let recomputed: Vec<&str> = paths_in(&cert["applied"]["recomputed"]);
     assert_eq!(
         recomputed,
         [
@@ -828,9 +820,7 @@ fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
     let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
     assert_eq!(ledger.matches("\"kind\":\"erasure\"").count(), 1);
     p.run(&["ledger", "verify"]).expect(0);
-    let cert: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("e/2/certificate.json")).unwrap())
-            .unwrap();
+    let cert = certificate(&p, "e/2");
     assert_eq!(cert["status"], "complete");
     let removed: Vec<(&str, u64)> = cert["applied"]["removed"]
         .as_array()
@@ -916,12 +906,7 @@ cp -a . "$OUT/after2/"
         failed.contains("data/visits.csv") && failed.contains("No space left on device"),
         "{failed}"
     );
-    let removed: Vec<&str> = cert["applied"]["removed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["path"].as_str().unwrap())
-        .collect();
+    let removed: Vec<&str> = paths_in(&cert["applied"]["removed"]);
     assert_eq!(removed, ["data/customers.csv", "data/orders.csv"]);
     // Every file old or new: the two small ones new, visits.csv old, no temporary file.
     let without = |text: &str, gone: &str| -> String {

@@ -114,6 +114,28 @@ pub fn generate(dir: &Path, rows: u64) -> (PathBuf, PathBuf) {
     (csv, pq)
 }
 
+/// Where a benchmark works: `PIITRAIL_BENCH_ROWS` rows (default `default_rows`) in
+/// `PIITRAIL_BENCH_DIR` (kept, for profiling) or a temporary folder (the guard removes it).
+/// `None` for `cargo bench -- --list`.
+pub fn workspace(default_rows: u64) -> Option<(u64, PathBuf, Option<tempfile::TempDir>)> {
+    if std::env::args().any(|a| a == "--list") {
+        return None;
+    }
+    let rows: u64 = std::env::var("PIITRAIL_BENCH_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default_rows);
+    let (dir, tmp) = match std::env::var_os("PIITRAIL_BENCH_DIR") {
+        Some(d) => (PathBuf::from(d), None),
+        None => {
+            let tmp = tempfile::tempdir().unwrap();
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    Some((rows, dir, tmp))
+}
+
 /// Peak resident memory of this process (VmHWM), in MB.
 pub fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
