@@ -106,6 +106,14 @@ fn certificate(p: &Project, out: &str) -> Value {
     .unwrap()
 }
 
+/// How many erasure executions the project's ledger holds.
+fn erasures(p: &Project) -> usize {
+    std::fs::read_to_string(p.path(".piitrail/ledger.jsonl"))
+        .unwrap()
+        .matches("\"kind\":\"erasure\"")
+        .count()
+}
+
 /// The `path` of every entry of a JSON list.
 fn paths_in(list: &Value) -> Vec<&str> {
     list.as_array()
@@ -796,8 +804,7 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
         0
     );
     // Each file's erasure is in the ledger once.
-    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
-    assert_eq!(ledger.matches("\"kind\":\"erasure\"").count(), 2);
+    assert_eq!(erasures(&p), 2);
     p.run(&["ledger", "verify"]).expect(0);
 }
 
@@ -813,12 +820,10 @@ fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
             .unwrap()
             .contains("C001")
     );
-    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
-    assert!(!ledger.contains("\"kind\":\"erasure\""));
+    assert_eq!(erasures(&p), 0);
     p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/2"])
         .expect(0);
-    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
-    assert_eq!(ledger.matches("\"kind\":\"erasure\"").count(), 1);
+    assert_eq!(erasures(&p), 1);
     p.run(&["ledger", "verify"]).expect(0);
     let cert = certificate(&p, "e/2");
     assert_eq!(cert["status"], "complete");
@@ -841,8 +846,7 @@ fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
     // Nothing left to do: a third run changes nothing.
     p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/3"])
         .expect(0);
-    let again = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
-    assert_eq!(again.matches("\"kind\":\"erasure\"").count(), 1);
+    assert_eq!(erasures(&p), 1);
 }
 
 /// A full disk: the project on a small tmpfs (mounted in a private mount namespace, so it

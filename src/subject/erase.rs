@@ -120,13 +120,12 @@ pub fn plan(report: &Report, records: &[Record], root: &Path, journal: Option<&J
             }),
         }
     }
-    // The journal: rows still to remove from files it had not rewritten yet (their content
-    // unchanged, so its row numbers still hold), and the files it did rewrite.
+    // The journal (marked by `mark_rewritten`): rows still to remove from files it had not
+    // rewritten yet (their content unchanged, so its row numbers still hold), and the files it
+    // did rewrite.
     let mut done: BTreeSet<String> = BTreeSet::new();
     for e in journal.map(|j| j.files.as_slice()).unwrap_or_default() {
-        let file = root.join(&e.path);
-        let pending =
-            e.done.is_none() && crate::scan::digest_file(&file).is_ok_and(|d| d == e.digest_before);
+        let pending = e.done.is_none() && root.join(&e.path).is_file();
         if !pending {
             done.insert(e.path.clone());
             continue;
@@ -588,6 +587,39 @@ fn record_erasure(
     })
 }
 
+/// Marks done the journal's files that were rewritten but not marked (the process stopped
+/// between the rename and the journal update), counting their rows; only in memory. Returns
+/// each file's current version where it had to be hashed (every file not yet recorded).
+fn mark_rewritten(
+    journal: &mut Journal,
+    root: &Path,
+) -> Result<Vec<Option<Version>>, SubjectError> {
+    let mut versions = Vec::with_capacity(journal.files.len());
+    for e in journal.files.iter_mut() {
+        let file = root.join(&e.path);
+        let now = match e.done.as_ref() {
+            Some(d) if d.recorded => None,
+            _ if !file.is_file() => None,
+            _ => Some(Version::of(&file, root, "dataset", "dataset")?),
+        };
+        if e.done.is_none()
+            && let Some(v) = now
+                .as_ref()
+                .filter(|v| v.reference.digest != e.digest_before)
+        {
+            let rows_after = super::read::count(&file)?;
+            e.done = Some(journal::Done {
+                digest_after: v.reference.digest.clone(),
+                rows_before: rows_after + e.rows.len() as u64,
+                rows_after,
+                recorded: false,
+            });
+        }
+        versions.push(now);
+    }
+    Ok(versions)
+}
+
 /// Takes up an unfinished erasure: a file rewritten but not marked in the journal (the
 /// process stopped between the two) is marked, and rewrites the ledger missed are recorded.
 /// Returns what earlier attempts removed.
@@ -600,34 +632,16 @@ fn settle(
     let records = ledger
         .load()
         .map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let versions = mark_rewritten(journal, root)?;
     let mut finished = Vec::new();
     let mut removed = Vec::new();
-    for e in journal.files.iter_mut() {
-        let file = root.join(&e.path);
+    for (e, now) in journal.files.iter_mut().zip(versions) {
         // A temporary file of an attempt that was killed.
-        remove_leftovers(&file);
-        let now = match e.done.as_ref() {
-            Some(d) if d.recorded => None,
-            _ if !file.is_file() => None,
-            _ => Some(Version::of(&file, root, "dataset", "dataset")?),
-        };
+        remove_leftovers(&root.join(&e.path));
         let present = now.is_some();
-        if e.done.is_none() {
-            let Some(now) = now
-                .as_ref()
-                .filter(|v| v.reference.digest != e.digest_before)
-            else {
-                continue;
-            };
-            let rows_after = super::read::count(&file)?;
-            e.done = Some(journal::Done {
-                digest_after: now.reference.digest.clone(),
-                rows_before: rows_after + e.rows.len() as u64,
-                rows_after,
-                recorded: false,
-            });
-        }
-        let d = e.done.as_ref().expect("marked above");
+        let Some(d) = e.done.as_ref() else {
+            continue;
+        };
         let f = Finished {
             before: ArtifactRef {
                 path: e.path.clone(),
@@ -758,7 +772,10 @@ pub fn write_certificate(
 /// same request if there is one (read only: nothing is changed).
 pub fn plan_for(req: &super::Request, records: &[Record]) -> Result<Plan, SubjectError> {
     let report = super::find(req, records)?;
-    let journal = Journal::load(&req.root, &journal::request_key(&super::given(req)?))?;
+    let mut journal = Journal::load(&req.root, &journal::request_key(&super::given(req)?))?;
+    if let Some(j) = journal.as_mut() {
+        mark_rewritten(j, &req.root)?;
+    }
     Ok(plan(&report, records, &req.root, journal.as_ref()))
 }
 
