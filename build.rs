@@ -15,10 +15,10 @@ fn main() {
     );
     for p in files {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        let abs = fs::canonicalize(&p).unwrap();
+        // Relative to the crate being compiled, not this checkout's absolute path: a target
+        // folder shared by two checkouts must not read the other's (perhaps deleted) files.
         out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            abs.display().to_string()
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/rules/\", {name:?}))),\n"
         ));
     }
     out.push_str("];\n");
