@@ -5,12 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    Abbreviations, GdprClass, Prefilter, Rule, RuleSet, Sources, Validator, dictionary_key,
+    Abbreviations, GdprClass, Pattern, Prefilter, Rule, RuleSet, Sources, Validator, dictionary_key,
 };
 
 mod builtin {
@@ -134,6 +133,8 @@ fn place(text: &str, offset: usize) -> (usize, usize) {
 struct FileCtx<'a> {
     name: String,
     text: &'a str,
+    /// Compile patterns now (rule files from `--rules`), or when first used (built-ins).
+    eager: bool,
     problems: Vec<RuleProblem>,
 }
 
@@ -156,14 +157,17 @@ impl FileCtx<'_> {
         field: &str,
         src: &Spanned<String>,
         anchored: bool,
-    ) -> Option<Regex> {
+    ) -> Option<Pattern> {
         let pattern = if anchored {
             format!("^(?:{})$", src.get_ref())
         } else {
             src.get_ref().clone()
         };
-        match RegexBuilder::new(&pattern).size_limit(1 << 22).build() {
-            Ok(re) => Some(re),
+        if !self.eager {
+            return Some(Pattern::deferred(pattern));
+        }
+        match Pattern::checked(&pattern) {
+            Ok(p) => Some(p),
             Err(e) => {
                 let msg = e.to_string();
                 let last = msg
@@ -202,20 +206,15 @@ impl FileCtx<'_> {
     }
 }
 
+/// The name patterns joined into one; when that does not compile, each is compiled on its
+/// own to name the broken ones.
 fn names_regex(
     ctx: &mut FileCtx,
     rule: &str,
     field: &str,
     list: &[Spanned<String>],
-) -> Option<Regex> {
+) -> Option<Pattern> {
     if list.is_empty() {
-        return None;
-    }
-    let mut ok = true;
-    for n in list {
-        ok &= ctx.regex(rule, field, n, false).is_some();
-    }
-    if !ok {
         return None;
     }
     let joined = list
@@ -223,7 +222,26 @@ fn names_regex(
         .map(|n| format!("(?:{})", n.get_ref()))
         .collect::<Vec<_>>()
         .join("|");
-    Regex::new(&joined).ok()
+    if !ctx.eager {
+        return Some(Pattern::deferred(joined));
+    }
+    if let Ok(p) = Pattern::checked(&joined) {
+        return Some(p);
+    }
+    let before = ctx.problems.len();
+    for n in list {
+        ctx.regex(rule, field, n, false);
+    }
+    if ctx.problems.len() == before {
+        // Each compiles alone but not joined: too large together.
+        ctx.problem(
+            list[0].span().start,
+            Some(rule),
+            Some(field),
+            "the patterns together exceed the size limit of a compiled pattern".into(),
+        );
+    }
+    None
 }
 
 fn category_ok(c: &str) -> bool {
@@ -405,10 +423,11 @@ struct Parsed {
     categories: BTreeMap<String, GdprClass>,
 }
 
-fn parse_file(display: &str, text: &str, problems: &mut Vec<RuleProblem>) -> Parsed {
+fn parse_file(display: &str, text: &str, eager: bool, problems: &mut Vec<RuleProblem>) -> Parsed {
     let mut ctx = FileCtx {
         name: display.to_string(),
         text,
+        eager,
         problems: Vec::new(),
     };
     let mut out = Parsed {
@@ -508,7 +527,12 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
         // The abbreviation table (name normalisation) and the category taxonomy are not rules:
         // they stay without built-ins.
         if sources.builtin || *name == "abbreviations.toml" || *name == "categories.toml" {
-            layers.push(parse_file(&format!("rules/{name}"), text, &mut problems));
+            layers.push(parse_file(
+                &format!("rules/{name}"),
+                text,
+                false,
+                &mut problems,
+            ));
         }
     }
     for extra in &sources.extra {
@@ -520,6 +544,7 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
             layers.push(parse_file(
                 &file.display().to_string(),
                 &text,
+                true,
                 &mut problems,
             ));
         }
@@ -557,9 +582,22 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
 mod tests {
     use super::*;
 
+    /// Built-in patterns are compiled when first used (`Pattern::deferred`), which relies on
+    /// every one of them compiling: this compiles them all, as a `--rules` file would be.
+    #[test]
+    fn builtin_patterns_compile() {
+        let mut problems = Vec::new();
+        let mut rules = 0;
+        for (name, text) in builtin::BUILTIN_FILES {
+            rules += parse_file(name, text, true, &mut problems).rules.len();
+        }
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(rules > 50, "{rules} rules");
+    }
+
     fn parse(text: &str) -> (Vec<Rule>, Vec<RuleProblem>) {
         let mut problems = Vec::new();
-        let parsed = parse_file("t.toml", text, &mut problems);
+        let parsed = parse_file("t.toml", text, true, &mut problems);
         (parsed.rules, problems)
     }
 
@@ -592,6 +630,23 @@ value = '[a-z]+@[a-z]+\.com'
             p.starts_with("t.toml:9:9: rule 'x-mail': field 'value': invalid regex"),
             "{p}"
         );
+    }
+
+    /// Name patterns are compiled joined; a broken one is still named by its own place.
+    #[test]
+    fn a_bad_name_pattern_is_named_among_good_ones() {
+        let text = format!("{GOOD}names = ['e?mail', '(mail', 'courriel']\n");
+        let (_, problems) = parse(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = problems[0].to_string();
+        assert!(
+            p.starts_with("t.toml:10:20: rule 'x-mail': field 'names': invalid regex"),
+            "{p}"
+        );
+        let too_big = format!("{GOOD}names = ['\\w{{1000}}', '\\w{{1000}}x']\n");
+        let (_, problems) = parse(&too_big);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].message.contains("size limit"), "{problems:?}");
     }
 
     #[test]

@@ -7,16 +7,17 @@
 
 mod load;
 pub mod names;
+mod pattern;
 pub mod validators;
 
 use std::collections::HashSet;
 use std::fmt;
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 pub use load::{RuleError, RuleProblem, load};
 pub use names::Abbreviations;
+pub use pattern::Pattern;
 pub use validators::Validator;
 
 /// The GDPR class of a category: what the law says about it.
@@ -158,12 +159,12 @@ pub struct Rule {
     pub since: String,
     /// Column-name patterns (regexes over the normalised name), as written.
     pub names_src: Vec<String>,
-    names: Option<Regex>,
-    exclude_names: Option<Regex>,
+    names: Option<Pattern>,
+    exclude_names: Option<Pattern>,
     pub value_src: Option<String>,
-    value: Option<Regex>,
+    value: Option<Pattern>,
     pub find_src: Option<String>,
-    find: Option<Regex>,
+    find: Option<Pattern>,
     pub validator: Option<Validator>,
     dictionary: HashSet<String>,
     pub dictionary_len: usize,
@@ -209,7 +210,7 @@ impl Rule {
     }
 
     /// The value pattern (anchored), for the scanner's multi-pattern set.
-    pub fn value_regex(&self) -> Option<&Regex> {
+    pub fn value_regex(&self) -> Option<&Pattern> {
         self.value.as_ref()
     }
 
@@ -247,7 +248,8 @@ impl Rule {
     /// Does free text contain this rule's PII? Each `find` match is validated.
     pub fn found_in(&self, text: &str) -> bool {
         let Some(re) = &self.find else { return false };
-        re.find_iter(text)
+        re.regex()
+            .find_iter(text)
             .any(|m| self.validator.is_none_or(|v| v.check(m.as_str())))
     }
 }
