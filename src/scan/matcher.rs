@@ -235,9 +235,9 @@ impl Matcher {
         }
     }
 
-    /// Feeds columns of text (values in row order, `None` for a missing field), counted as
-    /// [`Matcher::feed`] counts a batch of the same values.
-    pub fn feed_text(&mut self, columns: &[Vec<Option<&str>>]) {
+    /// Feeds columns of fields of `text` (in row order), counted as [`Matcher::feed`] counts
+    /// a batch of the same values.
+    pub fn feed_fields(&mut self, text: &str, columns: &[Vec<Field>]) {
         let Matcher {
             rules,
             stop,
@@ -246,7 +246,8 @@ impl Matcher {
         } = self;
         for (state, values) in states.iter_mut().zip(columns) {
             if !column_done(state) {
-                each(values.iter().copied(), rules, state, *stop, *keep_examples);
+                let values = values.iter().map(|f| f.of(text));
+                each(values, rules, state, *stop, *keep_examples);
             }
         }
     }
@@ -268,6 +269,37 @@ impl Matcher {
                 }
             }
         }
+    }
+}
+
+/// A field of a block of text, by byte offsets: reused from block to block, where `&str`
+/// slices would tie the buffers to one block.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    start: u32,
+    end: u32,
+}
+
+impl Field {
+    /// A field the row does not have (a short row).
+    pub const MISSING: Field = Field {
+        start: u32::MAX,
+        end: 0,
+    };
+
+    /// `text[start..end]`; offsets must fit in `u32` (blocks are a few MB).
+    #[inline]
+    pub fn new(start: usize, end: usize) -> Field {
+        debug_assert!(end < u32::MAX as usize);
+        Field {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    #[inline]
+    fn of(self, text: &str) -> Option<&str> {
+        text.get(self.start as usize..self.end as usize)
     }
 }
 
@@ -293,16 +325,23 @@ impl Matcher {
     }
 }
 
-/// Counts a repeated value exactly as matching it again would.
-fn replay(state: &mut ColumnState, seen: &Seen, stop: Stopping) {
-    walk_live(&mut state.live_value, &mut state.value, stop, |idx, _| {
-        seen.value[idx]
-    });
+/// Counts a repeated value exactly as matching it again would. Takes the column's fields
+/// apart so that `seen` can stay borrowed from its cache.
+fn replay(
+    (live_value, value, live_find, find, text_like): (
+        &mut Vec<usize>,
+        &mut [Counter],
+        &mut Vec<usize>,
+        &mut [Counter],
+        &mut u64,
+    ),
+    seen: &Seen,
+    stop: Stopping,
+) {
+    walk_live(live_value, value, stop, |idx, _| seen.value[idx]);
     if seen.text {
-        state.text_like += 1;
-        walk_live(&mut state.live_find, &mut state.find, stop, |idx, _| {
-            seen.find[idx]
-        });
+        *text_like += 1;
+        walk_live(live_find, find, stop, |idx, _| seen.find[idx]);
     }
 }
 
@@ -396,8 +435,14 @@ fn each<'a>(
         state.non_null += 1;
         // A value seen before: replay what the rules said (examples need the real matching).
         if !keep && let Some(seen) = state.repeats.get(v) {
-            let seen = seen.clone();
-            replay(state, &seen, stop);
+            let fields = (
+                &mut state.live_value,
+                &mut state.value[..],
+                &mut state.live_find,
+                &mut state.find[..],
+                &mut state.text_like,
+            );
+            replay(fields, seen, stop);
             if column_done(state) {
                 break;
             }
