@@ -124,6 +124,14 @@ impl ValueShape {
     pub fn is_text(&self) -> bool {
         self.spaces >= 2 && self.letters >= 8
     }
+
+    /// A quick look for columns where only free text still matters: false for a value that
+    /// [`ValueShape::is_text`] would reject for being shorter than ten bytes or having fewer
+    /// than two spaces (timestamps, amounts, codes: most values).
+    #[inline]
+    pub fn may_be_text(value: &str) -> bool {
+        value.len() >= 10 && memchr::memchr_iter(b' ', value.as_bytes()).nth(1).is_some()
+    }
 }
 
 impl Prefilter {
@@ -235,7 +243,7 @@ impl Rule {
             return false;
         }
         if let Some(re) = &self.value
-            && !re.is_match(value)
+            && !re.is_whole_match(value)
         {
             return false;
         }
@@ -380,4 +388,35 @@ pub fn self_test(rule: &Rule, abbreviations: &Abbreviations) -> Vec<String> {
         }
     }
     failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `may_be_text` never turns away a value that is text.
+    #[test]
+    fn may_be_text_keeps_every_text_value() {
+        let words = [
+            "a", "ab", "abc d", "Zoë", "  ", "x1", "call me", "@", "rue", "99",
+        ];
+        let mut n = 0;
+        for a in words {
+            for b in words {
+                for c in words {
+                    for sep in [" ", "", "  ", "\t", "-"] {
+                        let v = format!("{a}{sep}{b}{sep}{c}");
+                        if ValueShape::of(&v).is_text() {
+                            n += 1;
+                            assert!(ValueShape::may_be_text(&v), "{v:?}");
+                        }
+                        if v.len() < 10 || v.matches(' ').count() < 2 {
+                            assert!(!ValueShape::of(&v).is_text(), "{v:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(n > 50, "{n} text values");
+    }
 }

@@ -453,24 +453,30 @@ fn each<'a>(
             find: vec![false; state.find.len()],
             text: false,
         });
-        let shape = ValueShape::of(v);
-        let examples = &mut state.examples;
-        walk_live(&mut state.live_value, &mut state.value, stop, |idx, c| {
-            let rule = &rules.rules[c.rule];
-            let hit = rule.prefilter.admits(&shape)
-                && rule.value_regex().is_none_or(|re| re.is_match(v))
-                && rule.confirm(v);
-            if hit {
-                if let Some(r) = &mut record {
-                    r.value[idx] = true;
+        let text = if state.live_value.is_empty() {
+            // Only free text still matters here: most values are turned away unshaped.
+            ValueShape::may_be_text(v) && ValueShape::of(v).is_text()
+        } else {
+            let shape = ValueShape::of(v);
+            let examples = &mut state.examples;
+            walk_live(&mut state.live_value, &mut state.value, stop, |idx, c| {
+                let rule = &rules.rules[c.rule];
+                let hit = rule.prefilter.admits(&shape)
+                    && rule.value_regex().is_none_or(|re| re.is_whole_match(v))
+                    && rule.confirm(v);
+                if hit {
+                    if let Some(r) = &mut record {
+                        r.value[idx] = true;
+                    }
+                    if keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
+                        examples.push((c.rule, mask(v)));
+                    }
                 }
-                if keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
-                    examples.push((c.rule, mask(v)));
-                }
-            }
-            hit
-        });
-        if shape.is_text() {
+                hit
+            });
+            shape.is_text()
+        };
+        if text {
             if let Some(r) = &mut record {
                 r.text = true;
             }
