@@ -144,14 +144,25 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
     }
     if src.format == Format::Csv {
         let header = source::csv_header(src)?;
-        // A quote byte anywhere sends the file to DataFusion's CSV reader (below).
+        // A quote byte anywhere sends the file to DataFusion's CSV reader.
         if header.dialect.quote == b'"'
-            && let Some(done) = scan_csv_lines(req, src, &header)?
+            && let Some((matcher, mut read, digest)) = scan_csv_lines(req, src, &header, BLOCK)?
         {
-            return Ok(done);
+            read.digest = digest;
+            return Ok((matcher, read));
         }
+        let ((matcher, mut read), digest) =
+            super::with_digest(req, src, || scan_frame_full(req, src))?;
+        read.digest = digest;
+        return Ok((matcher, read));
     }
     scan_frame_full(req, src)
+}
+
+/// Whether [`scan_full`] hashes the file itself ([`Read::digest`]): CSV files are read once
+/// for both.
+pub(crate) fn hashes_itself(req: &Request, src: &Source) -> bool {
+    req.mode == super::Mode::Full && src.format == Format::Csv
 }
 
 /// Full scans through DataFusion's readers (CSV with quotes, NDJSON, Arrow IPC): partitions
@@ -322,194 +333,178 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
     Ok((matcher, Read::every_row(rows)))
 }
 
+/// The blocks a CSV file is read in by [`scan_csv_lines`].
+const BLOCK: usize = 4 << 20;
+
 /// CSV full scans of a file without a single quote byte: no value can hold a delimiter or a
-/// newline, so each line is a record and its fields are the text between delimiters. The file
-/// is cut at line ends into one range per core; each worker reads its range in 4 MB blocks,
-/// checks each block is UTF-8 once, and feeds the fields to its matcher in place (no Arrow
-/// arrays, no copies). Blank lines are skipped and `\r\n` endings read as `\n`; a row with
-/// another number of fields is ragged: short rows read with missing trailing fields, extra
-/// fields ignored, and a warning names the first lines, as sampling does.
+/// newline, so each line is a record and its fields are the text between delimiters.
+///
+/// This thread reads the file once, in 4 MB blocks cut at line ends, hashes it as it goes (the
+/// artifact's digest, when asked for) and hands the blocks to one worker per core. A worker
+/// checks its block is UTF-8, finds the fields in one `memchr2` pass and feeds them to its
+/// matcher in place (no Arrow arrays, no copies), then gives the block back to be filled again:
+/// memory stays at a few blocks, and nothing is allocated per block. Blank lines are skipped
+/// and `\r\n` endings read as `\n`; a row with another number of fields is ragged: short rows
+/// read with missing trailing fields, extra fields ignored, and a warning names the first lines,
+/// as sampling does. A quote byte anywhere stops everything (`Ok(None)`): the file is then
+/// read the general way. Returns the digest with the counts.
 fn scan_csv_lines(
     req: &Request,
     src: &Source,
     header: &source::CsvHeader,
-) -> Result<Option<(Matcher, Read)>, ScanError> {
-    use std::io::{Read as _, Seek, SeekFrom};
-    const BLOCK: usize = 4 << 20;
+    block: usize,
+) -> Result<Option<(Matcher, Read, Option<String>)>, ScanError> {
+    use std::io::Read as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
     let fields: Vec<(String, DataType)> = header
         .names
         .iter()
         .map(|n| (n.clone(), DataType::Utf8))
         .collect();
-    let open = || {
-        std::fs::File::open(&src.path).map_err(|e| ScanError::Open {
-            path: src.path.clone(),
-            source: e,
-        })
-    };
     let io = |e: std::io::Error| source::read_error(&src.path, e);
-    // Range bounds at line starts.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (start, end) = (header.data_start, src.size);
-    let mut bounds = vec![start];
-    for k in 1..cores as u64 {
-        let guess = start + (end - start) * k / cores as u64;
-        let mut f = open()?;
-        f.seek(SeekFrom::Start(guess)).map_err(io)?;
-        let mut probe = vec![0u8; 64 * 1024];
-        let mut at = guess;
-        let cut = loop {
-            let n = f.read(&mut probe).map_err(io)?;
-            if n == 0 {
-                break end;
-            }
-            if let Some(i) = memchr::memchr(b'\n', &probe[..n]) {
-                break at + i as u64 + 1;
-            }
-            at += n as u64;
-        };
-        bounds.push(cut.max(*bounds.last().expect("one bound")).min(end));
-    }
-    bounds.push(end);
-    let delimiter = header.dialect.delimiter;
     let columns = header.names.len();
-    // Set by the worker that meets a quote byte: every worker stops, and the file is read
-    // the general way.
-    let quoted = std::sync::atomic::AtomicBool::new(false);
-    struct Part {
-        matcher: Matcher,
-        rows: u64,
-        ragged: u64,
-        ragged_at: Vec<u64>,
+    // Set by a worker that meets a quote byte, or fails: the reader stops.
+    let quoted = AtomicBool::new(false);
+    let failed = AtomicBool::new(false);
+    // Blocks of whole lines, `buf[..len]`, starting at file offset `base`.
+    struct Block {
+        buf: Vec<u8>,
+        len: usize,
+        base: u64,
     }
-    let work = |from: u64, to: u64| -> Result<Part, ScanError> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Block>(cores);
+    // Owned by the workers only: when every worker has stopped, the reader's sends fail.
+    let full_rx = Arc::new(Mutex::new(full_rx));
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let work = |full: Arc<Mutex<mpsc::Receiver<Block>>>,
+                free: mpsc::Sender<Vec<u8>>|
+     -> Result<Lines, ScanError> {
         let rules = Arc::new((*req.rules).clone());
-        let mut part = Part {
+        let mut part = Lines {
             matcher: Matcher::new(rules, &fields, Stopping::FULL, req.show_examples),
             rows: 0,
             ragged: 0,
             ragged_at: Vec::new(),
+            cols: vec![Vec::new(); columns],
         };
-        let mut f = open()?;
-        f.seek(SeekFrom::Start(from)).map_err(io)?;
-        let mut f = f.take(to - from);
-        // The block and the field offsets are allocated once and reused: a fresh 4 MB buffer
-        // per block costs page faults and zeroing (a third of the CPU time, measured).
-        let mut buf: Vec<u8> = vec![0; BLOCK];
-        let mut cols: Vec<Vec<matcher::Field>> = vec![Vec::new(); columns];
-        // File offset of buf[0], and the bytes of a partial line carried to the next block.
-        let mut base = from;
-        let mut kept = 0usize;
         loop {
-            if kept == buf.len() {
-                // A line longer than the buffer.
-                buf.resize(buf.len() + BLOCK, 0);
+            let next = full
+                .lock()
+                .expect("no worker panics while holding the lock")
+                .recv();
+            let Ok(block) = next else {
+                return Ok(part);
+            };
+            if !quoted.load(Ordering::Relaxed) {
+                match part.feed(src, header, &block.buf[..block.len], block.base) {
+                    Ok(true) => {}
+                    Ok(false) => quoted.store(true, Ordering::Relaxed),
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
             }
-            let n = f.read(&mut buf[kept..]).map_err(io)?;
-            let len = kept + n;
-            let done = n == 0;
-            // Whole lines only, unless this is the end of the range.
-            let upto = if done {
+            // The reader may have finished: then the block is not needed.
+            let _ = free.send(block.buf);
+        }
+    };
+    let read = |full: mpsc::SyncSender<Block>,
+                free: mpsc::Receiver<Vec<u8>>|
+     -> Result<Option<String>, ScanError> {
+        use sha2::{Digest, Sha256};
+        let mut f = std::fs::File::open(&src.path).map_err(|e| ScanError::Open {
+            path: src.path.clone(),
+            source: e,
+        })?;
+        let mut hasher = req.digest.then(Sha256::new);
+        // The header line only goes into the digest.
+        let mut head = vec![0u8; header.data_start as usize];
+        f.read_exact(&mut head).map_err(io)?;
+        if let Some(h) = &mut hasher {
+            h.update(&head);
+        }
+        let mut carry: Vec<u8> = Vec::new(); // a partial line, for the next block
+        let mut spare: Option<Vec<u8>> = None;
+        let mut blocks = 0;
+        let mut base = header.data_start;
+        loop {
+            if quoted.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let mut buf = match spare.take().map_or_else(|| free.try_recv(), Ok) {
+                Ok(b) => b,
+                Err(_) if blocks < cores + 2 => {
+                    blocks += 1;
+                    vec![0u8; block]
+                }
+                Err(_) => match free.recv() {
+                    Ok(b) => b,
+                    Err(_) => return Ok(None), // every worker has stopped
+                },
+            };
+            if buf.len() < carry.len() + block {
+                // A line longer than a block.
+                buf.resize(carry.len() + block, 0);
+            }
+            let start = carry.len();
+            buf[..start].copy_from_slice(&carry);
+            let mut len = start;
+            while len < buf.len() {
+                match f.read(&mut buf[len..]) {
+                    Ok(0) => break,
+                    Ok(n) => len += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(io(e)),
+                }
+            }
+            if let Some(h) = &mut hasher {
+                h.update(&buf[start..len]);
+            }
+            let eof = len < buf.len();
+            // Whole lines only, unless the file ends here.
+            let upto = if eof {
                 len
             } else {
-                match memchr::memrchr(b'\n', &buf[kept..len]) {
-                    Some(i) => kept + i + 1,
-                    None => {
-                        kept = len;
-                        continue;
-                    }
+                match memchr::memrchr(b'\n', &buf[start..len]) {
+                    Some(i) => start + i + 1,
+                    None => 0,
                 }
             };
-            if quoted.load(std::sync::atomic::Ordering::Relaxed)
-                || memchr::memchr(b'"', &buf[..upto]).is_some()
+            carry.clear();
+            carry.extend_from_slice(&buf[upto..len]);
+            if upto == 0 {
+                spare = Some(buf);
+            } else if full
+                .send(Block {
+                    buf,
+                    len: upto,
+                    base,
+                })
+                .is_err()
             {
-                quoted.store(true, std::sync::atomic::Ordering::Relaxed);
-                return Ok(part);
+                return Ok(None); // every worker has stopped
             }
-            let text = std::str::from_utf8(&buf[..upto]).map_err(|e| {
-                let at = base + e.valid_up_to() as u64;
-                match source::line_of(src, at) {
-                    Ok(line) => source::read_error(
-                        &src.path,
-                        format!("line {line}: invalid UTF-8 (byte {at} of the file)"),
-                    ),
-                    Err(e) => e,
-                }
-            })?;
-            for c in &mut cols {
-                c.clear();
-            }
-            // One pass over the block for both separators: a field ends at a delimiter or at
-            // a line end, and a line end ends the record.
-            let bytes = text.as_bytes();
-            let mut field = 0usize; // start of the current field
-            let mut line = 0usize; // start of the current line
-            let mut col = 0usize; // fields of this record so far
-            let mut extra = false;
-            let seps = memchr::memchr2_iter(b'\n', delimiter, bytes)
-                .chain((!bytes.ends_with(b"\n") && !bytes.is_empty()).then_some(bytes.len()));
-            for at in seps {
-                let newline = at == bytes.len() || bytes[at] == b'\n';
-                if newline {
-                    // A blank line (or one holding only `\r`) is no record.
-                    let raw = &text[line..at];
-                    if col == 0 && (raw.is_empty() || raw == "\r") {
-                        field = at + 1;
-                        line = at + 1;
-                        continue;
-                    }
-                }
-                let end = if newline && at > field && bytes[at - 1] == b'\r' {
-                    at - 1
-                } else {
-                    at
-                };
-                if col < columns {
-                    cols[col].push(matcher::Field::new(field, end));
-                } else {
-                    extra = true;
-                }
-                col += 1;
-                field = at + 1;
-                if newline {
-                    part.rows += 1;
-                    if col != columns || extra {
-                        for c in cols.iter_mut().skip(col.min(columns)) {
-                            c.push(matcher::Field::MISSING);
-                        }
-                        part.ragged += 1;
-                        if part.ragged_at.len() < 5 {
-                            part.ragged_at.push(base + line as u64);
-                        }
-                    }
-                    col = 0;
-                    extra = false;
-                    line = at + 1;
-                }
-            }
-            part.matcher.feed_fields(text, &cols);
-            buf.copy_within(upto..len, 0);
-            kept = len - upto;
             base += upto as u64;
-            if done {
-                return Ok(part);
+            if eof {
+                return Ok(hasher.map(super::digest_string));
             }
         }
     };
-    let parts: Vec<Result<Part, ScanError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bounds
-            .windows(2)
-            .map(|w| {
-                let (from, to) = (w[0], w[1]);
-                s.spawn(move || work(from, to))
+    let (parts, digest) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..cores)
+            .map(|_| {
+                let (full, free) = (full_rx.clone(), free_tx.clone());
+                s.spawn(move || work(full, free))
             })
             .collect();
-        joined(handles)
+        drop((full_rx, free_tx));
+        let digest = read(full_tx, free_rx);
+        (joined(handles), digest)
     });
-    if quoted.load(std::sync::atomic::Ordering::Relaxed) {
-        return Ok(None);
-    }
-    let mut total: Option<Part> = None;
+    let mut total: Option<Lines> = None;
     for p in parts {
         let p = p?;
         match &mut total {
@@ -518,23 +513,117 @@ fn scan_csv_lines(
                 t.matcher.merge(&p.matcher);
                 t.rows += p.rows;
                 t.ragged += p.ragged;
-                t.ragged_at
-                    .extend(p.ragged_at.into_iter().take(5 - t.ragged_at.len().min(5)));
+                t.ragged_at.extend(p.ragged_at);
             }
         }
     }
-    let total = total.ok_or_else(|| ScanError::Internal("no scan worker ran".into()))?;
+    let digest = digest?;
+    if quoted.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    let mut total = total.ok_or_else(|| ScanError::Internal("no scan worker ran".into()))?;
     let mut read = Read::every_row(total.rows);
     if total.ragged > 0 {
-        let lines = total
-            .ragged_at
+        // Each worker kept its first lines; the file's first are among them.
+        total.ragged_at.sort_unstable();
+        let lines = total.ragged_at[..total.ragged_at.len().min(5)]
             .iter()
             .map(|&at| source::line_of(src, at).map(|l| format!("line {l}")))
             .collect::<Result<Vec<_>, _>>()?;
         read.warnings
             .push(source::ragged_warning(total.ragged, columns, &lines));
     }
-    Ok(Some((total.matcher, read)))
+    Ok(Some((total.matcher, read, digest)))
+}
+
+/// What one worker of [`scan_csv_lines`] counted, and its field offsets (reused per block).
+struct Lines {
+    matcher: Matcher,
+    rows: u64,
+    ragged: u64,
+    /// File offsets of its first ragged rows.
+    ragged_at: Vec<u64>,
+    cols: Vec<Vec<matcher::Field>>,
+}
+
+impl Lines {
+    /// Splits a block of whole lines (starting at file offset `base`) into fields and feeds
+    /// them to the matcher; false when the block holds a quote byte (nothing is counted).
+    fn feed(
+        &mut self,
+        src: &Source,
+        header: &source::CsvHeader,
+        block: &[u8],
+        base: u64,
+    ) -> Result<bool, ScanError> {
+        if memchr::memchr(b'"', block).is_some() {
+            return Ok(false);
+        }
+        let text = std::str::from_utf8(block).map_err(|e| {
+            let at = base + e.valid_up_to() as u64;
+            match source::line_of(src, at) {
+                Ok(line) => source::read_error(
+                    &src.path,
+                    format!("line {line}: invalid UTF-8 (byte {at} of the file)"),
+                ),
+                Err(e) => e,
+            }
+        })?;
+        let columns = self.cols.len();
+        for c in &mut self.cols {
+            c.clear();
+        }
+        // One pass over the block for both separators: a field ends at a delimiter or at a
+        // line end, and a line end ends the record.
+        let bytes = text.as_bytes();
+        let mut field = 0usize; // start of the current field
+        let mut line = 0usize; // start of the current line
+        let mut col = 0usize; // fields of this record so far
+        let mut extra = false;
+        let seps = memchr::memchr2_iter(b'\n', header.dialect.delimiter, bytes)
+            .chain((!bytes.ends_with(b"\n") && !bytes.is_empty()).then_some(bytes.len()));
+        for at in seps {
+            let newline = at == bytes.len() || bytes[at] == b'\n';
+            if newline {
+                // A blank line (or one holding only `\r`) is no record.
+                let raw = &text[line..at];
+                if col == 0 && (raw.is_empty() || raw == "\r") {
+                    field = at + 1;
+                    line = at + 1;
+                    continue;
+                }
+            }
+            let end = if newline && at > field && bytes[at - 1] == b'\r' {
+                at - 1
+            } else {
+                at
+            };
+            if col < columns {
+                self.cols[col].push(matcher::Field::new(field, end));
+            } else {
+                extra = true;
+            }
+            col += 1;
+            field = at + 1;
+            if newline {
+                self.rows += 1;
+                if col != columns || extra {
+                    for c in self.cols.iter_mut().skip(col.min(columns)) {
+                        c.push(matcher::Field::MISSING);
+                    }
+                    self.ragged += 1;
+                    if self.ragged_at.len() < 5 {
+                        self.ragged_at.push(base + line as u64);
+                    }
+                }
+                col = 0;
+                extra = false;
+                line = at + 1;
+            }
+        }
+        self.matcher.feed_fields(text, &self.cols);
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
@@ -543,9 +632,10 @@ mod tests {
     use crate::scan::Mode;
 
     /// The line-by-line CSV reader counts exactly what DataFusion's reader counts, on a file
-    /// with blank lines, `\r\n` endings, short rows, empty and null-like fields, non-ASCII text
-    /// and free text holding identifiers (fewer rows than a rule needs to be dropped, so both
-    /// see every value).
+    /// with blank lines, `\r\n` endings, short rows, empty and null-like fields, non-ASCII text,
+    /// a line longer than a block and free text holding identifiers (fewer rows than a rule
+    /// needs to be dropped, so both see every value); with blocks of 1 KB (lines cut across
+    /// blocks, blocks shared between workers) it counts, warns and hashes as with one block.
     #[test]
     fn the_line_reader_counts_as_datafusion_does() {
         let dir = tempfile::tempdir().unwrap();
@@ -555,6 +645,7 @@ mod tests {
             let line = match i % 11 {
                 0 => String::new(),
                 1 => format!("{i};user{i}@example.com\r"),
+                5 if i == 5 => format!("{i};a@b.de;;;{};x", "long note ".repeat(500)),
                 2 => format!("{i};;NULL;N/A;;Zürich"),
                 _ => format!(
                     "{i};User.{i}@Example.ORG;+49 30 {:07};DE89370400440532013000;call me at +49 30 1234567 or mail a{i}@b.de;Łódź",
@@ -582,18 +673,27 @@ mod tests {
             ),
             root: dir.path().to_path_buf(),
             show_examples: false,
-            digest: false,
+            digest: true,
         };
         let header = source::csv_header(&src).unwrap();
-        let (lines, read) = scan_csv_lines(&req, &src, &header)
+        let (lines, read, digest) = scan_csv_lines(&req, &src, &header, BLOCK)
             .unwrap()
             .expect("no quotes");
+        assert_eq!(digest, Some(crate::scan::digest_file(&src.path).unwrap()));
+        let (small, small_read, small_digest) = scan_csv_lines(&req, &src, &header, 1024)
+            .unwrap()
+            .expect("no quotes");
+        assert_eq!(small.counts(), lines.counts());
+        assert_eq!(small_read.rows, read.rows);
+        assert_eq!(small_read.warnings, read.warnings);
+        assert_eq!(small_digest, digest);
         let (frame, frame_read) = scan_frame_full(&req, &src).unwrap();
         assert_eq!(read.rows, frame_read.rows);
         assert_eq!(read.rows, 15_000 - 15_000 / 11 - 1);
         assert_eq!(lines.counts(), frame.counts());
         assert!(
-            read.warnings[0].contains("ragged row(s)"),
+            read.warnings[0].contains("ragged row(s)")
+                && read.warnings[0].contains("line 3, line 14, line 25, line 36, line 47"),
             "{:?}",
             read.warnings
         );
@@ -607,6 +707,11 @@ mod tests {
             size: std::fs::metadata(&src.path).unwrap().len(),
             ..src
         };
-        assert!(scan_csv_lines(&req, &src, &header).unwrap().is_none());
+        assert!(
+            scan_csv_lines(&req, &src, &header, BLOCK)
+                .unwrap()
+                .is_none()
+        );
+        assert!(scan_csv_lines(&req, &src, &header, 1024).unwrap().is_none());
     }
 }

@@ -149,7 +149,30 @@ pub fn digest_file(path: &Path) -> Result<String, ScanError> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+    Ok(digest_string(hasher))
+}
+
+/// How a digest is written: `sha256:` and the hex of the hash.
+pub(crate) fn digest_string(hasher: sha2::Sha256) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+/// Runs `read` while another thread hashes the file (when the request asks for digests).
+pub(crate) fn with_digest<T>(
+    req: &Request,
+    src: &Source,
+    read: impl FnOnce() -> Result<T, ScanError>,
+) -> Result<(T, Option<String>), ScanError> {
+    let (digest, read) = std::thread::scope(|s| {
+        let digest = s.spawn(|| req.digest.then(|| digest_file(&src.path)).transpose());
+        let read = read();
+        let digest = digest
+            .join()
+            .unwrap_or_else(|_| Err(ScanError::Internal("digest thread panicked".into())));
+        (digest, read)
+    });
+    Ok((read?, digest?))
 }
 
 /// Scans every file the request names, in order.
@@ -173,24 +196,21 @@ pub fn scan_with(
 }
 
 fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
-    let (digest, read) = std::thread::scope(|s| {
-        let digest = s.spawn(|| {
-            if req.digest {
-                digest_file(&src.path)
-            } else {
-                Ok(String::new())
-            }
-        });
-        let read = read_source(req, src);
-        (
-            digest
-                .join()
-                .unwrap_or_else(|_| Err(ScanError::Internal("digest thread panicked".into()))),
-            read,
-        )
-    });
-    let (matcher, info) = read?;
-    let digest = digest?;
+    let ((matcher, mut info), digest) = if full::hashes_itself(req, src) {
+        read_source(req, src).map(|read| (read, None))?
+    } else {
+        with_digest(req, src, || read_source(req, src))?
+    };
+    let digest = match (digest, info.digest.take()) {
+        (Some(d), _) | (None, Some(d)) => d,
+        (None, None) if req.digest => {
+            return Err(ScanError::Internal(format!(
+                "{} was read without its digest",
+                src.path.display()
+            )));
+        }
+        (None, None) => String::new(),
+    };
     let rows_scanned = info.rows;
     let columns = matcher
         .columns
@@ -240,6 +260,8 @@ pub(crate) struct Read {
     pub rows_total: Option<u64>,
     pub sampling: String,
     pub warnings: Vec<String>,
+    /// The file's digest, when the read computed it on the way ([`full::hashes_itself`]).
+    pub digest: Option<String>,
 }
 
 impl Read {
@@ -250,6 +272,7 @@ impl Read {
             rows_total: Some(rows),
             sampling: "every row".into(),
             warnings: vec![],
+            digest: None,
         }
     }
 }
@@ -306,6 +329,7 @@ fn read_source(req: &Request, src: &Source) -> Result<(matcher::Matcher, Read), 
                     rows_total: info.rows_total,
                     sampling: info.sampling,
                     warnings: info.warnings,
+                    digest: None,
                 },
             ))
         }
