@@ -433,6 +433,11 @@ fn each<'a>(
             continue;
         }
         state.non_null += 1;
+        // Where only free text still matters, a value that cannot be text has nothing more to
+        // count (no rule revives, so the cache need not see it either).
+        if state.live_value.is_empty() && !ValueShape::may_be_text(v) {
+            continue;
+        }
         // A value seen before: replay what the rules said (examples need the real matching).
         if !keep && let Some(seen) = state.repeats.get(v) {
             let fields = (
@@ -454,8 +459,7 @@ fn each<'a>(
             text: false,
         });
         let text = if state.live_value.is_empty() {
-            // Only free text still matters here: most values are turned away unshaped.
-            ValueShape::may_be_text(v) && ValueShape::of(v).is_text()
+            ValueShape::of(v).is_text()
         } else {
             let shape = ValueShape::of(v);
             let examples = &mut state.examples;
