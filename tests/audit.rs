@@ -43,7 +43,7 @@ fn verify(p: &Project, artifacts: bool) -> Run {
 }
 
 fn envelope(p: &Project) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p.path(ENVELOPE)).unwrap()).unwrap()
+    serde_json::from_str(&p.read(ENVELOPE)).unwrap()
 }
 
 fn write_envelope(p: &Project, v: &serde_json::Value) {
@@ -54,8 +54,8 @@ fn write_envelope(p: &Project, v: &serde_json::Value) {
 fn keygen_writes_a_private_pkcs8_key_0600_and_a_spki_public_key() {
     let p = Project::new();
     let out = p.run(&["keygen", "--out", "keys"]).expect(0).stdout();
-    let private = std::fs::read_to_string(p.path("keys/piitrail.key")).unwrap();
-    let public = std::fs::read_to_string(p.path("keys/piitrail.pub")).unwrap();
+    let private = p.read("keys/piitrail.key");
+    let public = p.read("keys/piitrail.pub");
     assert!(private.starts_with("-----BEGIN PRIVATE KEY-----"));
     assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"));
     // The private key is never printed.
@@ -84,10 +84,7 @@ fn keygen_writes_a_private_pkcs8_key_0600_and_a_spki_public_key() {
     // Never overwritten.
     let again = p.run(&["keygen", "--out", "keys"]).expect(2);
     assert!(again.stderr().contains("already exists"));
-    assert_eq!(
-        std::fs::read_to_string(p.path("keys/piitrail.key")).unwrap(),
-        private
-    );
+    assert_eq!(p.read("keys/piitrail.key"), private);
 }
 
 #[test]
@@ -163,9 +160,9 @@ fn without_a_key_the_report_says_it_is_unsigned_and_drops_a_stale_signature() {
         !p.path(ENVELOPE).exists(),
         "a stale signature was left beside a new report"
     );
-    let html = std::fs::read_to_string(p.path("shop/report/report.html")).unwrap();
+    let html = p.read("shop/report/report.html");
     assert!(html.contains("Unsigned report"));
-    let md = std::fs::read_to_string(p.path("shop/report/report.md")).unwrap();
+    let md = p.read("shop/report/report.md");
     assert!(md.contains("**Unsigned report**"));
 }
 
@@ -182,8 +179,7 @@ fn the_statement_lists_every_artifact_with_its_digest() {
         "https://piitrail.dev/audit-report/v1"
     );
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("shop/report/report.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&p.read("shop/report/report.json")).unwrap();
     assert_eq!(statement["predicate"], report);
     let subjects = statement["subject"].as_array().unwrap();
     assert_eq!(
@@ -215,9 +211,9 @@ fn golden_reports_of_the_demo() {
             .replace_all(&s, "[time]");
         s.into_owned()
     };
-    let json = std::fs::read_to_string(p.path("shop/report/report.json")).unwrap();
+    let json = p.read("shop/report/report.json");
     insta::assert_snapshot!("demo_report_json", redact(&json));
-    let md = std::fs::read_to_string(p.path("shop/report/report.md")).unwrap();
+    let md = p.read("shop/report/report.md");
     insta::assert_snapshot!("demo_report_md", redact(&md));
 }
 
@@ -235,10 +231,9 @@ fn no_raw_personal_data_in_any_output_of_the_demo() {
         "shop/report/report.html",
         "shop/report/report.md",
     ] {
-        haystack.push_str(&std::fs::read_to_string(p.path(f)).unwrap());
+        haystack.push_str(&p.read(f));
     }
-    let env: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path(ENVELOPE)).unwrap()).unwrap();
+    let env: serde_json::Value = serde_json::from_str(&p.read(ENVELOPE)).unwrap();
     haystack.push_str(
         &String::from_utf8(STANDARD.decode(env["payload"].as_str().unwrap()).unwrap()).unwrap(),
     );
@@ -448,9 +443,11 @@ mod interop {
             String::from_utf8_lossy(&out.stdout)
         );
         // The schema is strict enough to fail a report with an unknown status.
-        let bad = std::fs::read_to_string(p.path("shop/report/report.json"))
-            .unwrap()
-            .replacen("\"status\": \"direct\"", "\"status\": \"copied\"", 1);
+        let bad = p.read("shop/report/report.json").replacen(
+            "\"status\": \"direct\"",
+            "\"status\": \"copied\"",
+            1,
+        );
         p.write("bad.json", bad);
         assert!(!check(&p.path("bad.json")).status.success());
     }
@@ -498,9 +495,7 @@ fn audit_propagates_through_unknown_functions_and_reports_disagreements() {
     p.run(&["scan", "--record", "out/copy.csv", "out/export.csv"])
         .expect(0);
     p.run(&["audit", "--out", "report"]).expect(0);
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("report/report.json")).unwrap())
-            .unwrap();
+    let r: serde_json::Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
     let artifact = |path: &str| {
         r["artifacts"]
             .as_array()
@@ -594,9 +589,7 @@ fn a_scanned_derived_column_shows_both_detected_and_inherited_tags() {
     .expect(0);
     p.run(&["scan", "--record", "out/emails.csv"]).expect(0);
     p.run(&["audit", "--out", "report"]).expect(0);
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("report/report.json")).unwrap())
-            .unwrap();
+    let r: serde_json::Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
     let emails = r["artifacts"]
         .as_array()
         .unwrap()

@@ -77,8 +77,5 @@ fn demo_scans_the_example_shop_without_printing_raw_values() {
     p.run(&["demo", "--out", "shop"]).expect(0);
     p.write("mine/notes.txt", "keep me");
     p.run(&["demo", "--out", "mine"]).expect(2);
-    assert_eq!(
-        std::fs::read_to_string(p.path("mine/notes.txt")).unwrap(),
-        "keep me"
-    );
+    assert_eq!(p.read("mine/notes.txt"), "keep me");
 }

@@ -477,7 +477,7 @@ columns.phone = "user.contact.phone_number"
         text.contains("warning[pii-drift] data/customers.csv: column 'phone'"),
         "{text}"
     );
-    let base = std::fs::read_to_string(p.path("piitrail.toml")).unwrap();
+    let base = p.read("piitrail.toml");
     p.write(
         "piitrail.toml",
         base.replace(
@@ -808,7 +808,7 @@ fn github_output_is_workflow_annotations() {
 fn init_writes_a_strict_policy_that_loads() {
     let p = Project::new();
     p.run(&["init"]).expect(0);
-    let toml = std::fs::read_to_string(p.path("piitrail.toml")).unwrap();
+    let toml = p.read("piitrail.toml");
     assert!(toml.contains("require_declaration = true"), "{toml}");
     p.write("data/customers.csv", CUSTOMERS);
     let v = gate_json(&p, &["data/customers.csv"], 1);

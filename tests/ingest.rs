@@ -42,14 +42,11 @@ fn project() -> Project {
 }
 
 fn ledger_lines(p: &Project) -> usize {
-    std::fs::read_to_string(p.path(".piitrail/ledger.jsonl"))
-        .unwrap()
-        .lines()
-        .count()
+    p.read(".piitrail/ledger.jsonl").lines().count()
 }
 
 fn events_of(p: &Project, name: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(p.path(&format!("events/{name}"))).unwrap();
+    let text = p.read(&format!("events/{name}"));
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Array(a)) => a,
         Ok(v) => vec![v],
@@ -95,7 +92,7 @@ fn edge<'a>(walk: &'a Value, from: (&str, &str), to: (&str, &str)) -> Vec<&'a Va
 
 fn audit(p: &Project) -> Value {
     p.run(&["audit", "--out", "report"]).expect(0);
-    serde_json::from_str(&std::fs::read_to_string(p.path("report/report.json")).unwrap()).unwrap()
+    serde_json::from_str(&p.read("report/report.json")).unwrap()
 }
 
 /// The tags of one column in the audit report: (category, status).
@@ -359,7 +356,7 @@ fn spark_airflow_and_dbt_lineage_is_ingested_and_followed() {
 fn reingesting_is_idempotent_and_later_events_update_a_run() {
     let p = project();
     // The Airflow START alone first: the run is recorded with no inputs yet.
-    let airflow = std::fs::read_to_string(p.path("events/airflow.jsonl")).unwrap();
+    let airflow = p.read("events/airflow.jsonl");
     let (start, complete) = airflow.split_once('\n').unwrap();
     p.write("later/start.jsonl", start);
     p.write("later/complete.json", complete);
@@ -463,7 +460,7 @@ reason = "Raw e-mail addresses stay out of the warehouse"
 #[test]
 fn malformed_events_are_refused_and_nothing_is_recorded() {
     let p = project();
-    let good = std::fs::read_to_string(p.path("events/airflow.jsonl")).unwrap();
+    let good = p.read("events/airflow.jsonl");
     let first = good.lines().next().unwrap();
     let cases: &[(&str, String, &str)] = &[
         (

@@ -36,12 +36,7 @@ fn init_creates_the_project_once() {
         std::fs::read(p.path(".piitrail/ledger.jsonl")).unwrap(),
         b""
     );
-    assert!(
-        std::fs::read_to_string(p.path(".gitignore"))
-            .unwrap()
-            .lines()
-            .any(|l| l == "*.key")
-    );
+    assert!(p.read(".gitignore").lines().any(|l| l == "*.key"));
     let again = p.run(&["init"]).expect(2);
     assert!(
         again.stderr().contains("already a piitrail project"),
@@ -79,7 +74,7 @@ fn scan_record_writes_versions_and_scans() {
         log[4]["scan"]["columns"][1]["tags"][0]["category"],
         "user.contact.email"
     );
-    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    let ledger = p.read(".piitrail/ledger.jsonl");
     assert!(
         !ledger.contains("jane@example.com") && !ledger.contains("j***"),
         "no values in the ledger"

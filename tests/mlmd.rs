@@ -299,9 +299,7 @@ fn check_ingest(p: &Project, store: &str) {
     // The CSV's personal data reaches both models as trained_on; the failed attempt's model
     // gets nothing.
     p.run(&["audit", "--out", "report"]).expect(0);
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("report/report.json")).unwrap())
-            .unwrap();
+    let report: Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
     let artifact = |path: &str| {
         report["artifacts"]
             .as_array()
@@ -330,13 +328,10 @@ fn check_ingest(p: &Project, store: &str) {
     );
 
     // Again: nothing new.
-    let lines = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    let lines = p.read(".piitrail/ledger.jsonl");
     let out = p.run(&["ingest", "mlmd", store]).expect(0).stdout();
     assert!(out.contains("(0 recorded, 7 unchanged)"), "{out}");
-    assert_eq!(
-        std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap(),
-        lines
-    );
+    assert_eq!(p.read(".piitrail/ledger.jsonl"), lines);
 }
 
 #[test]

@@ -46,14 +46,14 @@ fn writes_every_format_and_keeps_leading_zeros() {
         .expect(0);
         assert!(p.path(out).is_file(), "{out}");
     }
-    let csv = std::fs::read_to_string(p.path("out/a.csv")).unwrap();
+    let csv = p.read("out/a.csv");
     assert_eq!(
         csv,
         "customer_id,zip,country\n007,01234,DE\n008,75001,FR\n009,10115,DE\n"
     );
-    let tsv = std::fs::read_to_string(p.path("out/a.tsv")).unwrap();
+    let tsv = p.read("out/a.tsv");
     assert!(tsv.starts_with("customer_id\tzip\tcountry\n007\t01234\tDE\n"));
-    let ndjson = std::fs::read_to_string(p.path("out/a.ndjson")).unwrap();
+    let ndjson = p.read("out/a.ndjson");
     assert_eq!(
         ndjson.lines().next().unwrap(),
         r#"{"customer_id":"007","zip":"01234","country":"DE"}"#
@@ -72,11 +72,7 @@ fn writes_every_format_and_keeps_leading_zeros() {
             ])
             .expect(0);
         assert!(run.stdout().contains("wrote 1 rows"), "{}", run.stdout());
-        assert_eq!(
-            std::fs::read_to_string(p.path("out/n.csv")).unwrap(),
-            "n\n1\n",
-            "{input}"
-        );
+        assert_eq!(p.read("out/n.csv"), "n\n1\n", "{input}");
     }
     // An empty result still has its header.
     p.run(&[
@@ -89,10 +85,7 @@ fn writes_every_format_and_keeps_leading_zeros() {
         "out/none.csv",
     ])
     .expect(0);
-    assert_eq!(
-        std::fs::read_to_string(p.path("out/none.csv")).unwrap(),
-        "name\n"
-    );
+    assert_eq!(p.read("out/none.csv"), "name\n");
 }
 
 #[test]
@@ -287,7 +280,7 @@ fn refusals_exit_2_and_write_nothing() {
             run.stderr()
         );
         assert_eq!(
-            std::fs::read_to_string(p.path("out/keep.csv")).unwrap(),
+            p.read("out/keep.csv"),
             "old content\n",
             "{args:?} touched the output"
         );

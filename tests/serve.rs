@@ -146,7 +146,7 @@ fn airflow() -> (String, String) {
 }
 
 fn ledger_text(p: &Project) -> String {
-    std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap()
+    p.read(".piitrail/ledger.jsonl")
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

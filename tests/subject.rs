@@ -100,16 +100,12 @@ fn find(p: &Project, ids: &[&str]) -> Value {
 
 /// The erasure certificate written to `out` in the project.
 fn certificate(p: &Project, out: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(p.path(&format!("{out}/certificate.json"))).unwrap(),
-    )
-    .unwrap()
+    serde_json::from_str(&p.read(&format!("{out}/certificate.json"))).unwrap()
 }
 
 /// How many erasure executions the project's ledger holds.
 fn erasures(p: &Project) -> usize {
-    std::fs::read_to_string(p.path(".piitrail/ledger.jsonl"))
-        .unwrap()
+    p.read(".piitrail/ledger.jsonl")
         .matches("\"kind\":\"erasure\"")
         .count()
 }
@@ -189,7 +185,7 @@ fn find_lists_exactly_the_subjects_rows_aggregates_and_models() {
     assert_eq!(agg["groups"][0]["subject_rows"], 2);
     let at = agg["groups"][0]["row"].as_u64().unwrap();
     assert_eq!(agg["locators"], serde_json::json!([at]));
-    let by_country = std::fs::read_to_string(p.path("out/by_country.csv")).unwrap();
+    let by_country = p.read("out/by_country.csv");
     assert!(
         by_country
             .lines()
@@ -296,7 +292,7 @@ primary_key = ["email"]
     p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e"])
         .expect(0);
     assert_eq!(
-        std::fs::read_to_string(p.path("data/tickets.csv")).unwrap(),
+        p.read("data/tickets.csv"),
         "ticket_id,customer_no,topic\nT-1,C003,billing\nT-4,C002,other\n"
     );
     // A bad declaration is an input error naming its place.
@@ -485,11 +481,11 @@ fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
             .collect()
     };
     assert_eq!(
-        std::fs::read_to_string(p.path("data/customers.csv")).unwrap(),
+        p.read("data/customers.csv"),
         without(CUSTOMERS, &["ann.lee"])
     );
     assert_eq!(
-        std::fs::read_to_string(p.path("data/orders.csv")).unwrap(),
+        p.read("data/orders.csv"),
         without(ORDERS, &["O-1002", "O-1004"])
     );
     // Nothing of Ann is found; Bob's rows are all where they were.
@@ -552,7 +548,7 @@ fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
     assert!(verified.contains("all 7 artifacts match"), "{verified}");
     // The ledger: chain intact, the erasure recorded with a salted hash, no raw identity.
     p.run(&["ledger", "verify"]).expect(0);
-    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap();
+    let ledger = p.read(".piitrail/ledger.jsonl");
     assert!(ledger.contains("\"kind\":\"erasure\""));
     assert!(!ledger.contains("ann.lee"));
     assert!(ledger.contains(cert["subject"].as_str().unwrap()));
@@ -714,15 +710,8 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
     erase_blocked_by(&p, ann, "data/orders.csv", "e/1");
-    assert!(
-        !std::fs::read_to_string(p.path("data/customers.csv"))
-            .unwrap()
-            .contains("ann.lee")
-    );
-    assert_eq!(
-        std::fs::read_to_string(p.path("data/orders.csv")).unwrap(),
-        ORDERS
-    );
+    assert!(!p.read("data/customers.csv").contains("ann.lee"));
+    assert_eq!(p.read("data/orders.csv"), ORDERS);
     let cert = certificate(&p, "e/1");
     assert_eq!(cert["status"], "incomplete");
     assert_eq!(cert["applied"]["removed"][0]["path"], "data/customers.csv");
@@ -765,7 +754,7 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
     // The re-run finishes: Ann's orders gone, everyone else's intact, everything recomputed.
     p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/2"])
         .expect(0);
-    let orders = std::fs::read_to_string(p.path("data/orders.csv")).unwrap();
+    let orders = p.read("data/orders.csv");
     let expected: String = ORDERS
         .lines()
         .filter(|l| !l.contains("C001"))
@@ -815,11 +804,7 @@ fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
     erase_blocked_by(&p, ann, ".piitrail/ledger.jsonl", "e/1");
-    assert!(
-        !std::fs::read_to_string(p.path("data/orders.csv"))
-            .unwrap()
-            .contains("C001")
-    );
+    assert!(!p.read("data/orders.csv").contains("C001"));
     assert_eq!(erasures(&p), 0);
     p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/2"])
         .expect(0);
@@ -977,7 +962,7 @@ fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
     let ann = "email=ann.lee@example.com";
     for delay_ms in [40u64, 120, 250] {
         let p = pipeline();
-        let old_customers = std::fs::read_to_string(p.path("data/customers.csv")).unwrap();
+        let old_customers = p.read("data/customers.csv");
         let new_customers: String = old_customers
             .lines()
             .filter(|l| !l.contains("ann.lee"))
@@ -1001,7 +986,7 @@ fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
-        let now = std::fs::read_to_string(p.path("data/customers.csv")).unwrap();
+        let now = p.read("data/customers.csv");
         assert!(
             now == old_customers || now == new_customers,
             "torn file after {delay_ms} ms"
@@ -1022,12 +1007,9 @@ fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
         .expect(0);
         p.run(&["subject", "find", "--id", ann, "--fail-if-found"])
             .expect(0);
-        assert_eq!(
-            std::fs::read_to_string(p.path("data/customers.csv")).unwrap(),
-            new_customers
-        );
+        assert_eq!(p.read("data/customers.csv"), new_customers);
         // Her orders too, though after a kill between the files only the journal leads there.
-        let orders = std::fs::read_to_string(p.path("data/orders.csv")).unwrap();
+        let orders = p.read("data/orders.csv");
         assert!(!orders.contains("C001"), "after {delay_ms} ms: {orders}");
         assert_eq!(orders.lines().count(), 5);
         let left: Vec<String> = std::fs::read_dir(p.path("data"))
@@ -1054,10 +1036,7 @@ fn an_access_request_exports_the_subjects_own_rows_and_prints_none() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(!run.stdout().contains("ann.lee") && !run.stderr().contains("ann.lee"));
     let read = |name: &str| -> Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(p.path(&format!("access/req-7/{name}"))).unwrap(),
-        )
-        .unwrap()
+        serde_json::from_str(&p.read(&format!("access/req-7/{name}"))).unwrap()
     };
     let customers = read("data_customers.csv.json");
     assert!(

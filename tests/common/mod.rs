@@ -30,6 +30,12 @@ impl Project {
         p
     }
 
+    /// The text of a file in the project.
+    pub fn read(&self, rel: &str) -> String {
+        let p = self.path(rel);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+    }
+
     /// Runs `piitrail ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Run {
         run_in(self.dir.path(), args)
