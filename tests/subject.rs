@@ -374,22 +374,8 @@ fn another_person_and_nobody() {
     // Nobody: exit 0, or 1 with --fail-if-found only when found.
     let r = find(&p, &["email=nobody@example.com"]);
     assert_eq!(r["artifacts"], serde_json::json!([]));
-    p.run(&[
-        "subject",
-        "find",
-        "--id",
-        "email=nobody@example.com",
-        "--fail-if-found",
-    ])
-    .expect(0);
-    p.run(&[
-        "subject",
-        "find",
-        "--id",
-        "email=bob.ray@example.org",
-        "--fail-if-found",
-    ])
-    .expect(1);
+    fail_if_found(&p, "email=nobody@example.com").expect(0);
+    fail_if_found(&p, "email=bob.ray@example.org").expect(1);
     // Bad ids: exit 2, the value not echoed.
     let run = p.run(&["subject", "find", "--id", "shoe-size=44"]);
     assert_eq!(run.code(), 2);
@@ -489,8 +475,7 @@ fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
         without(ORDERS, &["O-1002", "O-1004"])
     );
     // Nothing of Ann is found; Bob's rows are all where they were.
-    p.run(&["subject", "find", "--id", ann, "--fail-if-found"])
-        .expect(0);
+    fail_if_found(&p, ann).expect(0);
     let bob_after = summary(&find(&p, &["data/customers.csv:customer_id=C002"]));
     let counts = |s: &[(String, String, u64, Vec<u64>)]| -> Vec<(String, u64)> {
         s.iter().map(|r| (r.0.clone(), r.2)).collect()
@@ -673,8 +658,12 @@ fn a_read_only_folder_leaves_every_file_old_or_new_and_a_rerun_finishes() {
         "erasures/r2",
     ])
     .expect(0);
-    p.run(&["subject", "find", "--id", ann, "--fail-if-found"])
-        .expect(0);
+    fail_if_found(&p, ann).expect(0);
+}
+
+/// `subject find --id ID --fail-if-found` in the project.
+fn fail_if_found(p: &Project, id: &str) -> common::Run {
+    p.run(&["subject", "find", "--id", id, "--fail-if-found"])
 }
 
 /// Sets the immutable attribute on a file (root is not stopped by modes); undone by the guard.
@@ -778,14 +767,7 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
         ]
     );
     // The derived data no longer holds her: the customer number is gone from the features.
-    p.run(&[
-        "subject",
-        "find",
-        "--id",
-        "data/orders.csv:customer_id=C001",
-        "--fail-if-found",
-    ])
-    .expect(0);
+    fail_if_found(&p, "data/orders.csv:customer_id=C001").expect(0);
     assert_eq!(
         std::fs::read_dir(p.path(".piitrail/erasures"))
             .unwrap()
@@ -820,14 +802,7 @@ fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
         .collect();
     assert_eq!(removed, [("data/customers.csv", 1), ("data/orders.csv", 2)]);
     assert_eq!(cert["applied"]["recomputed"].as_array().unwrap().len(), 5);
-    p.run(&[
-        "subject",
-        "find",
-        "--id",
-        "data/orders.csv:customer_id=C001",
-        "--fail-if-found",
-    ])
-    .expect(0);
+    fail_if_found(&p, "data/orders.csv:customer_id=C001").expect(0);
     // Nothing left to do: a third run changes nothing.
     p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/3"])
         .expect(0);
@@ -1005,8 +980,7 @@ fn a_killed_erasure_leaves_every_file_old_or_new_and_a_rerun_finishes() {
             "erasures/k2",
         ])
         .expect(0);
-        p.run(&["subject", "find", "--id", ann, "--fail-if-found"])
-            .expect(0);
+        fail_if_found(&p, ann).expect(0);
         assert_eq!(p.read("data/customers.csv"), new_customers);
         // Her orders too, though after a kill between the files only the journal leads there.
         let orders = p.read("data/orders.csv");
