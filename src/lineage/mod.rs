@@ -23,6 +23,8 @@ pub enum LineageError {
     Missing { role: &'static str, path: PathBuf },
     #[error("--column '{spec}': {message}")]
     BadColumn { spec: String, message: String },
+    /// A query that failed to plan or run. A failure while running comes sanitised
+    /// (`run::execution_error`): the engine quotes values it could not cast.
     #[error("SQL: {0}")]
     Sql(String),
     #[error("SQL: only a query (SELECT, WITH, VALUES) can run, not {0}")]

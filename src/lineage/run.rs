@@ -146,14 +146,10 @@ fn execution_error(e: impl std::fmt::Display, csv_inputs: &[CsvInput]) -> Lineag
     if let Some(i) = msg.find(" Row data:") {
         msg.truncate(i);
     }
-    if let Some(start) = msg.find("value '") {
-        let from = start + "value '".len();
-        if let Some(len) = msg[from..].find('\'') {
-            let masked = crate::sensitive::mask(&msg[from..from + len]);
-            msg.replace_range(from..from + len, &masked);
-        }
-    }
-    LineageError::Sql(format!("running the query: {msg}"))
+    LineageError::Sql(format!(
+        "running the query: {}",
+        crate::sensitive::sanitise(&msg)
+    ))
 }
 
 /// The smallest group an aggregate in the plan summarises (k): for every Aggregate node, the
