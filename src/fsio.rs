@@ -1,8 +1,9 @@
-//! The one place where piitrail writes files: a temporary file in the same folder, fsync,
-//! then rename, so a reader sees the old file or the new one, never half of one.
+//! The one place where piitrail writes files (a temporary file in the same folder, fsync,
+//! then rename, so a reader sees the old file or the new one, never half of one) and walks
+//! folders ([`walk_files`]: sorted, symbolic links followed, loops detected).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically, creating missing parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -39,9 +40,117 @@ pub fn write_atomic_with<T, E: From<std::io::Error>>(
     Ok(value)
 }
 
+/// Removes the temporary files that a killed [`write_atomic_with`] of `file` left beside it
+/// (`.NAME.piitrail-XXXXXX.tmp`). Best effort: one that cannot be removed stays.
+pub fn remove_leftovers(file: &Path) {
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.piitrail-", name.to_string_lossy());
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Why a folder could not be walked.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("{}: symbolic link loop: {} leads back to its ancestor {}", .root.display(), .link.display(), .ancestor.display())]
+    Loop {
+        root: PathBuf,
+        link: PathBuf,
+        ancestor: PathBuf,
+    },
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The files under `dir`, in sorted order, for which `keep` says yes. Symbolic links are
+/// followed (a linked data folder is data), and a link that leads back to one of its own
+/// ancestors is an error naming it instead of an endless walk. With `skip_hidden`, names
+/// starting with `.` (files and folders) are left out. Every scan, gate, ingest and MLMD
+/// `input_base` walk goes through here.
+pub fn walk_files(
+    dir: &Path,
+    skip_hidden: bool,
+    mut keep: impl FnMut(&Path) -> bool,
+) -> Result<Vec<PathBuf>, WalkError> {
+    let mut out = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0 || !skip_hidden || !e.file_name().to_string_lossy().starts_with('.')
+        });
+    for entry in walker {
+        let entry = entry.map_err(|e| walk_error(dir, e))?;
+        if entry.file_type().is_file() && keep(entry.path()) {
+            out.push(entry.into_path());
+        }
+    }
+    Ok(out)
+}
+
+fn walk_error(root: &Path, e: walkdir::Error) -> WalkError {
+    if let Some(ancestor) = e.loop_ancestor() {
+        return WalkError::Loop {
+            root: root.to_path_buf(),
+            link: e.path().unwrap_or(root).to_path_buf(),
+            ancestor: ancestor.to_path_buf(),
+        };
+    }
+    let path = e.path().unwrap_or(root).to_path_buf();
+    let source = e
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("cannot walk the folder"));
+    WalkError::Io { path, source }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_an_error_naming_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/x.csv"), "x\n1\n").unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("a/b/up")).unwrap();
+        let err = walk_files(dir.path(), true, |_| true).unwrap_err();
+        assert!(matches!(err, WalkError::Loop { .. }), "{err}");
+        assert!(err.to_string().contains("a/b/up"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn linked_folders_are_walked_sorted_and_hidden_names_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("real")).unwrap();
+        std::fs::create_dir_all(dir.path().join("top/.hidden")).unwrap();
+        std::fs::write(dir.path().join("real/b.csv"), "").unwrap();
+        std::fs::write(dir.path().join("top/a.csv"), "").unwrap();
+        std::fs::write(dir.path().join("top/.hidden/c.csv"), "").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("top/link")).unwrap();
+        let files = walk_files(&dir.path().join("top"), true, |_| true).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| {
+                p.strip_prefix(dir.path().join("top"))
+                    .unwrap()
+                    .to_path_buf()
+            })
+            .collect();
+        assert_eq!(names, [PathBuf::from("a.csv"), PathBuf::from("link/b.csv")]);
+    }
 
     #[test]
     fn replaces_content_and_leaves_no_temporary_file() {

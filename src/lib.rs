@@ -4,6 +4,7 @@
 //! (which columns hold it) → `ledger` (what was found and done, hash-chained) ← `lineage`
 //! (where data went) → `propagate` → `policy` / `subject` / `report` → `sign`.
 
+pub mod boundary;
 pub mod cli;
 pub mod fsio;
 pub mod ledger;

@@ -70,9 +70,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         digest: mode == Mode::Full,
     };
     let progress = super::progress::files(ctx);
-    let scans = scan::scan_with(&req, |done, total, path| progress.step(done, total, path))
+    // A bad file does not hide the others' findings: they are evaluated and printed, then
+    // the bad files are reported and the exit code is 2.
+    let mut scanned = scan::scan_all(&req, |done, total, path| progress.step(done, total, path))
         .context("gate: scan failed")?;
     progress.finish();
+    let failure = scanned.failure();
+    let scans = scanned.scans;
     let outcome = gate::evaluate(&gate::Request {
         config: &config,
         rules: &rules,
@@ -96,6 +100,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         Format::Github => out.write_all(crate::report::annotations::gate(&outcome).as_bytes())?,
     }
     out.flush()?;
+    if let Some(e) = failure {
+        return Err(anyhow::Error::new(e).context("gate: scan failed"));
+    }
     Ok(if outcome.passed {
         Outcome::Success
     } else {

@@ -2,7 +2,7 @@
 //! that other tools recorded, taken into the ledger.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{Context, Outcome, TextOrJson, UsageError};
 use crate::ledger::Ledger;
@@ -51,31 +51,19 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
 
 /// The event files named: files as given, folders walked (sorted) for JSON files.
 fn event_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "json" | "jsonl" | "ndjson"))
-            {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut files).map_err(|e| LineageError::Io {
+            let found = crate::fsio::walk_files(p, false, |f| {
+                f.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "json" | "jsonl" | "ndjson"))
+            })
+            .map_err(|e| LineageError::Io {
                 path: p.clone(),
                 message: e.to_string(),
             })?;
+            files.extend(found);
         } else if p.is_file() {
             files.push(p.clone());
         } else {
@@ -169,7 +157,8 @@ fn write_summary(out: &mut impl Write, s: &Summary, files: usize) -> std::io::Re
 
 fn mlmd(ctx: &Context, args: MlmdArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let summary = crate::lineage::mlmd::ingest(&ledger, &args.store, &ctx.root)?;
+    let roots = crate::policy::DataRoots::load(&ctx.root, &crate::rules::builtin()?)?;
+    let summary = crate::lineage::mlmd::ingest(&ledger, &args.store, &ctx.root, &roots)?;
     let mut out = std::io::stdout().lock();
     match args.format {
         TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?,

@@ -105,9 +105,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         digest: true,
     };
     let progress = super::progress::files(ctx);
-    let scans = scan::scan_with(&req, |done, total, path| progress.step(done, total, path))
+    // A folder scan goes on past a bad file: the others are printed (and recorded), then the
+    // bad ones are reported and the exit code is 2.
+    let mut scanned = scan::scan_all(&req, |done, total, path| progress.step(done, total, path))
         .context("scan failed")?;
     progress.finish();
+    let failure = scanned.failure();
+    let scans = scanned.scans;
     if let Some(ledger) = &ledger {
         let written = crate::ledger::record_scans(ledger, &scans)?;
         ctx.note(format!("recorded {} ledger record(s)", written.len()));
@@ -132,7 +136,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         }
     }
     out.flush()?;
-    Ok(Outcome::Success)
+    match failure {
+        Some(e) => Err(anyhow::Error::new(e).context("scan failed")),
+        None => Ok(Outcome::Success),
+    }
 }
 
 pub(crate) fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Result<()> {

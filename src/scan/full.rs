@@ -193,10 +193,11 @@ fn scan_frame_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanE
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, ScanError>>(8);
     let _guard = runtime.enter();
+    let mut tasks = Vec::new();
     for mut stream in streams {
         let tx = tx.clone();
         let src = src.clone();
-        runtime.spawn(async move {
+        tasks.push(runtime.spawn(async move {
             while let Some(batch) = stream.next().await {
                 let item = batch.map_err(|e| df_error(&src, e));
                 let stop = item.is_err();
@@ -204,10 +205,28 @@ fn scan_frame_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanE
                     break;
                 }
             }
-        });
+        }));
     }
     drop(tx);
-    let (matcher, rows) = consume(req, &fields, rx)?;
+    let consumed = consume(req, &fields, rx);
+    // A decoder that panicked ended its partition's stream early, which the workers cannot
+    // tell from the end of the data: every partition must have finished, or the scan fails.
+    for task in tasks {
+        if let Err(e) = runtime.block_on(task) {
+            let why = if e.is_panic() {
+                crate::boundary::describe(e.into_panic().as_ref())
+            } else {
+                e.to_string()
+            };
+            return Err(ScanError::damaged(&src.path, why));
+        }
+    }
+    let (matcher, rows) = consumed?;
+    if src.format == Format::Arrow
+        && let Some(declared) = source::arrow_declared_rows(src)?
+    {
+        source::check_row_count(src, rows, declared)?;
+    }
     Ok((matcher, Read::every_row(rows)))
 }
 
@@ -292,6 +311,7 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(|e| read_error(&e))?;
     let groups = builder.metadata().num_row_groups();
+    let declared = builder.metadata().file_metadata().num_rows().max(0) as u64;
     let fields: Vec<(String, DataType)> = builder
         .schema()
         .fields()
@@ -330,6 +350,7 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
         drop(tx);
         consume(req, &fields, rx)
     })?;
+    source::check_row_count(src, rows, declared)?;
     Ok((matcher, Read::every_row(rows)))
 }
 

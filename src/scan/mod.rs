@@ -96,16 +96,61 @@ pub enum ScanError {
     UnknownFormat(PathBuf),
     #[error("{0}: file is empty (no header, no rows)")]
     Empty(PathBuf),
-    #[error("{path}: {message}")]
+    /// A file that cannot be read as its format says. The message is sanitised when shown:
+    /// decoders quote the values they choke on.
+    #[error("{path}: {}", crate::sensitive::sanitise(.message))]
     Read { path: PathBuf, message: String },
     #[error("internal error (a piitrail bug, please report it): {0}")]
     Internal(String),
+    /// Files of a folder scan that could not be read; the others were scanned.
+    #[error("{} file(s) could not be scanned (the others were):\n  {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  "))]
+    Files(Vec<ScanError>),
 }
 
 impl ScanError {
     /// Input problems are the user's to fix (exit 2); the rest are bugs (exit 3).
     pub fn is_input(&self) -> bool {
-        !matches!(self, ScanError::Internal(_))
+        match self {
+            ScanError::Internal(_) => false,
+            ScanError::Files(errors) => errors.iter().all(ScanError::is_input),
+            _ => true,
+        }
+    }
+
+    /// A damaged file whose decoder panicked (caught at the file boundary).
+    pub(crate) fn damaged(path: &Path, panic: String) -> ScanError {
+        ScanError::Read {
+            path: path.to_path_buf(),
+            message: format!("the file is damaged: its decoder failed ({panic})"),
+        }
+    }
+}
+
+/// What a scan of many files produced: the scans of the files that could be read, and an
+/// error for each that could not.
+#[derive(Debug)]
+pub struct Scanned {
+    pub scans: Vec<ArtifactScan>,
+    pub failed: Vec<ScanError>,
+}
+
+impl Scanned {
+    /// The scans, or the error(s) when any file failed.
+    pub fn into_result(mut self) -> Result<Vec<ArtifactScan>, ScanError> {
+        match self.failed.len() {
+            0 => Ok(self.scans),
+            1 => Err(self.failed.remove(0)),
+            _ => Err(ScanError::Files(self.failed)),
+        }
+    }
+
+    /// The error for the files that failed, if any: [`ScanError::Files`] (or the one error).
+    pub fn failure(&mut self) -> Option<ScanError> {
+        match self.failed.len() {
+            0 => None,
+            1 => Some(self.failed.remove(0)),
+            _ => Some(ScanError::Files(std::mem::take(&mut self.failed))),
+        }
     }
 }
 
@@ -183,24 +228,45 @@ pub fn scan(req: &Request) -> Result<Vec<ArtifactScan>, ScanError> {
 /// [`scan`], telling `progress` before each file: (files done, files in all, next file).
 pub fn scan_with(
     req: &Request,
-    mut progress: impl FnMut(usize, usize, &Path),
+    progress: impl FnMut(usize, usize, &Path),
 ) -> Result<Vec<ArtifactScan>, ScanError> {
+    scan_all(req, progress)?.into_result()
+}
+
+/// Scans every file the request names, in order, going on past a file that cannot be read:
+/// each such file gets its error in [`Scanned::failed`]. Only a path that cannot be found or
+/// walked stops everything (`Err`).
+pub fn scan_all(
+    req: &Request,
+    mut progress: impl FnMut(usize, usize, &Path),
+) -> Result<Scanned, ScanError> {
     let sources = source::discover(&req.paths)?;
-    let mut out = Vec::with_capacity(sources.len());
+    let mut scanned = Scanned {
+        scans: Vec::with_capacity(sources.len()),
+        failed: Vec::new(),
+    };
     for (i, src) in sources.iter().enumerate() {
         progress(i, sources.len(), &src.path);
-        out.push(scan_one(req, src)?);
+        match scan_one(req, src) {
+            Ok(s) => scanned.scans.push(s),
+            Err(e) => scanned.failed.push(e),
+        }
     }
     progress(sources.len(), sources.len(), Path::new(""));
-    Ok(out)
+    Ok(scanned)
 }
 
 fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
-    let ((matcher, mut info), digest) = if full::hashes_itself(req, src) {
-        read_source(req, src).map(|read| (read, None))?
-    } else {
-        with_digest(req, src, || read_source(req, src))?
-    };
+    // The file boundary: a decoder that panics on a damaged file makes this file's error.
+    let read = crate::boundary::catch(|| {
+        if full::hashes_itself(req, src) {
+            read_source(req, src).map(|read| (read, None))
+        } else {
+            with_digest(req, src, || read_source(req, src))
+        }
+    })
+    .map_err(|panic| ScanError::damaged(&src.path, panic))?;
+    let ((matcher, mut info), digest) = read?;
     let digest = match (digest, info.digest.take()) {
         (Some(d), _) | (None, Some(d)) => d,
         (None, None) if req.digest => {

@@ -89,23 +89,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<(), ScanError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| ScanError::Open {
-            path: dir.to_path_buf(),
-            source: e,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with('.') {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if let Some(format) = Format::of(&p) {
-            let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+    let files = crate::fsio::walk_files(dir, true, |p| Format::of(p).is_some())
+        .map_err(|e| read_error(dir, e))?;
+    for p in files {
+        let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        if let Some(format) = Format::of(&p) {
             out.push(Source {
                 path: p,
                 format,
@@ -233,37 +221,54 @@ pub fn csv_header(source: &Source) -> Result<CsvHeader, ScanError> {
         return Err(ScanError::Empty(source.path.clone()));
     }
     let data_start = dialect.bom as u64 + record.position().map_or(0, |_| rdr.position().byte());
-    let mut names: Vec<String> = Vec::with_capacity(record.len());
+    let mut raw: Vec<String> = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
-        let name = std::str::from_utf8(field)
-            .map_err(|_| {
-                read_error(
-                    &source.path,
-                    format!("line 1, column {}: header is not valid UTF-8", i + 1),
-                )
-            })?
-            .trim()
-            .to_string();
-        let mut name = if name.is_empty() {
-            format!("column_{}", i + 1)
-        } else {
-            name
-        };
-        if names.contains(&name) {
-            let base = name.clone();
-            let mut k = 2;
-            while names.contains(&name) {
-                name = format!("{base}#{k}");
-                k += 1;
-            }
-        }
-        names.push(name);
+        let name = std::str::from_utf8(field).map_err(|_| {
+            read_error(
+                &source.path,
+                format!("line 1, column {}: header is not valid UTF-8", i + 1),
+            )
+        })?;
+        raw.push(name.trim().to_string());
     }
+    let names = unique_names(raw);
     Ok(CsvHeader {
         dialect,
         names,
         data_start,
     })
+}
+
+/// Column names made unique, in linear time: a blank name becomes `column_N` (N its 1-based
+/// position), and a repeated one `name#2`, `name#3`, ... (skipping any such name already taken).
+pub fn unique_names(raw: Vec<String>) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    let mut taken: HashSet<String> = HashSet::with_capacity(raw.len());
+    // The next suffix to try for each repeated name, so 4,000 copies of `a` cost 4,000 steps.
+    let mut next: HashMap<String, usize> = HashMap::new();
+    let mut names = Vec::with_capacity(raw.len());
+    for (i, name) in raw.into_iter().enumerate() {
+        let name = if name.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            name
+        };
+        let name = if taken.contains(&name) {
+            let k = next.entry(name.clone()).or_insert(2);
+            loop {
+                let candidate = format!("{name}#{k}");
+                *k += 1;
+                if !taken.contains(&candidate) {
+                    break candidate;
+                }
+            }
+        } else {
+            name
+        };
+        taken.insert(name.clone());
+        names.push(name);
+    }
+    names
 }
 
 /// Records read to choose the column types of a CSV file for SQL (`piitrail run`).
@@ -705,10 +710,12 @@ pub fn sample_parquet(
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(path, e))?;
     let total = builder.metadata().file_metadata().num_rows().max(0) as usize;
+    let mut selected = total as u64;
     let (builder, sampling) = if total <= limit {
         (builder, format!("all {total} rows"))
     } else {
         let per = limit.div_ceil(CHUNKS).max(1);
+        let mut selected_rows = 0u64;
         let mut selectors = Vec::new();
         let mut pos = 0usize;
         for k in 0..CHUNKS {
@@ -720,10 +727,12 @@ pub fn sample_parquet(
             }
             selectors.push(RowSelector::select(take));
             pos = start + take;
+            selected_rows += take as u64;
         }
         if pos < total {
             selectors.push(RowSelector::skip(total - pos));
         }
+        selected = selected_rows;
         (
             builder.with_row_selection(RowSelection::from(selectors)),
             format!("{CHUNKS} evenly spaced windows of {per} rows across {total} rows"),
@@ -735,11 +744,14 @@ pub fn sample_parquet(
         .build()
         .map_err(|e| read_error(path, e))?;
     let mut sent = false;
+    let mut read = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| read_error(path, e))?;
+        read += batch.num_rows() as u64;
         sink(&batch)?;
         sent = true;
     }
+    check_row_count(source, read, selected)?;
     if !sent {
         // No rows: the columns are still there, judged by their names.
         sink(&RecordBatch::new_empty(schema))?;
@@ -848,6 +860,78 @@ pub fn sample_ndjson(
     })
 }
 
+/// A full read must end with every row the file declares: a reader that stopped early (a
+/// damaged page, a decoder that gave up) is an error naming the file, never a short scan.
+pub(crate) fn check_row_count(source: &Source, read: u64, declared: u64) -> Result<(), ScanError> {
+    if read == declared {
+        return Ok(());
+    }
+    Err(read_error(
+        &source.path,
+        format!(
+            "the file declares {declared} rows but {read} could be read: it is damaged or truncated"
+        ),
+    ))
+}
+
+/// The rows an Arrow IPC file declares: the sum of the lengths in the headers of the record
+/// batches its footer lists (only those few bytes are read). `None` for the IPC stream format,
+/// which has no footer.
+pub(crate) fn arrow_declared_rows(source: &Source) -> Result<Option<u64>, ScanError> {
+    use datafusion::arrow::ipc;
+    let path = &source.path;
+    let bad = |what: &str| read_error(path, format!("damaged Arrow IPC file: {what}"));
+    let mut file = open(path)?;
+    let mut magic = [0u8; 6];
+    if read_up_to(&mut file, &mut magic).map_err(|e| read_error(path, e))? < 6
+        || &magic != b"ARROW1"
+    {
+        return Ok(None);
+    }
+    let size = source.size;
+    if size < 6 + 10 {
+        return Err(bad("too short for a footer"));
+    }
+    let mut tail = [0u8; 10];
+    file.seek(SeekFrom::Start(size - 10))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| read_error(path, e))?;
+    let footer_len = ipc::reader::read_footer_length(tail).map_err(|e| bad(&e.to_string()))? as u64;
+    if footer_len + 10 > size {
+        return Err(bad("the footer is longer than the file"));
+    }
+    let mut footer = vec![0u8; footer_len as usize];
+    file.seek(SeekFrom::Start(size - 10 - footer_len))
+        .and_then(|_| file.read_exact(&mut footer))
+        .map_err(|e| read_error(path, e))?;
+    let footer = ipc::root_as_footer(&footer).map_err(|e| bad(&format!("footer: {e}")))?;
+    let mut rows = 0u64;
+    for (i, block) in footer.recordBatches().iter().flatten().enumerate() {
+        let (offset, meta) = (block.offset(), block.metaDataLength());
+        if offset < 0 || meta < 8 || offset as u64 + meta as u64 > size {
+            return Err(bad(&format!("record batch {i} lies outside the file")));
+        }
+        let mut header = vec![0u8; meta as usize];
+        file.seek(SeekFrom::Start(offset as u64))
+            .and_then(|_| file.read_exact(&mut header))
+            .map_err(|e| read_error(path, e))?;
+        // An encapsulated message: an optional continuation marker, its length, the flatbuffer.
+        let fb = if header[..4] == [0xff; 4] {
+            &header[8..]
+        } else {
+            &header[4..]
+        };
+        let length = ipc::root_as_message(fb)
+            .ok()
+            .and_then(|m| m.header_as_record_batch())
+            .map(|b| b.length())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| bad(&format!("record batch {i} has no readable header")))?;
+        rows += length as u64;
+    }
+    Ok(Some(rows))
+}
+
 /// Samples an Arrow IPC file by evenly spaced record batches.
 pub fn sample_arrow(
     source: &Source,
@@ -888,9 +972,39 @@ pub fn sample_arrow(
     } else {
         format!("{read} evenly spaced record batches of {n} ({rows} rows), {thinned}")
     };
+    if read == n
+        && let Some(declared) = arrow_declared_rows(source)?
+    {
+        check_row_count(source, rows as u64, declared)?;
+    }
     Ok(ReadInfo {
         rows_total: (read == n).then_some(rows as u64),
         sampling,
         warnings: vec![],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_and_blank_names_become_unique() {
+        let raw = ["a", "", "a", "a#2", "a", " "]
+            .iter()
+            .map(|s| s.trim().to_string())
+            .collect();
+        assert_eq!(
+            unique_names(raw),
+            ["a", "column_2", "a#2", "a#2#2", "a#3", "column_6"]
+        );
+    }
+
+    #[test]
+    fn thousands_of_copies_of_one_name_stay_unique() {
+        let names = unique_names(vec!["a".to_string(); 20_000]);
+        let set: std::collections::HashSet<_> = names.iter().collect();
+        assert_eq!(set.len(), 20_000);
+        assert_eq!(names[19_999], "a#20000");
+    }
 }
