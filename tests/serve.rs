@@ -133,8 +133,14 @@ fn read_answer(s: &mut TcpStream) -> (u16, String) {
 fn project() -> Project {
     let p = Project::new();
     p.run(&["init"]).expect(0);
-    p.write("token", format!("{TOKEN}\n"));
+    private(&p.write("token", format!("{TOKEN}\n")));
     p
+}
+
+/// Token files must be readable by their owner only (`serve` refuses others, as ssh does).
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// The Airflow START and COMPLETE events of the fixtures.
@@ -302,7 +308,7 @@ fn a_stop_during_a_request_finishes_it_first() {
 #[test]
 fn bad_settings_are_refused_before_listening() {
     let p = project();
-    p.write("empty-token", "\n");
+    private(&p.write("empty-token", "\n"));
     let run = p.run(&["serve", "--token-file", "empty-token"]);
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("empty"), "{}", run.stderr());

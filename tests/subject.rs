@@ -1046,3 +1046,34 @@ fn an_access_request_exports_the_subjects_own_rows_and_prints_none() {
     assert_eq!(mode("access/req-7"), 0o700);
     assert_eq!(mode("access/req-7/data_customers.csv.json"), 0o600);
 }
+
+/// A kill while the journal was being saved leaves its temporary file (salt and identity
+/// hashes) beside it; the resumed erasure removes it with the journal.
+#[test]
+fn a_resumed_erasure_removes_what_a_killed_journal_save_left() {
+    let p = pipeline();
+    let ann = "email=ann.lee@example.com";
+    erase_blocked_by(&p, ann, "data/orders.csv", "e/1");
+    let journal = std::fs::read_dir(p.path(".piitrail/erasures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .expect("the journal of the stopped erasure");
+    let name = journal.file_name().unwrap().to_string_lossy().to_string();
+    let leftover = p.write(
+        &format!(".piitrail/erasures/.{name}.piitrail-Xk3f9q.tmp"),
+        "{\"salt\": \"...\"}",
+    );
+    p.run(&["subject", "erase", "--id", ann, "--apply", "--out", "e/2"])
+        .expect(0);
+    assert!(
+        !leftover.exists(),
+        "the killed save's temporary file is still there"
+    );
+    assert_eq!(
+        std::fs::read_dir(p.path(".piitrail/erasures"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

@@ -1,6 +1,6 @@
 //! `piitrail serve`: the OpenLineage HTTP receiver.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Context, Outcome, UsageError};
@@ -13,29 +13,63 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:5000", value_name = "HOST:PORT")]
     pub addr: String,
     /// A file holding the bearer token that clients must send (the OpenLineage client's
-    /// `api_key`); without it, any client on the address may post.
+    /// `api_key`); it must be readable by its owner only (chmod 600), as ssh asks of keys.
+    /// Without it, any client on the address may post, so only loopback is allowed.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Listen on an address other than loopback without a token: anyone who reaches it may
+    /// write lineage into the ledger.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub max_body: usize,
 }
 
+/// The token in `file`, refused when group or others may read it, or when it is empty.
+fn read_token(file: &Path) -> anyhow::Result<String> {
+    let cannot = |e: std::io::Error| {
+        UsageError(format!(
+            "cannot read the token file {}: {e}",
+            file.display()
+        ))
+    };
+    let meta = std::fs::metadata(file).map_err(cannot)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(UsageError(format!(
+                "the token file {} is readable by group or others (mode {mode:04o}): \
+                 make it private with `chmod 600 {}`",
+                file.display(),
+                file.display()
+            ))
+            .into());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let t = std::fs::read_to_string(file).map_err(cannot)?;
+    let t = t.trim().to_string();
+    if t.is_empty() {
+        return Err(UsageError(format!("the token file {} is empty", file.display())).into());
+    }
+    Ok(t)
+}
+
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let token = match &args.token_file {
-        None => None,
-        Some(f) => {
-            let t = std::fs::read_to_string(f).map_err(|e| {
-                UsageError(format!("cannot read the token file {}: {e}", f.display()))
-            })?;
-            let t = t.trim().to_string();
-            if t.is_empty() {
-                return Err(UsageError(format!("the token file {} is empty", f.display())).into());
-            }
-            Some(t)
-        }
-    };
+    let token = args.token_file.as_deref().map(read_token).transpose()?;
+    if token.is_none() && !args.insecure_no_auth && !receiver::is_loopback(&args.addr) {
+        return Err(UsageError(format!(
+            "{} is not a loopback address: give --token-file FILE so that only your clients can \
+             post (or --insecure-no-auth to accept anyone who reaches it)",
+            args.addr
+        ))
+        .into());
+    }
     let config = Config {
         addr: args.addr,
         token,

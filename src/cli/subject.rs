@@ -74,11 +74,13 @@ fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
     let rules = crate::rules::builtin()?;
     let config = crate::policy::Config::load(&ctx.root, &rules)?;
+    let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
     let req = subject::Request {
         ids: &args.ids,
         root: ctx.root.clone(),
         rules: &rules,
         declarations: &config.datasets,
+        roots: &roots,
     };
     let mut out = std::io::stdout().lock();
     if !args.apply {
@@ -146,9 +148,14 @@ fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
 
 fn write_plan(out: &mut impl Write, plan: &erase::Plan) -> std::io::Result<()> {
     for d in &plan.delete {
+        let through = d
+            .through_link_to
+            .as_ref()
+            .map(|t| format!(", rewritten through the link in {t}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "delete      {}: {} row(s) ({})",
+            "delete      {}: {} row(s) ({}){through}",
             d.path,
             d.rows.len(),
             locators(&d.rows)
@@ -186,12 +193,14 @@ fn find(ctx: &Context, args: FindArgs) -> anyhow::Result<Outcome> {
     let records = ledger.load()?;
     let rules = crate::rules::builtin()?;
     let config = crate::policy::Config::load(&ctx.root, &rules)?;
+    let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
     let report = subject::find(
         &subject::Request {
             ids: &args.ids,
             root: ctx.root.clone(),
             rules: &rules,
             declarations: &config.datasets,
+            roots: &roots,
         },
         &records,
     )?;

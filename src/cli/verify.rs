@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
                 o,
                 "CHANGED  {name}: sha256 is now {} (signed: {})",
                 crate::scan::short_digest(now),
-                &signed[..signed.len().min(12)]
+                signed.get(..12).unwrap_or(signed)
             )?,
             None => {}
         }

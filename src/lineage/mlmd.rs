@@ -316,38 +316,38 @@ fn read(path: &Path) -> Result<Store, LineageError> {
 }
 
 /// The raw files of an example generator's `input_base`: the CSV (and TSV) files in it, or
-/// the folder itself when it is not on this machine.
-fn input_base_files(base: &str, root: &Path) -> Vec<PathBuf> {
+/// the folder itself when it is not on this machine or lies outside the data roots.
+fn input_base_files(base: &str, root: &Path, inside: bool) -> Result<Vec<PathBuf>, LineageError> {
     let dir = root.join(base);
     let mut files: Vec<PathBuf> = Vec::new();
-    if dir.is_dir() {
-        let mut stack = vec![dir.clone()];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"))
-                {
-                    files.push(p);
-                }
-            }
-        }
-        files.sort();
+    if !inside {
+        // Outside the data roots: never walked, recorded by its name.
+    } else if dir.is_dir() {
+        files = crate::fsio::walk_files(&dir, false, |p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"))
+        })
+        .map_err(|e| LineageError::Io {
+            path: dir.clone(),
+            message: e.to_string(),
+        })?;
     } else if dir.is_file() {
         files.push(dir);
     }
-    files
+    Ok(files)
 }
 
 /// Reads the store and records what is new: artifact versions and executions.
-pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary, LineageError> {
+///
+/// Artifact URIs and `input_base` folders are opened (hashed, walked) only inside `roots`;
+/// anything elsewhere is recorded by its name.
+pub fn ingest(
+    ledger: &Ledger,
+    store_path: &Path,
+    root: &Path,
+    roots: &crate::policy::DataRoots,
+) -> Result<Summary, LineageError> {
     let store = read(store_path)?;
     let pipeline_of = |x: &Execution| {
         store
@@ -367,7 +367,7 @@ pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary
     let hash =
         |file: &Path, local: &mut HashMap<String, (String, u64)>| -> Result<String, LineageError> {
             let path = crate::scan::display_path(file, root);
-            if !local.contains_key(&path) && file.is_file() {
+            if !local.contains_key(&path) && roots.contains(file) && file.is_file() {
                 let digest = crate::scan::digest_file(file)?;
                 let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
                 local.insert(path.clone(), (digest, size));
@@ -383,7 +383,8 @@ pub fn ingest(ledger: &Ledger, store_path: &Path, root: &Path) -> Result<Summary
     for x in &store.executions {
         if let Some(base) = x.properties.get("input_base") {
             let mut paths = Vec::new();
-            for f in input_base_files(base, root) {
+            let inside = roots.contains(&root.join(base));
+            for f in input_base_files(base, root, inside)? {
                 paths.push(hash(&f, &mut local)?);
             }
             if paths.is_empty() {

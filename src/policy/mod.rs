@@ -7,6 +7,9 @@
 //! configuration did not load.
 
 pub mod gate;
+pub mod roots;
+
+pub use roots::DataRoots;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -211,6 +214,10 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Project {
     pub name: String,
+    /// `[project] data_roots`: folders (absolute, or relative to the project) and URL prefixes
+    /// where data named by imported lineage may be opened and rewritten, besides the project
+    /// folder ([`DataRoots`]).
+    pub data_roots: Vec<String>,
 }
 
 /// What the gate enforces. The defaults are strict: every detected PII column must be
@@ -397,7 +404,10 @@ impl Config {
             .unwrap_or_else(|| "piitrail project".into());
         Config {
             file: None,
-            project: Project { name },
+            project: Project {
+                name,
+                data_roots: Vec::new(),
+            },
             policy: Policy::default(),
             datasets: Vec::new(),
         }
@@ -488,6 +498,8 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawProject {
     name: Option<String>,
+    #[serde(default)]
+    data_roots: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -719,8 +731,16 @@ impl Validator<'_> {
     fn validate(&mut self, raw: RawConfig, rules: &RuleSet, path: &Path) -> Config {
         let mut config = Config::defaults(path.parent().unwrap_or(Path::new(".")));
         config.file = Some(path.to_path_buf());
-        if let Some(name) = raw.project.and_then(|p| p.name) {
-            config.project.name = name;
+        if let Some(project) = raw.project {
+            if let Some(name) = project.name {
+                config.project.name = name;
+            }
+            for (i, r) in project.data_roots.iter().enumerate() {
+                let key = format!("project.data_roots[{i}]");
+                if let Some(root) = self.non_empty(r, &key) {
+                    config.project.data_roots.push(root);
+                }
+            }
         }
         if let Some(p) = raw.policy {
             self.validate_policy(p, rules, &mut config.policy);

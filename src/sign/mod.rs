@@ -301,6 +301,14 @@ pub fn check_report(
     for s in statement["subject"].as_array().into_iter().flatten() {
         let name = s["name"].as_str().unwrap_or("").to_string();
         let want = s["digest"]["sha256"].as_str().unwrap_or("").to_string();
+        // in-toto's digest is lower-case hex; anything else is not a report piitrail wrote
+        // (and must not reach code that slices it).
+        if want.len() != 64 || !want.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(format!(
+                "subject {} has no valid sha256 digest (64 lower-case hex digits)",
+                serde_json::Value::from(name.as_str())
+            ));
+        }
         let state = root.map(|root| {
             let path = root.join(&name);
             match crate::scan::digest_file(&path) {

@@ -36,6 +36,10 @@ use crate::scan::source::{Format, Source};
 pub struct Delete {
     pub path: String,
     pub rows: Vec<u64>,
+    /// When `path` is a symbolic link: the file it leads to (inside the data roots), which is
+    /// the one rewritten; the link stays a link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub through_link_to: Option<String>,
 }
 
 /// A recorded SQL step to re-run.
@@ -55,6 +59,10 @@ pub struct Retrain {
 pub struct Unresolved {
     pub path: String,
     pub reason: String,
+    /// An erasure with `--apply` is refused while this stands (a link out of the data
+    /// roots: rewriting it would write outside them, replacing it would leave the data).
+    #[serde(skip)]
+    pub refuses: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +71,35 @@ pub struct Plan {
     pub recompute: Vec<Recompute>,
     pub retrain: Vec<Retrain>,
     pub unresolved: Vec<Unresolved>,
+}
+
+/// Whether the file at `path` may be rewritten: inside the data roots, and when it is a
+/// symbolic link, its target too (`Ok(Some(target))`: the target is rewritten, the link kept).
+/// `Err` is the plan's "by hand" entry.
+fn rewritable(
+    root: &Path,
+    roots: &crate::policy::DataRoots,
+    path: &str,
+) -> Result<Option<String>, Unresolved> {
+    let file = root.join(path);
+    let is_link = std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink());
+    let target = crate::policy::roots::resolve(&file);
+    if !roots.contains(&file) {
+        let reason = if is_link {
+            format!(
+                "a symbolic link to {}, outside the data roots: erase the rows there by hand, or add its folder to [project] data_roots",
+                target.display()
+            )
+        } else {
+            "outside the data roots (an external artifact), so not searched: erase the subject's rows where it is stored, or add its folder to [project] data_roots".to_string()
+        };
+        return Err(Unresolved {
+            path: path.to_string(),
+            reason,
+            refuses: is_link,
+        });
+    }
+    Ok(is_link.then(|| crate::scan::display_path(&target, root)))
 }
 
 /// The live SQL steps, in ledger order, that can be replayed (their table names recorded).
@@ -80,7 +117,13 @@ fn replayable(x: &ExecutionRecord) -> bool {
 /// What erasing the subject takes. With the journal of an unfinished erasure of the same
 /// request, its pending rows are added (the files it already rewrote only have their
 /// downstream steps re-run, where they have not been).
-pub fn plan(report: &Report, records: &[Record], root: &Path, journal: Option<&Journal>) -> Plan {
+pub fn plan(
+    report: &Report,
+    records: &[Record],
+    root: &Path,
+    roots: &crate::policy::DataRoots,
+    journal: Option<&Journal>,
+) -> Plan {
     let steps = sql_steps(records);
     // The latest SQL step that wrote each path.
     let mut writer: BTreeMap<&str, &ExecutionRecord> = BTreeMap::new();
@@ -104,20 +147,51 @@ pub fn plan(report: &Report, records: &[Record], root: &Path, journal: Option<&J
             }),
             _ if writer.get(a.path.as_str()).is_some_and(|x| replayable(x)) => {}
             Match::Rows if a.rows > 0 && root.join(&a.path).is_file() => {
-                changed.insert(a.path.clone());
-                p.delete.push(Delete {
-                    path: a.path.clone(),
-                    rows: a.locators.clone(),
-                });
+                match rewritable(root, roots, &a.path) {
+                    Ok(through_link_to) => {
+                        changed.insert(a.path.clone());
+                        p.delete.push(Delete {
+                            path: a.path.clone(),
+                            rows: a.locators.clone(),
+                            through_link_to,
+                        });
+                    }
+                    Err(u) => p.unresolved.push(u),
+                }
             }
             Match::Rows if a.rows > 0 => p.unresolved.push(Unresolved {
                 path: a.path.clone(),
                 reason: "not a file here (known from imported lineage): erase the rows where it is stored".into(),
+                refuses: false,
             }),
             _ => p.unresolved.push(Unresolved {
                 path: a.path.clone(),
                 reason: "the step that wrote it cannot be replayed (not a recorded SQL step): recompute it".into(),
+                refuses: false,
             }),
+        }
+    }
+    // Files holding personal data outside the data roots were not searched: an erasure that
+    // said nothing of them would claim more than it did. Each is listed by hand, and a link
+    // out of the roots (a project file that is not the project's) refuses `--apply`.
+    let tagged: BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| match &r.body {
+            crate::ledger::Body::Scan(s) if s.columns.iter().any(|c| !c.tags.is_empty()) => {
+                Some(s.digest.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    for (path, digest) in crate::ledger::latest_versions(records) {
+        let file = root.join(&path);
+        if tagged.contains(digest.as_str())
+            && file.is_file()
+            && !roots.contains(&file)
+            && !p.unresolved.iter().any(|u| u.path == path)
+            && let Err(u) = rewritable(root, roots, &path)
+        {
+            p.unresolved.push(u);
         }
     }
     // The journal (marked by `mark_rewritten`): rows still to remove from files it had not
@@ -138,6 +212,7 @@ pub fn plan(report: &Report, records: &[Record], root: &Path, journal: Option<&J
             None => {
                 changed.insert(e.path.clone());
                 p.delete.push(Delete {
+                    through_link_to: rewritable(root, roots, &e.path).ok().flatten(),
                     path: e.path.clone(),
                     rows: e.rows.clone(),
                 });
@@ -165,7 +240,13 @@ pub fn plan(report: &Report, records: &[Record], root: &Path, journal: Option<&J
             continue;
         }
         for o in &x.outputs {
-            if replayable(x) {
+            if !roots.contains_name(&o.path, root) {
+                p.unresolved.push(Unresolved {
+                    path: o.path.clone(),
+                    reason: "written by a recorded step outside the data roots: re-run the step where it is stored".into(),
+                    refuses: false,
+                });
+            } else if replayable(x) {
                 p.recompute.push(Recompute {
                     path: o.path.clone(),
                     execution: x.id.clone(),
@@ -174,6 +255,7 @@ pub fn plan(report: &Report, records: &[Record], root: &Path, journal: Option<&J
                 p.unresolved.push(Unresolved {
                     path: o.path.clone(),
                     reason: "written by a SQL step recorded without its table names (before piitrail 0.1 recorded them): re-run it with `piitrail run`".into(),
+                    refuses: false,
                 });
             }
             changed.insert(o.path.clone());
@@ -291,31 +373,93 @@ fn rewrite_frame(
     let ctx = datafusion::prelude::SessionContext::new_with_config(
         datafusion::prelude::SessionConfig::new().with_target_partitions(1),
     );
-    runtime
-        .block_on(async {
-            let df = crate::scan::full::read_text_frame(&ctx, src).await?;
-            let stream = df
-                .execute_stream()
-                .await
-                .map_err(|e| crate::scan::full::df_error(src, e))?;
-            let schema = stream.schema();
-            let mut row0 = 0u64;
-            let drop = drop.clone();
-            let filtered = stream.map(move |b| {
-                let b = b?;
-                let keep: BooleanArray = (0..b.num_rows())
-                    .map(|r| Some(!drop.contains(&(row0 + r as u64 + 1))))
-                    .collect();
-                row0 += b.num_rows() as u64;
-                Ok(filter_record_batch(&b, &keep)?)
-            });
-            let adapted = Box::pin(RecordBatchStreamAdapter::new(schema, filtered));
-            let after = crate::lineage::run::write_stream(adapted, format, out, &[])
-                .await
-                .map_err(|e| SubjectError::Usage(format!("{}: {e}", src.path.display())))?;
-            Ok::<_, SubjectError>(after)
-        })
-        .map(|after| (after + drop.len() as u64, after))
+    runtime.block_on(async {
+        let df = crate::scan::full::read_text_frame(&ctx, src).await?;
+        let stream = df
+            .execute_stream()
+            .await
+            .map_err(|e| crate::scan::full::df_error(src, e))?;
+        let schema = stream.schema();
+        // The rows read, counted as they pass: "before" is what was read, not inferred.
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let drop = drop.clone();
+        let counter = seen.clone();
+        let filtered = stream.map(move |b| {
+            let b = b?;
+            let row0 = counter.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::SeqCst);
+            let keep: BooleanArray = (0..b.num_rows())
+                .map(|r| Some(!drop.contains(&(row0 + r as u64 + 1))))
+                .collect();
+            Ok(filter_record_batch(&b, &keep)?)
+        });
+        let adapted = Box::pin(RecordBatchStreamAdapter::new(schema, filtered));
+        let after = crate::lineage::run::write_stream(adapted, format, out, &[])
+            .await
+            .map_err(|e| SubjectError::Usage(format!("{}: {e}", src.path.display())))?;
+        Ok::<_, SubjectError>((seen.load(std::sync::atomic::Ordering::SeqCst), after))
+    })
+}
+
+/// The rows of a file just written (read back from its start): the check that the rewrite
+/// holds what it claims, whatever the writer said.
+fn rows_written(src: &Source, file: &std::fs::File) -> Result<u64, SubjectError> {
+    let bad = |e: &dyn std::fmt::Display| {
+        SubjectError::Usage(format!(
+            "{}: the rewritten file cannot be read back: {e}",
+            src.path.display()
+        ))
+    };
+    let mut f = file.try_clone().map_err(|e| bad(&e))?;
+    f.seek(SeekFrom::Start(0)).map_err(|e| bad(&e))?;
+    match src.format {
+        Format::Csv => {
+            let header = crate::scan::source::csv_header(src).map_err(|e| bad(&e))?;
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(true)
+                .delimiter(header.dialect.delimiter)
+                .quote(header.dialect.quote)
+                .from_reader(BufReader::new(f));
+            let mut record = csv::ByteRecord::new();
+            let mut n = 0u64;
+            while rdr.read_byte_record(&mut record).map_err(|e| bad(&e))? {
+                n += 1;
+            }
+            Ok(n)
+        }
+        Format::Parquet => {
+            use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| bad(&e))?;
+            let declared = b.metadata().file_metadata().num_rows().max(0) as u64;
+            let mut n = 0u64;
+            for batch in b.build().map_err(|e| bad(&e))? {
+                n += batch.map_err(|e| bad(&e))?.num_rows() as u64;
+            }
+            if n != declared {
+                return Err(bad(&format!("it declares {declared} rows and holds {n}")));
+            }
+            Ok(n)
+        }
+        Format::Arrow => {
+            let r = datafusion::arrow::ipc::reader::FileReader::try_new(BufReader::new(f), None)
+                .map_err(|e| bad(&e))?;
+            let mut n = 0u64;
+            for batch in r {
+                n += batch.map_err(|e| bad(&e))?.num_rows() as u64;
+            }
+            Ok(n)
+        }
+        Format::NdJson => {
+            let mut n = 0u64;
+            for line in std::io::BufRead::split(BufReader::new(f), b'\n') {
+                let line = line.map_err(|e| bad(&e))?;
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+    }
 }
 
 /// Rewrites one file without `rows`, atomically; checks the counts before replacing it.
@@ -333,7 +477,12 @@ fn rewrite(path: &Path, rows: &[u64]) -> Result<(u64, u64), SubjectError> {
     };
     let drop: BTreeSet<u64> = rows.iter().copied().collect();
     let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
-    crate::fsio::write_atomic_with(path, |file| {
+    // A symbolic link (the plan checked its target lies inside the data roots) is never
+    // replaced by a file: the file it leads to is rewritten, so every later read through the
+    // link, the verification search first, reads what was written.
+    let target = std::fs::canonicalize(path)
+        .map_err(|e| SubjectError::Usage(format!("{}: {e}", path.display())))?;
+    crate::fsio::write_atomic_with(&target, |file| {
         // The new file keeps the old one's mode.
         if let Some(p) = permissions {
             file.set_permissions(p)?;
@@ -342,6 +491,13 @@ fn rewrite(path: &Path, rows: &[u64]) -> Result<(u64, u64), SubjectError> {
             Format::Csv => rewrite_csv(&src, &drop, file)?,
             _ => rewrite_frame(&src, &drop, file)?,
         };
+        let written = rows_written(&src, file)?;
+        if written != after {
+            return Err(SubjectError::Usage(format!(
+                "{}: {after} rows were written but the new file holds {written}; the file was left as it was",
+                path.display()
+            )));
+        }
         if after + drop.len() as u64 != before {
             return Err(SubjectError::Usage(format!(
                 "{}: {before} rows before, {after} after, {} to remove: the counts do not add up, the file was left as it was",
@@ -637,7 +793,7 @@ fn settle(
     let mut removed = Vec::new();
     for (e, now) in journal.files.iter_mut().zip(versions) {
         // A temporary file of an attempt that was killed.
-        remove_leftovers(&root.join(&e.path));
+        crate::fsio::remove_leftovers(&root.join(&e.path));
         let present = now.is_some();
         let Some(d) = e.done.as_ref() else {
             continue;
@@ -678,20 +834,6 @@ fn settle(
     journal.save()?;
     record_erasure(ledger, &records, subject, finished, journal).map_err(SubjectError::Usage)?;
     Ok(removed)
-}
-
-/// Removes the temporary files a killed rewrite of `file` left beside it.
-fn remove_leftovers(file: &Path) {
-    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
-        return;
-    };
-    let prefix = format!(".{}.piitrail-", name.to_string_lossy());
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let n = e.file_name().to_string_lossy().to_string();
-        if n.starts_with(&prefix) && n.ends_with(".tmp") {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
 }
 
 /// The subject as stored in the ledger: `sha256:` of the salt and the normalised identities.
@@ -776,7 +918,13 @@ pub fn plan_for(req: &super::Request, records: &[Record]) -> Result<Plan, Subjec
     if let Some(j) = journal.as_mut() {
         mark_rewritten(j, &req.root)?;
     }
-    Ok(plan(&report, records, &req.root, journal.as_ref()))
+    Ok(plan(
+        &report,
+        records,
+        &req.root,
+        req.roots,
+        journal.as_ref(),
+    ))
 }
 
 /// `subject erase --apply`: the plan carried out, checked by a second search, certified. An
@@ -793,6 +941,9 @@ pub fn erase(
     }
     let request = journal::request_key(&super::given(req)?);
     let mut resumed = Journal::load(&req.root, &request)?;
+    // A save of the journal that a kill interrupted left its temporary file (salt and
+    // identity hashes): gone before this attempt writes its own.
+    crate::fsio::remove_leftovers(&journal::file_of(&req.root, &request));
     let mut settled = Vec::new();
     if let Some(j) = resumed.as_mut() {
         let subject = subject_of(j)?;
@@ -802,11 +953,17 @@ pub fn erase(
         .load()
         .map_err(|e| SubjectError::Usage(e.to_string()))?;
     let report = super::find(req, &records)?;
-    let plan = plan(&report, &records, &req.root, resumed.as_ref());
+    let plan = plan(&report, &records, &req.root, req.roots, resumed.as_ref());
+    if let Some(u) = plan.unresolved.iter().find(|u| u.refuses) {
+        return Err(SubjectError::Usage(format!(
+            "{}: {}; nothing was erased",
+            u.path, u.reason
+        )));
+    }
     if resumed.is_some() {
         // What a killed re-run of a step left beside its output.
         for r in &plan.recompute {
-            remove_leftovers(&req.root.join(&r.path));
+            crate::fsio::remove_leftovers(&req.root.join(&r.path));
         }
     }
     let mut journal = match resumed {

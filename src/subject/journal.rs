@@ -70,7 +70,7 @@ pub fn request_key(given: &[IdentityOut]) -> String {
     hex::encode(h.finalize())[..32].to_string()
 }
 
-fn file_of(root: &Path, key: &str) -> PathBuf {
+pub(crate) fn file_of(root: &Path, key: &str) -> PathBuf {
     root.join(".piitrail")
         .join("erasures")
         .join(format!("{key}.json"))

@@ -167,6 +167,8 @@ pub struct Request<'a> {
     pub rules: &'a RuleSet,
     /// The record of processing (piitrail.toml): primary keys and references.
     pub declarations: &'a [Declaration],
+    /// Where files may be searched and rewritten; anything else is external.
+    pub roots: &'a crate::policy::DataRoots,
 }
 
 /// The column edges of the live executions, by source column, with the execution.
@@ -389,8 +391,9 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 continue;
             };
             let file = req.root.join(&path);
-            if !file.is_file() {
-                // Known only by name (imported lineage) or gone: nothing to search here.
+            if !file.is_file() || !req.roots.contains(&file) {
+                // Known only by name (imported lineage), outside the data roots, or gone:
+                // nothing to search here.
                 for c in &columns {
                     for n in targets.get_mut(&(path.clone(), c.clone())).unwrap() {
                         n.1 = true;

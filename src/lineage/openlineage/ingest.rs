@@ -716,7 +716,10 @@ pub fn record(
     root: &Path,
     rules: &RuleSet,
 ) -> Result<Summary, super::super::LineageError> {
-    // Hash local files before taking the lock.
+    // Hash local files before taking the lock; only inside the data roots: a file named by
+    // an event elsewhere is an external artifact, recorded by its name and never opened.
+    let roots = crate::policy::DataRoots::load(root, rules)
+        .map_err(|e| super::super::LineageError::Usage(e.to_string()))?;
     let mut local: HashMap<String, (String, u64)> = HashMap::new();
     for e in events {
         let datasets = e.event.inputs.iter().chain(&e.event.outputs);
@@ -752,7 +755,7 @@ pub fn record(
                 continue;
             }
             let file: PathBuf = root.join(&path);
-            if file.is_file() {
+            if roots.contains(&file) && file.is_file() {
                 let digest = crate::scan::digest_file(&file)?;
                 let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
                 local.insert(path, (digest, size));

@@ -66,8 +66,21 @@ fn authorised(header: Option<&str>, token: &str) -> bool {
     }) else {
         return false;
     };
-    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    bool::from(given.trim().as_bytes().ct_eq(token.as_bytes()))
+}
+
+/// Whether every address `addr` names is a loopback address (`127.0.0.1:5000`, `[::1]:0`,
+/// `localhost:5000`). An address that does not resolve is not loopback.
+pub fn is_loopback(addr: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    match addr.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<std::net::SocketAddr> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
 }
 
 /// Handles one request whose body has been read: checks and records the event(s).
@@ -256,5 +269,14 @@ mod tests {
         assert!(!authorised(Some("Bearer s3cre"), "s3cret"));
         assert!(!authorised(Some("Basic s3cret"), "s3cret"));
         assert!(!authorised(None, "s3cret"));
+        assert!(!authorised(Some("Bearer s3cret-and-more"), "s3cret"));
+    }
+
+    #[test]
+    fn loopback_addresses() {
+        assert!(is_loopback("127.0.0.1:5000"));
+        assert!(is_loopback("[::1]:0"));
+        assert!(!is_loopback("0.0.0.0:5000"));
+        assert!(!is_loopback("not-an-address"));
     }
 }
