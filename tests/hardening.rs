@@ -360,3 +360,37 @@ fn verify_artifacts_refuses_a_subject_digest_that_is_not_hex() {
         run.stdout()
     );
 }
+
+#[test]
+fn verify_artifacts_never_hashes_a_subject_outside_the_data_roots() {
+    let p = Project::new();
+    p.run(&["keygen", "--out", "keys"]).expect(0);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().join("secret.csv");
+    std::fs::write(&outside, PEOPLE).unwrap();
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(PEOPLE.as_bytes()))
+    };
+    let key = piitrail::sign::load_signing_key(&p.path("keys/piitrail.key")).unwrap();
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": outside.to_str().unwrap(), "digest": {"sha256": digest}}],
+        "predicateType": piitrail::sign::PREDICATE_TYPE,
+        "predicate": {"time": "2026-12-01T00:00:00Z"},
+    });
+    let env = piitrail::sign::sign(statement.to_string().as_bytes(), &key);
+    p.write("env.json", serde_json::to_string(&env).unwrap());
+    let run = p
+        .run(&[
+            "verify",
+            "env.json",
+            "--key",
+            "keys/piitrail.pub",
+            "--artifacts",
+        ])
+        .expect(0);
+    // Before, the file was hashed and reported `ok`.
+    assert!(run.stdout().contains("EXTERNAL"), "{}", run.stdout());
+    assert!(!run.stdout().contains("ok       /"), "{}", run.stdout());
+}

@@ -266,7 +266,9 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
 fn verify_report(envelope: &Path, public: &Path, root: &Path) -> anyhow::Result<String> {
     let key = crate::sign::load_public_key(public)?;
     let env: crate::sign::Envelope = serde_json::from_slice(&std::fs::read(envelope)?)?;
-    let checked = crate::sign::check_report(&env, &key, Some(root)).map_err(anyhow::Error::msg)?;
+    let roots = crate::policy::DataRoots::new(root, &[]);
+    let checked =
+        crate::sign::check_report(&env, &key, Some((root, &roots))).map_err(anyhow::Error::msg)?;
     if checked.failures() > 0 {
         anyhow::bail!(
             "{} artifacts differ from the signed report",

@@ -32,8 +32,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         ))
     })?;
     let mut o = std::io::stdout().lock();
-    let root = args.artifacts.then_some(ctx.root.as_path());
-    let checked = match sign::check_report(&env, &public, root) {
+    // Artifacts are re-hashed only inside the project's data roots.
+    let roots = if args.artifacts {
+        Some(crate::policy::DataRoots::load(
+            &ctx.root,
+            &crate::rules::builtin()?,
+        )?)
+    } else {
+        None
+    };
+    let artifacts = roots.as_ref().map(|r| (ctx.root.as_path(), r));
+    let checked = match sign::check_report(&env, &public, artifacts) {
         Ok(c) => c,
         Err(reason) => {
             writeln!(o, "FAILED: {}: {reason}", args.envelope.display())?;
@@ -55,6 +64,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         match state {
             Some(Subject::Matches) => writeln!(o, "ok       {name}")?,
             Some(Subject::Missing) => writeln!(o, "MISSING  {name}")?,
+            Some(Subject::External) => {
+                writeln!(o, "EXTERNAL {name}: outside the data roots, not re-hashed")?
+            }
             Some(Subject::Changed(now)) => writeln!(
                 o,
                 "CHANGED  {name}: sha256 is now {} (signed: {})",

@@ -253,6 +253,8 @@ pub enum Subject {
     /// The file's sha256 now.
     Changed(String),
     Missing,
+    /// Named outside the project's data roots: not opened, so not re-hashed.
+    External,
 }
 
 /// A signed audit report that checked out.
@@ -283,7 +285,7 @@ impl Checked {
 pub fn check_report(
     env: &Envelope,
     public: &VerifyingKey,
-    root: Option<&Path>,
+    artifacts: Option<(&Path, &crate::policy::DataRoots)>,
 ) -> Result<Checked, String> {
     let payload = verify(env, public)?;
     let statement: serde_json::Value = serde_json::from_slice(&payload)
@@ -309,8 +311,11 @@ pub fn check_report(
                 serde_json::Value::from(name.as_str())
             ));
         }
-        let state = root.map(|root| {
+        let state = artifacts.map(|(root, roots)| {
             let path = root.join(&name);
+            if !roots.contains_name(&name, root) {
+                return Subject::External;
+            }
             match crate::scan::digest_file(&path) {
                 Err(_) if !path.is_file() => Subject::Missing,
                 Err(e) => Subject::Changed(format!("unreadable: {e}")),
