@@ -77,10 +77,7 @@ fn imported_lineage_never_hashes_or_rewrites_a_file_outside_the_data_roots() {
     );
     p.run(&["ingest", "openlineage", "events.jsonl"]).expect(0);
     // The outside file's content digest is nowhere: it was recorded by name.
-    let digest = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(PEOPLE.as_bytes()))
-    };
+    let digest = sha256_hex(PEOPLE);
     let ledger = p.read(".piitrail/ledger.jsonl");
     let outside_records: Vec<&str> = ledger
         .lines()
@@ -333,26 +330,38 @@ fn twenty_thousand_copies_of_one_header_name_are_read_in_linear_time() {
 
 // --- signed envelopes --------------------------------------------------------------------------
 
-#[test]
-fn verify_artifacts_refuses_a_subject_digest_that_is_not_hex() {
-    let p = Project::new();
+/// The hex sha256 of `text`, as an in-toto subject digest carries it.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// Signs a Statement over one subject (`name`, `sha256`) with a fresh key in `keys/`, as an
+/// audit report would be, and runs `verify env.json --key keys/piitrail.pub --artifacts`.
+fn verify_signed_subject(p: &Project, name: &str, sha256: &str) -> common::Run {
     p.run(&["keygen", "--out", "keys"]).expect(0);
     let key = piitrail::sign::load_signing_key(&p.path("keys/piitrail.key")).unwrap();
     let statement = serde_json::json!({
         "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": "data/x.csv", "digest": {"sha256": "é".repeat(40)}}],
+        "subject": [{"name": name, "digest": {"sha256": sha256}}],
         "predicateType": piitrail::sign::PREDICATE_TYPE,
         "predicate": {"time": "2026-12-01T00:00:00Z"},
     });
     let env = piitrail::sign::sign(statement.to_string().as_bytes(), &key);
     p.write("env.json", serde_json::to_string(&env).unwrap());
-    let run = p.run(&[
+    p.run(&[
         "verify",
         "env.json",
         "--key",
         "keys/piitrail.pub",
         "--artifacts",
-    ]);
+    ])
+}
+
+#[test]
+fn verify_artifacts_refuses_a_subject_digest_that_is_not_hex() {
+    let p = Project::new();
+    let run = verify_signed_subject(&p, "data/x.csv", &"é".repeat(40));
     assert_eq!(run.code(), 1, "{}{}", run.stdout(), run.stderr());
     assert!(
         run.stdout().contains("no valid sha256 digest"),
@@ -364,32 +373,10 @@ fn verify_artifacts_refuses_a_subject_digest_that_is_not_hex() {
 #[test]
 fn verify_artifacts_never_hashes_a_subject_outside_the_data_roots() {
     let p = Project::new();
-    p.run(&["keygen", "--out", "keys"]).expect(0);
     let elsewhere = tempfile::tempdir().unwrap();
     let outside = elsewhere.path().join("secret.csv");
     std::fs::write(&outside, PEOPLE).unwrap();
-    let digest = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(PEOPLE.as_bytes()))
-    };
-    let key = piitrail::sign::load_signing_key(&p.path("keys/piitrail.key")).unwrap();
-    let statement = serde_json::json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": outside.to_str().unwrap(), "digest": {"sha256": digest}}],
-        "predicateType": piitrail::sign::PREDICATE_TYPE,
-        "predicate": {"time": "2026-12-01T00:00:00Z"},
-    });
-    let env = piitrail::sign::sign(statement.to_string().as_bytes(), &key);
-    p.write("env.json", serde_json::to_string(&env).unwrap());
-    let run = p
-        .run(&[
-            "verify",
-            "env.json",
-            "--key",
-            "keys/piitrail.pub",
-            "--artifacts",
-        ])
-        .expect(0);
+    let run = verify_signed_subject(&p, outside.to_str().unwrap(), &sha256_hex(PEOPLE)).expect(0);
     // Before, the file was hashed and reported `ok`.
     assert!(run.stdout().contains("EXTERNAL"), "{}", run.stdout());
     assert!(!run.stdout().contains("ok       /"), "{}", run.stdout());
