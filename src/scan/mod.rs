@@ -137,10 +137,9 @@ pub struct Scanned {
 impl Scanned {
     /// The scans, or the error(s) when any file failed.
     pub fn into_result(mut self) -> Result<Vec<ArtifactScan>, ScanError> {
-        match self.failed.len() {
-            0 => Ok(self.scans),
-            1 => Err(self.failed.remove(0)),
-            _ => Err(ScanError::Files(self.failed)),
+        match self.failure() {
+            Some(e) => Err(e),
+            None => Ok(self.scans),
         }
     }
 
