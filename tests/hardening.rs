@@ -328,6 +328,166 @@ fn twenty_thousand_copies_of_one_header_name_are_read_in_linear_time() {
     assert_eq!(scan["columns"][n - 1]["name"], format!("a#{n}"));
 }
 
+/// A CSV export without its header row: the first person's values were column names, and
+/// went into the ledger as such.
+#[test]
+fn a_csv_without_a_header_row_is_read_as_data_and_its_values_never_become_names() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    let rows = "ann.lee@example.com,Ann Lee,+49 170 5550101,1985-03-07\n\
+                bob.ray@example.org,Bob Ray,+33 6 12 34 56 78,1990-11-21\n\
+                eve.kim@example.net,Eve Kim,+44 7700 900123,1979-01-30\n";
+    p.write("data/people.csv", rows);
+    for extra in [&[][..], &["--full"][..]] {
+        let mut args = vec!["scan", "data/people.csv", "--format", "json"];
+        args.extend_from_slice(extra);
+        let scan: serde_json::Value =
+            serde_json::from_str(&p.run(&args).expect(0).stdout()).unwrap();
+        let names: Vec<&str> = scan["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["column_1", "column_2", "column_3", "column_4"],
+            "{extra:?}"
+        );
+        // Every row is data, the first too.
+        assert_eq!(scan["rows_scanned"], 3, "{extra:?}");
+        assert_eq!(
+            scan["columns"][0]["tags"][0]["category"],
+            "user.contact.email"
+        );
+        let warnings = scan["warnings"].to_string();
+        assert!(warnings.contains("first row holds data"), "{warnings}");
+        assert!(!warnings.contains("ann"), "{warnings}");
+    }
+    p.run(&["scan", "data/people.csv", "--record"]).expect(0);
+    let ledger = p.read(".piitrail/ledger.jsonl");
+    for value in ["ann.lee", "Ann Lee", "5550101", "1985-03-07"] {
+        assert!(!ledger.contains(value), "{value} reached the ledger");
+    }
+    // An erasure finds and removes the first row too.
+    p.run(&[
+        "subject",
+        "erase",
+        "--id",
+        "email=ann.lee@example.com",
+        "--apply",
+        "--out",
+        "e",
+    ])
+    .expect(0);
+    let left = p.read("data/people.csv");
+    assert!(
+        !left.contains("ann.lee") && left.contains("bob.ray"),
+        "{left}"
+    );
+
+    // A header of names stays a header, a pivoted report's dates too.
+    p.write("data/pivot.csv", "name,2024-01-01,2024-02-01\nAnn,12,14\n");
+    let scan: serde_json::Value = serde_json::from_str(
+        &p.run(&["scan", "data/pivot.csv", "--format", "json"])
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(scan["columns"][1]["name"], "2024-01-01");
+    assert_eq!(scan["rows_scanned"], 1);
+}
+
+#[test]
+fn a_column_name_that_is_personal_data_is_stored_masked() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    // NDJSON keyed by e-mail address, as some exports of per-user settings are.
+    p.write(
+        "data/prefs.jsonl",
+        "{\"ann.lee@example.com\": true, \"theme\": \"dark\"}\n\
+         {\"ann.lee@example.com\": false, \"theme\": \"light\"}\n",
+    );
+    let run = p.run(&["scan", "data/prefs.jsonl", "--format", "json", "--record"]);
+    let scan: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let name = scan["columns"][0]["name"].as_str().unwrap();
+    assert!(name.contains("email-address"), "{name}");
+    assert_eq!(scan["columns"][1]["name"], "theme");
+    assert!(!run.stdout().contains("ann.lee") && !run.stderr().contains("ann.lee"));
+    assert!(!p.read(".piitrail/ledger.jsonl").contains("ann.lee"));
+}
+
+// --- OpenLineage facets ----------------------------------------------------------------------
+
+/// Two events with broken facets: an `ownership` owner without `name` (accepted silently
+/// before) and a `version` facet without `datasetVersion` (which failed the whole ingest).
+fn events_with_broken_facets() -> String {
+    let mut first: serde_json::Value = serde_json::from_str(&file_event(
+        "0193a1b2-0000-7000-8000-0000000000f1",
+        &["data/people.csv"],
+        &["data/out.csv"],
+    ))
+    .unwrap();
+    first["inputs"][0]["facets"] = serde_json::json!({
+        "ownership": {"owners": [{"type": "ann.lee@example.com"}]},
+        "schema": {"fields": [{"name": "email", "type": "text"}]},
+    });
+    let mut second: serde_json::Value = serde_json::from_str(&file_event(
+        "0193a1b2-0000-7000-8000-0000000000f2",
+        &["data/out.csv"],
+        &["data/final.csv"],
+    ))
+    .unwrap();
+    second["outputs"][0]["facets"] = serde_json::json!({"version": {"_producer": "x"}});
+    format!("{first}\n{second}\n")
+}
+
+#[test]
+fn a_facet_that_breaks_its_schema_is_dropped_with_a_warning_and_strict_refuses_it() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.write("data/people.csv", PEOPLE);
+    p.write("events.jsonl", events_with_broken_facets());
+    let before = p.read(".piitrail/ledger.jsonl");
+    let run = p.run(&["ingest", "openlineage", "events.jsonl", "--strict"]);
+    let run = run.expect_error("events.jsonl:1");
+    assert!(run.stderr().contains("`ownership`"), "{}", run.stderr());
+    assert_eq!(
+        p.read(".piitrail/ledger.jsonl"),
+        before,
+        "--strict recorded something"
+    );
+
+    let run = p
+        .run(&["ingest", "openlineage", "events.jsonl", "--format", "json"])
+        .expect(0);
+    let err = run.stderr();
+    assert!(
+        err.contains("warning: events.jsonl:1: inputs[0] facet `ownership`")
+            && err.contains("at /ownership/owners/0: `name` is required"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: events.jsonl:2: outputs[0] facet `version`")
+            && err.contains("`datasetVersion` is required"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("ann.lee") && !run.stdout().contains("ann.lee"),
+        "{err}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(
+        summary["runs"].as_array().unwrap().len(),
+        2,
+        "both events recorded"
+    );
+    assert_eq!(summary["warnings"].as_array().unwrap().len(), 2);
+    // The rest of the first event was read: its schema facet is in the ledger.
+    let ledger = p.read(".piitrail/ledger.jsonl");
+    assert!(!ledger.contains("ann.lee"));
+    p.run(&["ledger", "verify"]).expect(0);
+}
+
 // --- signed envelopes --------------------------------------------------------------------------
 
 /// The hex sha256 of `text`, as an in-toto subject digest carries it.

@@ -370,6 +370,60 @@ fn bad_stores_are_refused() {
     assert!(run.stderr().contains("missing.sqlite"), "{}", run.stderr());
 }
 
+/// SQLite does not enforce column types: a property whose value has the wrong type made the
+/// whole ingest fail. It is left out with a warning (never showing the value), or refused with
+/// `--strict`.
+#[test]
+fn a_property_that_cannot_be_read_is_left_out_with_a_warning_or_refused_when_strict() {
+    let p = project();
+    build_from_schema(&p, "metadata.sqlite");
+    Connection::open(p.path("metadata.sqlite"))
+        .unwrap()
+        .execute(
+            "INSERT INTO ExecutionProperty (execution_id, name, is_custom_property, int_value) \
+             VALUES (2, 'owner', 1, 'ann.lee@example.com')",
+            [],
+        )
+        .unwrap();
+    let before = p.read(".piitrail/ledger.jsonl");
+    let run = p.run(&["ingest", "mlmd", "metadata.sqlite", "--strict"]);
+    let run = run.expect_error("metadata.sqlite");
+    assert!(
+        run.stderr().contains("`owner`") && run.stderr().contains("--strict"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("ann.lee"), "{}", run.stderr());
+    assert_eq!(
+        p.read(".piitrail/ledger.jsonl"),
+        before,
+        "--strict recorded something"
+    );
+
+    let run = p.run(&["ingest", "mlmd", "metadata.sqlite"]).expect(0);
+    assert!(
+        run.stderr().contains("warning: ")
+            && run.stderr().contains(
+                "property `owner` of execution 2 cannot be read (`int_value` holds text)"
+            ),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("ann.lee") && !run.stdout().contains("ann.lee"));
+    assert!(!p.read(".piitrail/ledger.jsonl").contains("ann.lee"));
+    check_ingest_again(&p);
+}
+
+/// After [`a_property_that_cannot_be_read_is_left_out_with_a_warning_or_refused_when_strict`]:
+/// the rest of the store was recorded (seven executions).
+fn check_ingest_again(p: &Project) {
+    let out = p
+        .run(&["ingest", "mlmd", "metadata.sqlite"])
+        .expect(0)
+        .stdout();
+    assert!(out.contains("(0 recorded, 7 unchanged)"), "{out}");
+}
+
 #[cfg(feature = "interop")]
 mod interop {
     use super::*;

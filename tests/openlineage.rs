@@ -1,5 +1,5 @@
 //! `lineage --format openlineage`: every exported RunEvent validates against the OpenLineage
-//! 2-0-2 JSON schemas (tests/fixtures/openlineage, copied from the spec), every facet against
+//! 2-0-2 JSON schemas (schemas/openlineage, copied from the spec and embedded in piitrail), every facet against
 //! its facet schema, and the events carry our column lineage and PII tags.
 
 mod common;

@@ -305,6 +305,116 @@ fn a_stop_during_a_request_finishes_it_first() {
     p.run(&["ledger", "verify"]).expect(0);
 }
 
+/// Sends a request head (and `body`, the start of what it declares) and leaves the
+/// connection open.
+fn send_head(server: &Server, declared: &str, headers: &str, body: &[u8]) -> TcpStream {
+    let mut s = server.connect();
+    write!(
+        s,
+        "POST /api/v1/lineage HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n{headers}\r\n",
+        server.addr
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    s.flush().unwrap();
+    s
+}
+
+#[test]
+fn a_huge_declared_length_is_refused_from_the_head_and_the_receiver_lives_on() {
+    // Before: the HTTP library drained the unread body into a buffer of the declared size
+    // and the process aborted, with or without a token.
+    let p = project();
+    let open = Server::start(&p, &[]);
+    let mut s = send_head(&open, "999999999999", "", b"");
+    let (code, body) = read_answer(&mut s);
+    assert_eq!(code, 413, "{body}");
+    let (start, _) = airflow();
+    assert_eq!(open.post(start.as_bytes()).0, 201, "it still serves");
+    let (exit, log) = open.stop();
+    assert_eq!(exit, 0, "{log:#?}");
+
+    // With a token, a client without it is told 401 from the head, whatever it declares.
+    let guarded = Server::start(&p, &["--token-file", "token"]);
+    let mut s = send_head(&guarded, "999999999999", "", b"");
+    assert_eq!(read_answer(&mut s).0, 401);
+    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+    let mut s = send_head(&guarded, "999999999999", &auth, b"");
+    assert_eq!(read_answer(&mut s).0, 413);
+    assert_eq!(guarded.post(start.as_bytes()).0, 201);
+    let (exit, log) = guarded.stop();
+    assert_eq!(exit, 0, "{log:#?}");
+    p.run(&["ledger", "verify"]).expect(0);
+}
+
+#[test]
+fn a_stalled_client_does_not_block_the_others_and_is_timed_out() {
+    // Before: requests were served one at a time without timeouts, so a client that declared
+    // 60,000 bytes and sent 5 held every other client until it hung up.
+    let p = project();
+    let server = Server::start(&p, &["--read-timeout", "3"]);
+    let mut stalled = send_head(&server, "60000", "", b"[{\"ev");
+    // A client that sends nothing at all after connecting, and one that stops mid-head.
+    let silent = server.connect();
+    let mut half = server.connect();
+    write!(half, "POST /api/v1/lineage HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let (start, complete) = airflow();
+    for event in [&start, &complete] {
+        let (code, body) = server.post(event.as_bytes());
+        assert_eq!(code, 201, "served while others stall: {body}");
+    }
+    // The stalled client is answered 408 once its time is up, and the connection is closed.
+    let (code, body) = read_answer(&mut stalled);
+    assert_eq!(code, 408, "{body}");
+    // The silent and half-head clients are disconnected (hyper closes them without an answer).
+    for mut s in [silent, half] {
+        let mut rest = Vec::new();
+        let read = s.read_to_end(&mut rest);
+        assert!(
+            read.is_ok(),
+            "closed by the server, not by the test's timeout: {read:?}"
+        );
+    }
+    let (exit, log) = server.stop();
+    assert_eq!(exit, 0, "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("rejected (408)")), "{log:#?}");
+    p.run(&["ledger", "verify"]).expect(0);
+}
+
+#[test]
+fn a_broken_facet_is_dropped_with_a_warning_or_refused_with_strict() {
+    let p = project();
+    let (start, _) = airflow();
+    let mut event: Value = serde_json::from_str(&start).unwrap();
+    event["job"]["facets"]["ownership"] = serde_json::json!({"owners": [{"type": "MAINTAINER"}]});
+    let body = event.to_string();
+    let lenient = Server::start(&p, &[]);
+    let (code, answer) = lenient.post(body.as_bytes());
+    assert_eq!(code, 201, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert!(
+        answer["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("request: job facet `ownership`"),
+        "{answer}"
+    );
+    let (exit, log) = lenient.stop();
+    assert_eq!(exit, 0);
+    assert!(
+        log.iter().any(|l| l.contains("facet `ownership`")),
+        "{log:#?}"
+    );
+
+    let strict = Server::start(&p, &["--strict"]);
+    let before = ledger_text(&p);
+    let (code, answer) = strict.post(body.as_bytes());
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer.contains("--strict"), "{answer}");
+    assert_eq!(ledger_text(&p), before);
+    assert_eq!(strict.stop().0, 0);
+}
+
 #[test]
 fn bad_settings_are_refused_before_listening() {
     let p = project();

@@ -31,6 +31,10 @@ pub struct OpenLineageArgs {
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+    /// Refuse an event with a facet that breaks its OpenLineage schema (exit 2, nothing
+    /// recorded) instead of dropping that facet with a warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +44,10 @@ pub struct MlmdArgs {
     pub store: PathBuf,
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+    /// Refuse a store with a property that cannot be read (exit 2, nothing recorded) instead
+    /// of leaving that property out with a warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
@@ -98,7 +106,7 @@ fn openlineage(ctx: &Context, args: OpenLineageArgs) -> anyhow::Result<Outcome> 
             path: f.clone(),
             message: e.to_string(),
         })?;
-        match ingest::parse(&text, &f.display().to_string()) {
+        match ingest::parse(&text, &f.display().to_string(), args.strict) {
             Ok(e) => events.extend(e),
             Err(e) => bad.push(e),
         }
@@ -108,6 +116,9 @@ fn openlineage(ctx: &Context, args: OpenLineageArgs) -> anyhow::Result<Outcome> 
     }
     let rules = crate::rules::builtin()?;
     let summary = ingest::record(&ledger, &events, &ctx.root, &rules)?;
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?,
@@ -157,8 +168,13 @@ fn write_summary(out: &mut impl Write, s: &Summary, files: usize) -> std::io::Re
 
 fn mlmd(ctx: &Context, args: MlmdArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let roots = crate::policy::DataRoots::load(&ctx.root, &crate::rules::builtin()?)?;
-    let summary = crate::lineage::mlmd::ingest(&ledger, &args.store, &ctx.root, &roots)?;
+    let rules = crate::rules::builtin()?;
+    let roots = crate::policy::DataRoots::load(&ctx.root, &rules)?;
+    let summary =
+        crate::lineage::mlmd::ingest(&ledger, &args.store, &ctx.root, &roots, &rules, args.strict)?;
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?,

@@ -24,6 +24,17 @@ pub struct Args {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub max_body: usize,
+    /// Connections served at once; more wait until one ends.
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_connections: u32,
+    /// Seconds a client may take to send a request's head, and again its body (else 408);
+    /// an idle connection is closed after as long.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: u64,
+    /// Refuse (400) an event with a facet that breaks its OpenLineage schema instead of
+    /// dropping that facet (and saying so in the answer's `warnings` and the log).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// The token in `file`, refused when group or others may read it, or when it is empty.
@@ -74,15 +85,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         addr: args.addr,
         token,
         max_body: args.max_body,
+        max_connections: args.max_connections as usize,
+        read_timeout: std::time::Duration::from_secs(args.read_timeout),
+        strict: args.strict,
         root: ctx.root.clone(),
         rules: Arc::new(crate::rules::builtin()?),
     };
     // The receiver's log is the point of running it: printed even with --quiet.
-    let mut log =
-        |line: &str| eprintln!("{} {line}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
+    let log: receiver::Log = Arc::new(|line: &str| {
+        eprintln!("{} {line}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"))
+    });
     receiver::serve(
-        &config,
-        &ledger,
+        config,
+        ledger,
         |addr| {
             eprintln!(
                 "listening on http://{addr}{} (ledger {}); Ctrl-C to stop",
@@ -90,7 +105,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
                 ctx.root.join(".piitrail/ledger.jsonl").display()
             )
         },
-        &mut log,
+        log,
     )
     .map_err(UsageError)?;
     eprintln!("stopped: every accepted event is in the ledger");

@@ -42,6 +42,9 @@ pub struct Summary {
     pub models: usize,
     /// Raw files linked to an example generator (`EXECUTION -> FILE`).
     pub links: Vec<String>,
+    /// Properties that could not be read and were left out (`STORE: execution N property ...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 struct Artifact {
@@ -95,18 +98,41 @@ fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> LineageError + '_ {
     }
 }
 
-/// A property value as text (int, double, string, bool; bytes and protos by size).
-fn property_text(
-    int: Option<i64>,
-    double: Option<f64>,
-    string: Option<String>,
-    bool_value: Option<bool>,
-) -> String {
-    string
-        .or_else(|| int.map(|i| i.to_string()))
-        .or_else(|| double.map(|d| d.to_string()))
-        .or_else(|| bool_value.map(|b| b.to_string()))
-        .unwrap_or_default()
+/// A property value as text, from the row's `int_value`, `double_value`, `string_value` and
+/// `bool_value` (columns `first` to `first + 3`): the first that is set. A value of the wrong
+/// SQLite type (text in `int_value`, a blob in `string_value`: SQLite does not enforce column
+/// types) cannot be read: `Err` says which column and what it held, never the value.
+fn property_text(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Result<String, String>> {
+    use rusqlite::types::ValueRef as V;
+    let columns = ["string_value", "int_value", "double_value", "bool_value"];
+    let at = [first + 2, first, first + 1, first + 3];
+    for (name, i) in columns.iter().zip(at) {
+        let text = match (r.get_ref(i)?, *name) {
+            (V::Null, _) => continue,
+            (V::Text(t), "string_value") => match std::str::from_utf8(t) {
+                Ok(t) => t.to_string(),
+                Err(_) => return Ok(Err(format!("`{name}` is not UTF-8 text"))),
+            },
+            (V::Integer(n), "int_value") => n.to_string(),
+            (V::Real(d), "double_value") => d.to_string(),
+            (V::Integer(n), "double_value") => n.to_string(),
+            (V::Integer(b), "bool_value") => (b != 0).to_string(),
+            (v, _) => {
+                return Ok(Err(format!(
+                    "`{name}` holds {}",
+                    match v.data_type() {
+                        rusqlite::types::Type::Null => "NULL",
+                        rusqlite::types::Type::Integer => "an integer",
+                        rusqlite::types::Type::Real => "a real",
+                        rusqlite::types::Type::Text => "text",
+                        rusqlite::types::Type::Blob => "a blob",
+                    }
+                )));
+            }
+        };
+        return Ok(Ok(text));
+    }
+    Ok(Ok(String::new()))
 }
 
 /// One query over the store, its rows handed to a closure; errors name the store.
@@ -140,9 +166,11 @@ struct Store {
     events: Vec<(i64, i64, bool, &'static str, String)>,
     /// Contexts of each execution: (context type, name).
     contexts: HashMap<i64, Vec<(String, String)>>,
+    /// Properties left out because they could not be read.
+    warnings: Vec<String>,
 }
 
-fn read(path: &Path) -> Result<Store, LineageError> {
+fn read(path: &Path, strict: bool) -> Result<Store, LineageError> {
     if !path.is_file() {
         return Err(LineageError::Missing {
             role: "MLMD store",
@@ -217,22 +245,47 @@ fn read(path: &Path) -> Result<Store, LineageError> {
         },
     )?;
     let mut properties: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
+    let mut unreadable = Vec::new();
     rows(
         "SELECT execution_id, name, int_value, double_value, string_value, bool_value \
          FROM ExecutionProperty ORDER BY execution_id, name",
     )
     .each(
         |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                property_text(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-            ))
+            let name = match r.get_ref(1)? {
+                rusqlite::types::ValueRef::Text(t) => {
+                    std::str::from_utf8(t).ok().map(str::to_string)
+                }
+                _ => None,
+            };
+            Ok((r.get::<_, i64>(0)?, name, property_text(r, 2)?))
         },
-        |(id, name, value)| {
-            properties.entry(id).or_default().insert(name, value);
+        |(id, name, value)| match (name, value) {
+            (Some(name), Ok(value)) => {
+                properties.entry(id).or_default().insert(name, value);
+            }
+            (None, _) => unreadable.push(format!(
+                "{}: a property of execution {id} has no readable name: left out",
+                path.display()
+            )),
+            (Some(name), Err(why)) => unreadable.push(format!(
+                "{}: property `{}` of execution {id} cannot be read ({why}): left out",
+                path.display(),
+                shown_name(&name)
+            )),
         },
     )?;
+    if strict && let Some(first) = unreadable.first() {
+        return Err(LineageError::Mlmd {
+            path: path.to_path_buf(),
+            message: format!(
+                "{} (--strict: nothing is recorded)",
+                first
+                    .trim_start_matches(&format!("{}: ", path.display()))
+                    .trim_end_matches(": left out")
+            ),
+        });
+    }
     let mut executions = Vec::new();
     rows("SELECT id, type_id, last_known_state, name FROM Execution ORDER BY id").each(
         |r| {
@@ -312,7 +365,22 @@ fn read(path: &Path) -> Result<Store, LineageError> {
         executions,
         events,
         contexts,
+        warnings: unreadable,
     })
+}
+
+/// A property name as shown in a warning: as it is when it is an identifier, else masked.
+fn shown_name(name: &str) -> String {
+    let identifier = name.len() <= 64
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
+    if identifier {
+        name.to_string()
+    } else {
+        crate::sensitive::mask(name)
+    }
 }
 
 /// The raw files of an example generator's `input_base`: the CSV (and TSV) files in it, or
@@ -347,8 +415,10 @@ pub fn ingest(
     store_path: &Path,
     root: &Path,
     roots: &crate::policy::DataRoots,
+    rules: &crate::rules::RuleSet,
+    strict: bool,
 ) -> Result<Summary, LineageError> {
-    let store = read(store_path)?;
+    let store = read(store_path, strict)?;
     let pipeline_of = |x: &Execution| {
         store
             .contexts
@@ -396,6 +466,7 @@ pub fn ingest(
     let mut summary = Summary {
         schema_version: store.schema_version,
         executions: store.executions.len(),
+        warnings: store.warnings.clone(),
         ..Summary::default()
     };
     ledger.append_with(|existing| {
@@ -446,7 +517,12 @@ pub fn ingest(
                 props.insert("name".into(), n.clone());
             }
             for (k, v) in &x.properties {
-                props.insert(format!("property.{k}"), v.clone());
+                // A property can hold personal data (an owner's e-mail): kept masked.
+                let v = match crate::scan::personal_value_rule(rules, v) {
+                    Some(_) => crate::sensitive::mask(v),
+                    None => v.clone(),
+                };
+                props.insert(format!("property.{k}"), v);
             }
             for (t, n) in store.contexts.get(&x.id).into_iter().flatten() {
                 props.insert(format!("context.{t}"), n.clone());

@@ -65,7 +65,7 @@ pub async fn read_frame(
     match (src.format, csv) {
         (Format::Csv, Some(csv)) => {
             let opts = CsvReadOptions::new()
-                .has_header(true)
+                .has_header(csv.header.headerless.is_none())
                 .delimiter(csv.header.dialect.delimiter)
                 .schema(csv.schema)
                 // A value can only hold a newline inside quotes: a file without a single
@@ -92,6 +92,8 @@ pub async fn read_frame(
             ctx.read_json(&path, opts).await
         }
         (Format::Arrow, _) => {
+            // The reader allocates what the footer declares: checked against the file first.
+            source::arrow_declared_rows(src)?;
             ctx.read_arrow(
                 &path,
                 ArrowReadOptions {
@@ -149,11 +151,13 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
             && let Some((matcher, mut read, digest)) = scan_csv_lines(req, src, &header, BLOCK)?
         {
             read.digest = digest;
+            read.warnings.extend(header.warning());
             return Ok((matcher, read));
         }
         let ((matcher, mut read), digest) =
             super::with_digest(req, src, || scan_frame_full(req, src))?;
         read.digest = digest;
+        read.warnings.extend(header.warning());
         return Ok((matcher, read));
     }
     scan_frame_full(req, src)

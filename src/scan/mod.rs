@@ -277,7 +277,7 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
         (None, None) => String::new(),
     };
     let rows_scanned = info.rows;
-    let columns = matcher
+    let columns: Vec<ColumnScan> = matcher
         .columns
         .iter()
         .map(|col| {
@@ -306,6 +306,8 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
             }
         })
         .collect();
+    let (columns, masked) = mask_value_names(&req.rules, columns);
+    info.warnings.extend(masked);
     Ok(ArtifactScan {
         artifact: display_path(&src.path, &req.root),
         digest,
@@ -317,6 +319,60 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
         warnings: info.warnings,
         columns,
     })
+}
+
+/// Column names that are values: a name that a value rule recognises on its own (an e-mail
+/// address as a JSON key, a header row that was data under a rule the header check does not
+/// know) is personal data, so it is kept masked in the scan, the ledger and every report. The
+/// masked names are made unique again; one warning says how many, never which.
+fn mask_value_names(
+    rules: &RuleSet,
+    mut columns: Vec<ColumnScan>,
+) -> (Vec<ColumnScan>, Option<String>) {
+    let mut masked = 0;
+    for c in &mut columns {
+        if let Some(rule) = personal_value_rule(rules, &c.name) {
+            c.name = format!("{} ({rule})", crate::sensitive::mask(&c.name));
+            masked += 1;
+        }
+    }
+    if masked == 0 {
+        return (columns, None);
+    }
+    let names = source::unique_names(columns.iter().map(|c| c.name.clone()).collect());
+    for (c, n) in columns.iter_mut().zip(names) {
+        c.name = n;
+    }
+    let warning =
+        format!("{masked} column name(s) have the shape of personal data and are stored masked");
+    (columns, Some(warning))
+}
+
+/// The value rule that recognises `text` (a column name, a metadata property) as personal data
+/// on its own, if any: rules that need no telling column name and check the value by pattern
+/// (e-mail, phone, IBAN, card, ...). Only text with an `@` or mostly digits is a candidate, so
+/// that words a free-text pattern accepts (`street`, `billing address`) stay as they are.
+pub fn personal_value_rule<'a>(rules: &'a RuleSet, text: &str) -> Option<&'a str> {
+    whole_value_rule(rules, text).or_else(|| {
+        // A long name can hold values (a quoted header cell over several lines of data).
+        text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '"' | '\''))
+            .filter(|t| t.len() >= 5 && t.len() < text.len())
+            .find_map(|t| whole_value_rule(rules, t))
+    })
+}
+
+fn whole_value_rule<'a>(rules: &'a RuleSet, name: &str) -> Option<&'a str> {
+    let alnum = name.chars().filter(|c| c.is_alphanumeric()).count();
+    let digits = name.chars().filter(char::is_ascii_digit).count();
+    if !name.contains('@') && (digits == 0 || digits * 2 < alnum) {
+        return None;
+    }
+    rules
+        .rules
+        .iter()
+        .filter(|r| !r.require_name && r.value_regex().is_some())
+        .find(|r| r.value_matches(name))
+        .map(|r| r.id.as_str())
 }
 
 /// What reading a source produced besides the matcher.
@@ -367,7 +423,8 @@ fn read_source(req: &Request, src: &Source) -> Result<(matcher::Matcher, Read), 
             let (info, fields) = match src.format {
                 Format::Csv => {
                     let header = source::csv_header(src)?;
-                    let info = source::sample_csv(src, &header, limit, &mut sink)?;
+                    let mut info = source::sample_csv(src, &header, limit, &mut sink)?;
+                    info.warnings.extend(header.warning());
                     let fields: Vec<_> = header
                         .names
                         .iter()

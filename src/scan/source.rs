@@ -192,12 +192,105 @@ pub struct CsvHeader {
     pub names: Vec<String>,
     /// Byte offset of the first data record.
     pub data_start: u64,
+    /// Set when the first row held data, not names, with why (see [`first_row_is_data`]):
+    /// the columns are named `column_1`, ... and every row is data.
+    pub headerless: Option<String>,
+}
+
+impl CsvHeader {
+    /// Lines before the first data record (the header line, if any).
+    pub fn lines_before(&self) -> u64 {
+        u64::from(self.headerless.is_none())
+    }
+
+    /// The warning a scan of a headerless file carries (it names the shape, never the value).
+    pub fn warning(&self) -> Option<String> {
+        self.headerless.as_ref().map(|why| {
+            format!(
+                "the first row holds data ({why}), not column names: read without a header, \
+                 as column_1 .. column_{}",
+                self.names.len()
+            )
+        })
+    }
+}
+
+/// The shape of a value that a column name never has: an e-mail address, a date, a phone
+/// number, an IBAN, a card number (Luhn), a number (but a year, which pivoted reports use as
+/// names). `true` with it for the shapes that identify a person on their own.
+fn data_shape(value: &str) -> Option<(&'static str, bool)> {
+    use std::sync::LazyLock;
+    static SHAPES: LazyLock<Vec<(&'static str, regex::Regex)>> = LazyLock::new(|| {
+        [
+            (
+                "an e-mail address",
+                r"^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)*\.[^\s@.]{2,}$",
+            ),
+            (
+                "a date",
+                r"^(?:[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[T ][0-9:.]+Z?)?|[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{2}|[0-9]{4}))$",
+            ),
+            ("a phone number", r"^(?:\+|00)[1-9][0-9 ()./-]{6,20}[0-9]$"),
+            ("an IBAN", r"^[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}$"),
+            ("a number", r"^[+-]?(?:[0-9]+(?:[.,][0-9]+)?|[.,][0-9]+)$"),
+        ]
+        .into_iter()
+        .map(|(what, re)| (what, regex::Regex::new(re).expect("a valid pattern")))
+        .collect()
+    });
+    let v = value.trim();
+    if v.is_empty() || v.len() > 254 {
+        return None;
+    }
+    let digits: String = v.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if (13..=19).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && crate::rules::validators::Validator::PaymentCard.check(&digits)
+    {
+        return Some(("a card number", true));
+    }
+    let shape = SHAPES
+        .iter()
+        .find(|(_, re)| re.is_match(v))
+        .map(|(what, _)| *what)?;
+    let year = v.len() == 4 && v.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y));
+    let strong = matches!(shape, "an e-mail address" | "a phone number" | "an IBAN");
+    (!(shape == "a number" && year)).then_some((shape, strong))
+}
+
+/// Whether the first CSV record is data rather than column names, and why: one of its fields
+/// is an e-mail address, a phone number, an IBAN or a card number, or has another value shape
+/// ([`data_shape`]: a date, a number) that the same column of the second record shares (or the
+/// file has one record). A pivoted report's header (`name,2024-01-01,2024-02-01` over numbers)
+/// is still a header.
+pub fn first_row_is_data(first: &[&str], second: Option<&[&str]>) -> Option<String> {
+    let why = |i: usize, shape: &str| format!("column {} holds {shape}", i + 1);
+    let shapes: Vec<Option<(&str, bool)>> = first.iter().map(|v| data_shape(v)).collect();
+    if let Some((i, (shape, _))) = shapes
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| s.filter(|s| s.1).map(|s| (i, s)))
+    {
+        return Some(why(i, shape));
+    }
+    shapes.iter().enumerate().find_map(|(i, s)| {
+        let (shape, _) = (*s)?;
+        let next = second.map(|r| r.get(i).copied().unwrap_or(""));
+        match next {
+            None => Some(why(i, shape)),
+            Some(n) if n.trim().is_empty() || data_shape(n).map(|s| s.0) == Some(shape) => {
+                Some(why(i, shape))
+            }
+            Some(_) => None,
+        }
+    })
 }
 
 pub fn csv_header(source: &Source) -> Result<CsvHeader, ScanError> {
     let mut file = open(&source.path)?;
     let mut head = vec![0u8; 64 * 1024];
     let n = read_up_to(&mut file, &mut head).map_err(|e| read_error(&source.path, e))?;
+    let whole_file = n < head.len();
     head.truncate(n);
     if head.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ScanError::Empty(source.path.clone()));
@@ -231,11 +324,38 @@ pub fn csv_header(source: &Source) -> Result<CsvHeader, ScanError> {
         })?;
         raw.push(name.trim().to_string());
     }
+    // The second record, when it is whole within the head read (a cut one reads as absent).
+    let mut next = csv::ByteRecord::new();
+    let second: Option<Vec<String>> = match rdr.read_byte_record(&mut next) {
+        Ok(true) if whole_file || (rdr.position().byte() as usize) < head.len() - dialect.bom => {
+            Some(
+                next.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    let first: Vec<&str> = raw.iter().map(String::as_str).collect();
+    let second: Option<Vec<&str>> = second
+        .as_ref()
+        .map(|r| r.iter().map(String::as_str).collect());
+    if let Some(why) = first_row_is_data(&first, second.as_deref()) {
+        let width = raw.len().max(second.as_ref().map_or(0, Vec::len));
+        let data_start = dialect.bom as u64;
+        return Ok(CsvHeader {
+            dialect,
+            names: (1..=width).map(|i| format!("column_{i}")).collect(),
+            data_start,
+            headerless: Some(why),
+        });
+    }
     let names = unique_names(raw);
     Ok(CsvHeader {
         dialect,
         names,
         data_start,
+        headerless: None,
     })
 }
 
@@ -354,7 +474,7 @@ pub fn csv_type_violation(
         for (field, v) in schema.fields().iter().zip(record.iter()) {
             if !v.is_empty() && !fits(v, field.data_type()) {
                 // The reader started after the header line.
-                let line = record.position().map_or(0, |p| p.line()) + 1;
+                let line = record.position().map_or(0, |p| p.line()) + header.lines_before();
                 let value = crate::sensitive::mask(&String::from_utf8_lossy(v));
                 return Ok(Some((
                     line,
@@ -576,13 +696,15 @@ pub fn sample_csv(
             match rdr.read_byte_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let line = record.position().map_or(0, |p| p.line()) + 1;
+                    let line = record.position().map_or(0, |p| p.line()) + header.lines_before();
                     if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
                         continue; // blank line
                     }
                     push_record(&mut all, &record, Place::Line(line), path, &mut ragged)?;
                 }
-                Err(e) => return Err(read_error(path, csv_error_place(&e, 1))),
+                Err(e) => {
+                    return Err(read_error(path, csv_error_place(&e, header.lines_before())));
+                }
             }
         }
         let total = all.rows;
@@ -905,10 +1027,27 @@ pub(crate) fn arrow_declared_rows(source: &Source) -> Result<Option<u64>, ScanEr
         .and_then(|_| file.read_exact(&mut footer))
         .map_err(|e| read_error(path, e))?;
     let footer = ipc::root_as_footer(&footer).map_err(|e| bad(&format!("footer: {e}")))?;
+    // The reader allocates each block's declared body before reading it: a block that claims
+    // more than the file holds would abort the process, so every block is checked first.
+    let within = |b: &ipc::Block| {
+        let (offset, meta, body) = (b.offset(), b.metaDataLength(), b.bodyLength());
+        offset >= 0
+            && meta >= 8
+            && body >= 0
+            && (offset as u64)
+                .checked_add(meta as u64)
+                .and_then(|end| end.checked_add(body as u64))
+                .is_some_and(|end| end <= size)
+    };
+    for (i, block) in footer.dictionaries().iter().flatten().enumerate() {
+        if !within(block) {
+            return Err(bad(&format!("dictionary batch {i} lies outside the file")));
+        }
+    }
     let mut rows = 0u64;
     for (i, block) in footer.recordBatches().iter().flatten().enumerate() {
         let (offset, meta) = (block.offset(), block.metaDataLength());
-        if offset < 0 || meta < 8 || offset as u64 + meta as u64 > size {
+        if !within(block) {
             return Err(bad(&format!("record batch {i} lies outside the file")));
         }
         let mut header = vec![0u8; meta as usize];
@@ -932,7 +1071,8 @@ pub(crate) fn arrow_declared_rows(source: &Source) -> Result<Option<u64>, ScanEr
     Ok(Some(rows))
 }
 
-/// Samples an Arrow IPC file by evenly spaced record batches.
+/// Samples an Arrow IPC file by evenly spaced record batches (its blocks checked against the
+/// file's size first).
 pub fn sample_arrow(
     source: &Source,
     limit: usize,
@@ -943,6 +1083,8 @@ pub fn sample_arrow(
     if source.size == 0 {
         return Err(ScanError::Empty(path.clone()));
     }
+    // Checked before the reader sees the file (see arrow_declared_rows).
+    let declared = arrow_declared_rows(source)?;
     let mut reader =
         FileReader::try_new(BufReader::new(open(path)?), None).map_err(|e| read_error(path, e))?;
     let n = reader.num_batches();
@@ -973,7 +1115,7 @@ pub fn sample_arrow(
         format!("{read} evenly spaced record batches of {n} ({rows} rows), {thinned}")
     };
     if read == n
-        && let Some(declared) = arrow_declared_rows(source)?
+        && let Some(declared) = declared
     {
         check_row_count(source, rows as u64, declared)?;
     }

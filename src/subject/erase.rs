@@ -415,7 +415,7 @@ fn rows_written(src: &Source, file: &std::fs::File) -> Result<u64, SubjectError>
         Format::Csv => {
             let header = crate::scan::source::csv_header(src).map_err(|e| bad(&e))?;
             let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(true)
+                .has_headers(header.headerless.is_none())
                 .flexible(true)
                 .delimiter(header.dialect.delimiter)
                 .quote(header.dialect.quote)

@@ -131,11 +131,12 @@ impl Rng {
     }
 }
 
-/// The OpenLineage JSON schemas of tests/fixtures/openlineage (the spec's RunEvent and facets),
-/// registered under their `$id`s.
+/// The OpenLineage JSON schemas of schemas/openlineage (the spec's RunEvent and facets, as
+/// piitrail embeds them), registered under their `$id`s.
 pub fn openlineage_registry() -> jsonschema::Registry<'static> {
     let mut builder = jsonschema::Registry::new();
-    for entry in std::fs::read_dir(fixture("openlineage")).unwrap() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/openlineage");
+    for entry in std::fs::read_dir(dir).unwrap() {
         let schema: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
         let id = schema["$id"].as_str().unwrap().to_string();

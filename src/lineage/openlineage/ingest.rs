@@ -194,6 +194,8 @@ pub struct VersionFacet {
 pub struct Event {
     pub origin: String,
     pub event: RunEvent,
+    /// Facets dropped because they broke their schema, each naming the origin.
+    pub warnings: Vec<String>,
 }
 
 /// What was wrong with an event.
@@ -212,8 +214,10 @@ impl std::fmt::Display for BadEvent {
 const EVENT_TYPES: &[&str] = &["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"];
 
 /// Reads the events of one text: a JSON object, an array of them, or JSON lines. `origin`
-/// names the text in errors (a file path, `request`).
-pub fn parse(text: &str, origin: &str) -> Result<Vec<Event>, BadEvent> {
+/// names the text in errors (a file path, `request`). Every facet with a published schema is
+/// checked against it: one that breaks it is dropped with a warning, or, when `strict`, makes
+/// the event bad.
+pub fn parse(text: &str, origin: &str, strict: bool) -> Result<Vec<Event>, BadEvent> {
     let bad = |at: String, message: String| BadEvent {
         origin: at,
         message,
@@ -250,10 +254,23 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Event>, BadEvent> {
     }
     values
         .into_iter()
-        .map(|(at, v)| {
-            event(v)
-                .map_err(|m| bad(at.clone(), m))
-                .map(|event| Event { origin: at, event })
+        .map(|(at, mut v)| {
+            let warnings = super::facets::check(&mut v);
+            if strict && let Some(first) = warnings.first() {
+                return Err(bad(
+                    at,
+                    format!(
+                        "{} (--strict: the event is refused)",
+                        first.trim_end_matches(": dropped")
+                    ),
+                ));
+            }
+            let warnings = warnings.into_iter().map(|w| format!("{at}: {w}")).collect();
+            event(v).map_err(|m| bad(at.clone(), m)).map(|event| Event {
+                origin: at,
+                event,
+                warnings,
+            })
         })
         .collect()
 }
@@ -360,6 +377,9 @@ pub struct Summary {
     pub declared_tags: usize,
     /// Tags that name no category (an owner, a team): not personal-data tags.
     pub ignored_tags: usize,
+    /// Facets dropped because they break their OpenLineage schema (`ORIGIN: where facet ...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The merged state of one run.
@@ -764,6 +784,7 @@ pub fn record(
     }
     let mut summary = Summary {
         events: events.len(),
+        warnings: events.iter().flat_map(|e| e.warnings.clone()).collect(),
         ..Summary::default()
     };
     ledger.append_with(|existing| {
@@ -1004,16 +1025,16 @@ mod tests {
 
     #[test]
     fn one_object_an_array_and_json_lines() {
-        assert_eq!(parse(EVENT, "a.json").unwrap().len(), 1);
+        assert_eq!(parse(EVENT, "a.json", false).unwrap().len(), 1);
         let array = format!("[{EVENT},{EVENT}]");
-        let got = parse(&array, "b.json").unwrap();
+        let got = parse(&array, "b.json", false).unwrap();
         assert_eq!(got[1].origin, "b.json[1]");
         let lines = format!(
             "{}\n\n{}\n",
             EVENT.replace('\n', ""),
             EVENT.replace('\n', "")
         );
-        let got = parse(&lines, "c.jsonl").unwrap();
+        let got = parse(&lines, "c.jsonl", false).unwrap();
         assert_eq!(
             got.iter().map(|e| e.origin.as_str()).collect::<Vec<_>>(),
             ["c.jsonl:1", "c.jsonl:3"]
@@ -1026,52 +1047,52 @@ mod tests {
             r#""run":{"runId":"3f5e2a1c-1b2d-4c3e-8f4a-5b6c7d8e9f00"},"#,
             "",
         );
-        let e = parse(&no_run, "x.json").unwrap_err();
+        let e = parse(&no_run, "x.json", false).unwrap_err();
         assert_eq!(e.origin, "x.json");
         assert!(e.message.contains("no `run`"), "{e}");
         let no_id = EVENT.replace(r#""runId":"3f5e2a1c-1b2d-4c3e-8f4a-5b6c7d8e9f00""#, "");
         assert!(
-            parse(&no_id, "x")
+            parse(&no_id, "x", false)
                 .unwrap_err()
                 .message
                 .contains("run.runId")
         );
         let bad_id = EVENT.replace("3f5e2a1c-1b2d", "nope");
         assert!(
-            parse(&bad_id, "x")
+            parse(&bad_id, "x", false)
                 .unwrap_err()
                 .message
                 .contains("not a UUID")
         );
         let bad_type = EVENT.replace(r#""name":"etl.clean""#, r#""name":5"#);
         assert!(
-            parse(&bad_type, "x")
+            parse(&bad_type, "x", false)
                 .unwrap_err()
                 .message
                 .contains("invalid type")
         );
         let bad_time = EVENT.replace("2026-11-01T10:00:00Z", "yesterday");
         assert!(
-            parse(&bad_time, "x")
+            parse(&bad_time, "x", false)
                 .unwrap_err()
                 .message
                 .contains("eventTime")
         );
         let bad_kind = EVENT.replace("START", "DONE");
         assert!(
-            parse(&bad_kind, "x")
+            parse(&bad_kind, "x", false)
                 .unwrap_err()
                 .message
                 .contains("eventType")
         );
         let second_bad = format!("{}\n{{\"eventTime\": ", EVENT.replace('\n', ""));
         assert_eq!(
-            parse(&second_bad, "l.jsonl").unwrap_err().origin,
+            parse(&second_bad, "l.jsonl", false).unwrap_err().origin,
             "l.jsonl:2"
         );
-        assert!(parse("", "e").unwrap_err().message.contains("empty"));
+        assert!(parse("", "e", false).unwrap_err().message.contains("empty"));
         assert!(
-            parse("[1]", "n")
+            parse("[1]", "n", false)
                 .unwrap_err()
                 .message
                 .contains("not a number")

@@ -9,6 +9,7 @@
 //! `scan` and `run` know.
 
 mod export;
+mod facets;
 pub mod ingest;
 pub mod receiver;
 
