@@ -173,7 +173,10 @@ pub(crate) fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Res
             let ev = &t.evidence;
             let how = match ev.basis.as_str() {
                 "free_text" => format!("{}/{} values contain it", ev.matched, ev.non_null),
-                "name" => "column name only".to_string(),
+                "name" => match &ev.reason {
+                    Some(why) => format!("column name, over {why}"),
+                    None => "column name only".to_string(),
+                },
                 _ => format!("{}/{} values match", ev.matched, ev.non_null),
             };
             let named = if ev.name_match && ev.basis != "name" {

@@ -450,6 +450,8 @@ mod tests {
                                 matched: 1,
                                 non_null: 1,
                                 basis: "values".into(),
+                                reason: None,
+                                checksum: None,
                             },
                         })
                         .collect(),

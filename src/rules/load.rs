@@ -120,6 +120,10 @@ struct RawRule {
     names_accept: Vec<String>,
     #[serde(default)]
     names_reject: Vec<String>,
+    #[serde(default)]
+    coded: Vec<Spanned<String>>,
+    #[serde(default)]
+    reject_dates: bool,
 }
 
 /// Byte offset → 1-based line and column.
@@ -318,6 +322,30 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
             }
         },
     };
+    let mut coded = Vec::new();
+    for c in &r.coded {
+        match crate::rules::CodedForm::parse(c.get_ref()) {
+            Some(f) => coded.push(f),
+            None => ctx.problem(
+                c.span().start,
+                Some(&id),
+                Some("coded"),
+                format!(
+                    "unknown coded form '{}'; known: {}",
+                    c.get_ref(),
+                    crate::rules::CodedForm::NAMES.join(", ")
+                ),
+            ),
+        }
+    }
+    if !coded.is_empty() && r.names.is_empty() {
+        ctx.problem(
+            raw.span().start,
+            Some(&id),
+            Some("coded"),
+            "coded forms are accepted under a telling name, but the rule has no names".into(),
+        );
+    }
     let min_ratio = ctx.ratio(&id, "min_ratio", &r.min_ratio, 0.8);
     let find_min_ratio = ctx.ratio(&id, "find_min_ratio", &r.find_min_ratio, 0.05);
     let confidence = ctx.ratio(&id, "confidence", &r.confidence, 0.9);
@@ -413,6 +441,8 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
         rejects: r.rejects.clone(),
         names_accept: r.names_accept.clone(),
         names_reject: r.names_reject.clone(),
+        coded,
+        reject_dates: r.reject_dates,
         source: source.to_string(),
     })
 }

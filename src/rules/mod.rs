@@ -150,6 +150,62 @@ impl Prefilter {
     }
 }
 
+/// A form in which a category's values come in real exports that the rule's value check does
+/// not accept (`coded = [...]` in a rule file). Under a column name that matches the rule,
+/// values consistent with such a form give a name-based tag instead of contradicting the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodedForm {
+    /// A handful of short codes (`M`/`F`, `0`/`1`, `W`/`B`/`A`): at most 12 distinct values of at
+    /// most 12 characters, few against the rows.
+    Codes,
+    /// Dates in any common form (`12/31/99`, `3/7/1985`, `March 7, 1985`, `7 Mar 1985 (age 40)`).
+    Dates,
+    /// Years in a plausible range for a birth (1900 to this year).
+    Years,
+    /// Identifier-like strings: letters, digits, spaces, `-`, `.`, `/`, 4 to 24 characters with at
+    /// least 4 digits (an SSN written `123 45 6789`, bare or padded).
+    Identifiers,
+}
+
+impl CodedForm {
+    pub const NAMES: [&'static str; 4] = ["codes", "dates", "years", "identifiers"];
+
+    pub fn parse(s: &str) -> Option<CodedForm> {
+        Some(match s {
+            "codes" => CodedForm::Codes,
+            "dates" => CodedForm::Dates,
+            "years" => CodedForm::Years,
+            "identifiers" => CodedForm::Identifiers,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        CodedForm::NAMES[self as usize]
+    }
+}
+
+/// Whether `value` reads as a calendar date in one of the forms exports use: ISO
+/// (`1985-03-07`, with a time), day/month/year or month/day/year with `/`, `.` or `-` and a two-
+/// or four-digit year, year/month/day, and month names (`March 7, 1985`, `7 Mar 1985`,
+/// `7. März 1985`), with a trailing note in parentheses (`(age 40)`).
+pub fn looks_like_date(value: &str) -> bool {
+    use std::sync::LazyLock;
+    static DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        let month = "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|januar|februar|marz|märz|mai|juni|juli|okt|dez|janv|fevr|févr|mars|avr|juin|juil|aout|août|sept|déc|ene|abr|ago|dic|gen|mag|giu|lug|ott|mei|okt)[a-zäéûô]*\\.?";
+        regex::Regex::new(&format!(
+            "(?i)^(?:[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}(?:[T ][0-9:.]+(?:Z|[+-][0-9:]+)?)?\
+             |[0-9]{{1,2}}[./-][0-9]{{1,2}}[./-](?:[0-9]{{2}}|[0-9]{{4}})\
+             |[0-9]{{4}}[./][0-9]{{1,2}}[./][0-9]{{1,2}}\
+             |(?:[0-9]{{1,2}}\\.?\\s+)?{month}\\s+(?:[0-9]{{1,2}}(?:st|nd|rd|th)?,?\\s+)?[0-9]{{2,4}})\
+             (?:\\s*\\([^)]*\\))?$"
+        ))
+        .expect("a valid date pattern")
+    });
+    let v = value.trim();
+    v.len() <= 40 && v.bytes().any(|b| b.is_ascii_digit()) && DATE.is_match(v)
+}
+
 /// A validated rule, ready to match.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -191,6 +247,10 @@ pub struct Rule {
     pub rejects: Vec<String>,
     pub names_accept: Vec<String>,
     pub names_reject: Vec<String>,
+    /// Forms the category's values also come in ([`CodedForm`]), accepted under a telling name.
+    pub coded: Vec<CodedForm>,
+    /// A value that reads as a date is never a match (phone numbers: `03/07/1985`).
+    pub reject_dates: bool,
     /// Where the rule came from: `builtin:contact.toml` or a path.
     pub source: String,
 }
@@ -248,6 +308,9 @@ impl Rule {
             return false;
         }
         if self.value.is_none() && self.dictionary.is_empty() {
+            return false;
+        }
+        if self.reject_dates && looks_like_date(value) {
             return false;
         }
         self.confirm(value)
@@ -393,6 +456,34 @@ pub fn self_test(rule: &Rule, abbreviations: &Abbreviations) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_in_the_forms_exports_use() {
+        for d in [
+            "1985-03-07",
+            "2024-01-15T10:00:00Z",
+            "12/31/99",
+            "3/7/1985",
+            "07.03.1985",
+            "March 7, 1985",
+            "7 Mar 1985",
+            "7 Mar 1985 (age 40)",
+            "7. März 1985",
+            "1985/03/07",
+        ] {
+            assert!(looks_like_date(d), "{d}");
+        }
+        for d in [
+            "(212) 555-0187",
+            "212-555-0143",
+            "7 apples 1985",
+            "March",
+            "12345678",
+            "Mar",
+        ] {
+            assert!(!looks_like_date(d), "{d}");
+        }
+    }
 
     /// `may_be_text` never turns away a value that is text.
     #[test]

@@ -36,6 +36,8 @@ pub struct Counter {
     pub rule: usize,
     pub matched: u64,
     pub examined: u64,
+    /// Values of the rule's shape that its validator refused (a card number failing Luhn).
+    pub unconfirmed: u64,
     pub active: bool,
 }
 
@@ -45,6 +47,7 @@ impl Counter {
             rule,
             matched: 0,
             examined: 0,
+            unconfirmed: 0,
             active: true,
         }
     }
@@ -52,6 +55,7 @@ impl Counter {
     fn merge(&mut self, other: &Counter) {
         self.matched += other.matched;
         self.examined += other.examined;
+        self.unconfirmed += other.unconfirmed;
     }
 
     #[inline]
@@ -68,6 +72,112 @@ impl Counter {
     }
 }
 
+/// The forms of a column's first [`Profile::LIMIT`] values, for judging a telling name over
+/// values the rules do not accept ([`crate::rules::CodedForm`]).
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    /// Values profiled.
+    pub seen: u64,
+    /// Distinct values (lower-cased), up to [`Profile::DISTINCT`]; `many` once there are more.
+    pub distinct: Vec<Box<str>>,
+    pub many: bool,
+    /// Values of at most 12 characters.
+    pub short: u64,
+    pub dates: u64,
+    /// Whole numbers from 1900 to this year.
+    pub years: u64,
+    pub identifiers: u64,
+}
+
+impl Profile {
+    pub const LIMIT: u64 = 4096;
+    pub const DISTINCT: usize = 12;
+
+    #[inline]
+    fn observe(&mut self, v: &str) {
+        if self.seen >= Self::LIMIT {
+            return;
+        }
+        self.seen += 1;
+        let chars = v.chars().count();
+        if chars <= 12 {
+            self.short += 1;
+            if !self.many {
+                let key = v.to_lowercase();
+                if !self.distinct.iter().any(|d| **d == *key) {
+                    if self.distinct.len() < Self::DISTINCT {
+                        self.distinct.push(key.into());
+                    } else {
+                        self.many = true;
+                    }
+                }
+            }
+        } else {
+            self.many = true;
+        }
+        if crate::rules::looks_like_date(v) {
+            self.dates += 1;
+        }
+        if v.len() == 4
+            && v.parse::<i32>()
+                .is_ok_and(|y| (1900..=this_year()).contains(&y))
+        {
+            self.years += 1;
+        }
+        let digits = v.bytes().filter(u8::is_ascii_digit).count();
+        if (4..=24).contains(&chars)
+            && digits >= 4
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '.' | '/'))
+        {
+            self.identifiers += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Profile) {
+        let room = Self::LIMIT.saturating_sub(self.seen);
+        if room == 0 {
+            return;
+        }
+        self.seen += other.seen.min(room);
+        self.short += other.short;
+        self.dates += other.dates;
+        self.years += other.years;
+        self.identifiers += other.identifiers;
+        self.many |= other.many;
+        for d in &other.distinct {
+            if !self.distinct.contains(d) {
+                if self.distinct.len() < Self::DISTINCT {
+                    self.distinct.push(d.clone());
+                } else {
+                    self.many = true;
+                }
+            }
+        }
+    }
+
+    /// Whether the values are consistent with `form` (at least 90% of them in it).
+    pub fn fits(&self, form: crate::rules::CodedForm) -> bool {
+        use crate::rules::CodedForm::*;
+        let most = |n: u64| self.seen > 0 && n * 10 >= self.seen * 9;
+        match form {
+            Codes => {
+                let d = self.distinct.len() as u64;
+                !self.many && most(self.short) && (d <= 4 || d * 2 <= self.seen)
+            }
+            Dates => most(self.dates),
+            Years => most(self.years),
+            Identifiers => most(self.identifiers),
+        }
+    }
+}
+
+/// The current year (for plausible birth years).
+fn this_year() -> i32 {
+    use chrono::Datelike;
+    chrono::Utc::now().year()
+}
+
 /// Everything learnt about one column.
 #[derive(Debug, Clone)]
 pub struct ColumnState {
@@ -79,6 +189,7 @@ pub struct ColumnState {
     pub text_like: u64,
     pub value: Vec<Counter>,
     pub find: Vec<Counter>,
+    pub profile: Profile,
     /// Indices of the counters still being evaluated: the hot loop only walks these.
     live_value: Vec<usize>,
     live_find: Vec<usize>,
@@ -89,11 +200,12 @@ pub struct ColumnState {
     repeats: Repeats,
 }
 
-/// What every rule said about one value: `value` hits by counter index, `find` hits likewise
-/// (only for text), and whether the value looked like text.
+/// What every rule said about one value: `value` verdicts by counter index ([`MISS`], [`HIT`],
+/// or [`SHAPE_ONLY`]: the shape matched, the validator refused), `find` hits likewise (only
+/// for text), and whether the value looked like text.
 #[derive(Debug, Clone)]
 struct Seen {
-    value: Vec<bool>,
+    value: Vec<u8>,
     find: Vec<bool>,
     text: bool,
 }
@@ -138,6 +250,10 @@ impl Repeats {
         }
     }
 }
+
+const MISS: u8 = 0;
+const HIT: u8 = 1;
+const SHAPE_ONLY: u8 = 2;
 
 /// Trims ASCII whitespace without decoding; falls back to Unicode trimming when needed.
 #[inline]
@@ -209,6 +325,7 @@ impl Matcher {
                     live_find: (0..find.len()).collect(),
                     value,
                     find,
+                    profile: Profile::default(),
                     examples: Vec::new(),
                     repeats: Repeats::default(),
                 }
@@ -257,6 +374,7 @@ impl Matcher {
         for (a, b) in self.columns.iter_mut().zip(&other.columns) {
             a.non_null += b.non_null;
             a.text_like += b.text_like;
+            a.profile.merge(&b.profile);
             for (x, y) in a.value.iter_mut().zip(&b.value) {
                 x.merge(y);
             }
@@ -338,7 +456,14 @@ fn replay(
     seen: &Seen,
     stop: Stopping,
 ) {
-    walk_live(live_value, value, stop, |idx, _| seen.value[idx]);
+    walk_live(live_value, value, stop, |idx, c| match seen.value[idx] {
+        HIT => true,
+        SHAPE_ONLY => {
+            c.unconfirmed += 1;
+            false
+        }
+        _ => false,
+    });
     if seen.text {
         *text_like += 1;
         walk_live(live_find, find, stop, |idx, _| seen.find[idx]);
@@ -352,7 +477,7 @@ fn walk_live(
     live: &mut Vec<usize>,
     counters: &mut [Counter],
     stop: Stopping,
-    mut hit: impl FnMut(usize, &Counter) -> bool,
+    mut hit: impl FnMut(usize, &mut Counter) -> bool,
 ) {
     let mut i = 0;
     while i < live.len() {
@@ -433,6 +558,7 @@ fn each<'a>(
             continue;
         }
         state.non_null += 1;
+        state.profile.observe(v);
         // Where only free text still matters, a value that cannot be text has nothing more to
         // count (no rule revives, so the cache need not see it either).
         if state.live_value.is_empty() && !ValueShape::may_be_text(v) {
@@ -454,7 +580,7 @@ fn each<'a>(
             continue;
         }
         let mut record = (!keep && state.repeats.wants_more()).then(|| Seen {
-            value: vec![false; state.value.len()],
+            value: vec![MISS; state.value.len()],
             find: vec![false; state.find.len()],
             text: false,
         });
@@ -465,12 +591,19 @@ fn each<'a>(
             let examples = &mut state.examples;
             walk_live(&mut state.live_value, &mut state.value, stop, |idx, c| {
                 let rule = &rules.rules[c.rule];
-                let hit = rule.prefilter.admits(&shape)
+                let shaped = rule.prefilter.admits(&shape)
                     && rule.value_regex().is_none_or(|re| re.is_whole_match(v))
-                    && rule.confirm(v);
+                    && !(rule.reject_dates && crate::rules::looks_like_date(v));
+                let hit = shaped && rule.confirm(v);
+                if shaped && !hit && rule.validator.is_some() {
+                    c.unconfirmed += 1;
+                    if let Some(r) = &mut record {
+                        r.value[idx] = SHAPE_ONLY;
+                    }
+                }
                 if hit {
                     if let Some(r) = &mut record {
-                        r.value[idx] = true;
+                        r.value[idx] = HIT;
                     }
                     if keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
                         examples.push((c.rule, mask(v)));

@@ -10,6 +10,14 @@
 //! - free text: when the share s of values containing a validated `find` match reaches
 //!   `R.find_min_ratio`, confidence `= R.confidence × (0.7 + 0.3·s)`.
 //!
+//! - a telling name over values the rule does not accept is still a tag (`basis: "name"`, at
+//!   `R.name_weight × 0.9`, the weight of a name with no values, below any value-confirmed tag)
+//!   when the values are consistent with another form of the category: a form the rule lists
+//!   in `coded` (short codes, dates in another form, birth years, identifier-like strings;
+//!   `evidence.reason` says which), or, for a rule with a validator, the rule's shape with
+//!   failing check digits (`R.name_weight × 0.85`, `evidence.checksum` `failed` when none
+//!   passed, `mixed` when some did). Values that fit neither still contradict the name.
+//!
 //! A tag is reported when its confidence is at least [`MIN_CONFIDENCE`]; per category only
 //! the strongest rule is kept. When a rule with a validator (check digits) accounts for the
 //! values, value-only tags of unvalidated rules without name evidence are dropped.
@@ -27,8 +35,17 @@ pub struct Evidence {
     pub name_match: bool,
     pub matched: u64,
     pub non_null: u64,
-    /// `values` (whole values), `free_text` (inside longer text) or `name` (no values to test).
+    /// `values` (whole values), `free_text` (inside longer text) or `name` (the name carries
+    /// the tag: no values to test, or values in a form the rule does not check).
     pub basis: String,
+    /// With `basis: "name"` over values: the form the values are in (`coded values: 3
+    /// distinct short codes`, `dates in another form`, `years of birth`, `identifier-like
+    /// values`, `identifier shape, check digits fail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `failed` (no value passes the rule's check digits) or `mixed` (some do, too few).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 /// One category found in one column.
@@ -39,6 +56,39 @@ pub struct ColumnTag {
     pub confidence: f64,
     pub rule: String,
     pub evidence: Evidence,
+}
+
+/// A telling name over values the rule's check does not accept, but which are another form of
+/// the category: (confidence, reason, checksum verdict), or `None` when the values contradict.
+fn name_over_other_form(
+    rule: &crate::rules::Rule,
+    c: &super::matcher::Counter,
+    profile: &super::matcher::Profile,
+) -> Option<(f64, String, Option<String>)> {
+    use crate::rules::CodedForm;
+    // The rule's own shape with failing check digits: tokens, test data or typos.
+    if rule.validator.is_some()
+        && c.unconfirmed > 0
+        && ((c.matched + c.unconfirmed) as f64 / c.examined as f64) >= rule.min_ratio
+    {
+        let sum = if c.matched == 0 { "failed" } else { "mixed" };
+        let why = format!(
+            "identifier shape, check digits fail ({} of {} values)",
+            c.unconfirmed, c.examined
+        );
+        return Some((rule.name_weight * 0.85, why, Some(sum.into())));
+    }
+    let form = rule.coded.iter().copied().find(|f| profile.fits(*f))?;
+    let why = match form {
+        CodedForm::Codes => format!(
+            "coded values: {} distinct short codes",
+            profile.distinct.len()
+        ),
+        CodedForm::Dates => "dates in another form".to_string(),
+        CodedForm::Years => "years of birth".to_string(),
+        CodedForm::Identifiers => "identifier-like values".to_string(),
+    };
+    Some((rule.name_weight * 0.9, why, None))
 }
 
 fn round3(x: f64) -> f64 {
@@ -55,8 +105,17 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
     for c in &col.value {
         let rule = &rules.rules[c.rule];
         let named = rule.name_matches(&col.normalised);
+        let mut reason = None;
+        let mut checksum = None;
         let (conf, basis) = if c.examined == 0 {
             (if named { rule.name_weight * 0.9 } else { 0.0 }, "name")
+        } else if named
+            && (c.matched as f64 / c.examined as f64) < rule.min_ratio
+            && let Some((weight, why, sum)) = name_over_other_form(rule, c, &col.profile)
+        {
+            reason = Some(why);
+            checksum = sum;
+            (weight, "name")
         } else {
             let r = c.matched as f64 / c.examined as f64;
             let v = if r >= rule.min_ratio {
@@ -82,6 +141,8 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                     matched: c.matched,
                     non_null: c.examined,
                     basis: basis.into(),
+                    reason,
+                    checksum,
                 },
             });
         }
@@ -103,6 +164,8 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                         matched: c.matched,
                         non_null: col.non_null,
                         basis: "free_text".into(),
+                        reason: None,
+                        checksum: None,
                     },
                 });
             }
@@ -214,5 +277,104 @@ mod tests {
         assert_eq!(t[0].category, "user.contact.email");
         assert_eq!(t[0].evidence.basis, "free_text");
         assert_eq!((t[0].evidence.matched, t[0].evidence.non_null), (1, 4));
+    }
+
+    fn only(tags: &[ColumnTag], category: &str) -> ColumnTag {
+        tags.iter()
+            .find(|t| t.category == category)
+            .unwrap_or_else(|| panic!("no {category} in {tags:#?}"))
+            .clone()
+    }
+
+    #[test]
+    fn a_telling_name_over_coded_values_is_a_name_tag_with_the_reason() {
+        let t = only(
+            &judge("sex", &["0", "1", "1", "0", "1", "0"]),
+            "user.demographic.gender",
+        );
+        assert_eq!(t.evidence.basis, "name");
+        assert!(
+            t.evidence
+                .reason
+                .as_deref()
+                .unwrap()
+                .starts_with("coded values: 2"),
+            "{t:?}"
+        );
+        assert!(
+            t.confidence < 0.9,
+            "below a value-confirmed tag: {}",
+            t.confidence
+        );
+        let t = judge("religion", &["1", "2", "2", "3", "1", "1", "2", "3"]);
+        assert_eq!(t[0].category, "user.demographic.religious_belief");
+        // Many distinct long values are no code list.
+        let names: Vec<String> = (0..40).map(|i| format!("somebody number {i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert!(judge("gender", &names).is_empty());
+    }
+
+    #[test]
+    fn dates_of_birth_in_any_form_and_birth_years_are_tagged_free_text_is_not() {
+        let t = judge(
+            "date_of_birth",
+            &[
+                "12/31/99",
+                "3/7/1985",
+                "March 7, 1985",
+                "7 Mar 1985 (age 40)",
+            ],
+        );
+        assert_eq!(t[0].category, "user.demographic.date_of_birth");
+        let t = judge("birth_year", &["1985", "1990", "1979", "2001"]);
+        assert_eq!(t[0].evidence.reason.as_deref(), Some("years of birth"));
+        assert!(
+            judge(
+                "date_of_birth",
+                &["ask him later", "unknown", "see the file"]
+            )
+            .is_empty()
+        );
+        // An e-mail column of integers still contradicts its name.
+        assert!(judge("email", &["12", "345", "6789"]).is_empty());
+    }
+
+    #[test]
+    fn identifiers_failing_their_check_digits_under_a_telling_name_are_tagged_as_such() {
+        let cards = ["4111111111111112", "5500005555555550", "4012888888881882"];
+        let t = only(&judge("card_number", &cards), "user.financial.credit_card");
+        assert_eq!(t.evidence.checksum.as_deref(), Some("failed"));
+        assert_eq!(t.evidence.basis, "name");
+        let mixed = ["4111111111111111", "5500005555555550", "4012888888881882"];
+        let t = only(&judge("card_number", &mixed), "user.financial.credit_card");
+        assert_eq!(t.evidence.checksum.as_deref(), Some("mixed"));
+        let t = only(
+            &judge(
+                "iban",
+                &["DE89370400440532013001", "GB82WEST12345698765431"],
+            ),
+            "user.financial.bank_account",
+        );
+        assert_eq!(t.evidence.checksum.as_deref(), Some("failed"));
+        // The same digits under another name are a decoy (an EAN, an order number).
+        assert!(
+            judge("ean", &cards)
+                .iter()
+                .all(|t| t.category != "user.financial.credit_card")
+        );
+    }
+
+    #[test]
+    fn a_us_date_is_never_a_phone_number() {
+        let t = judge("contact_date", &["03/07/1985", "12/31/1999", "01/15/2001"]);
+        assert!(
+            t.iter().all(|t| t.category != "user.contact.phone_number"),
+            "{t:#?}"
+        );
+        let t = judge(
+            "phone",
+            &["(212) 555-0187", "212-555-0143", "+49 170 5550101"],
+        );
+        assert_eq!(t[0].category, "user.contact.phone_number");
     }
 }

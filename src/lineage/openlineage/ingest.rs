@@ -989,6 +989,8 @@ fn tags_of(
                     matched: 0,
                     non_null: 0,
                     basis: "declared".into(),
+                    reason: None,
+                    checksum: None,
                 },
             });
         }
