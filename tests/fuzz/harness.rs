@@ -418,42 +418,23 @@ impl Harness {
                     Ok(events) => events,
                     Err(e) => return input_error(e.to_string()),
                 };
-                let ledger = Ledger::open(root).map_err(|e| e.to_string())?;
-                let recorded = ingest::record(&ledger, &events, root, &self.rules);
-                let written = std::fs::read_to_string(&ledger.path).unwrap_or_default();
-                std::fs::write(&ledger.path, "").expect("an empty ledger");
-                match recorded {
-                    Ok(summary) => {
-                        let mut messages = summary.warnings.clone();
-                        messages.push(written);
-                        Ok((Verdict::Ok, messages))
-                    }
-                    Err(e) if e.is_input() => input_error(e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                }
+                recorded(root, |ledger| {
+                    ingest::record(ledger, &events, root, &self.rules).map(|s| s.warnings)
+                })
             }
             "mlmd" => {
                 let store = write("case.sqlite");
-                let ledger = Ledger::open(root).map_err(|e| e.to_string())?;
-                let ingested = piitrail::lineage::mlmd::ingest(
-                    &ledger,
-                    &store,
-                    root,
-                    &self.roots,
-                    &self.rules,
-                    false,
-                );
-                let written = std::fs::read_to_string(&ledger.path).unwrap_or_default();
-                std::fs::write(&ledger.path, "").expect("an empty ledger");
-                match ingested {
-                    Ok(summary) => {
-                        let mut messages = summary.warnings.clone();
-                        messages.push(written);
-                        Ok((Verdict::Ok, messages))
-                    }
-                    Err(e) if e.is_input() => input_error(e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                }
+                recorded(root, |ledger| {
+                    piitrail::lineage::mlmd::ingest(
+                        ledger,
+                        &store,
+                        root,
+                        &self.roots,
+                        &self.rules,
+                        false,
+                    )
+                    .map(|s| s.warnings)
+                })
             }
             "dsse" => {
                 let env: piitrail::sign::Envelope = match serde_json::from_slice(input) {
@@ -467,6 +448,26 @@ impl Harness {
             }
             other => Err(format!("no such kind {other}")),
         }
+    }
+}
+
+/// Records into the project's (empty) ledger with `record`, then empties it again: the
+/// verdict, and the warnings with what was written (both checked for leaks).
+fn recorded(
+    root: &Path,
+    record: impl FnOnce(&Ledger) -> Result<Vec<String>, piitrail::lineage::LineageError>,
+) -> Result<(Verdict, Vec<String>), String> {
+    let ledger = Ledger::open(root).map_err(|e| e.to_string())?;
+    let outcome = record(&ledger);
+    let written = std::fs::read_to_string(&ledger.path).unwrap_or_default();
+    std::fs::write(&ledger.path, "").expect("an empty ledger");
+    match outcome {
+        Ok(mut messages) => {
+            messages.push(written);
+            Ok((Verdict::Ok, messages))
+        }
+        Err(e) if e.is_input() => Ok((Verdict::InputError, vec![e.to_string()])),
+        Err(e) => Err(e.to_string()),
     }
 }
 
