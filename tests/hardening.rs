@@ -57,6 +57,19 @@ fn file_event(run_id: &str, inputs: &[&str], outputs: &[&str]) -> String {
     .to_string()
 }
 
+/// `subject erase --apply` of the first person of [`PEOPLE`], its certificate into `e/`.
+fn erase_ann(p: &Project) -> common::Run {
+    p.run(&[
+        "subject",
+        "erase",
+        "--id",
+        "email=ann.lee@example.com",
+        "--apply",
+        "--out",
+        "e",
+    ])
+}
+
 #[test]
 fn imported_lineage_never_hashes_or_rewrites_a_file_outside_the_data_roots() {
     let p = Project::new();
@@ -94,15 +107,7 @@ fn imported_lineage_never_hashes_or_rewrites_a_file_outside_the_data_roots() {
         .expect(0)
         .stdout();
     assert!(plan.contains("delete      data/people.csv"), "{plan}");
-    p.run(&[
-        "subject",
-        "erase",
-        "--id",
-        "email=ann.lee@example.com",
-        "--apply",
-        "--out",
-        "e",
-    ]);
+    erase_ann(&p);
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), PEOPLE);
     assert!(!p.read("data/people.csv").contains("ann.lee"));
 }
@@ -370,16 +375,7 @@ fn a_csv_without_a_header_row_is_read_as_data_and_its_values_never_become_names(
         assert!(!ledger.contains(value), "{value} reached the ledger");
     }
     // An erasure finds and removes the first row too.
-    p.run(&[
-        "subject",
-        "erase",
-        "--id",
-        "email=ann.lee@example.com",
-        "--apply",
-        "--out",
-        "e",
-    ])
-    .expect(0);
+    erase_ann(&p).expect(0);
     let left = p.read("data/people.csv");
     assert!(
         !left.contains("ann.lee") && left.contains("bob.ray"),
