@@ -263,6 +263,48 @@ fn damaged_parquet_and_arrow_files_are_input_errors_in_every_mode_never_a_crash_
     }
 }
 
+/// The long fuzz run's find: the Arrow reader trusts the footer whatever the file starts with,
+/// so a file whose leading magic is damaged and whose footer declares a record batch of 2^49
+/// bytes aborted the process (the reader allocates the declared length before reading).
+#[test]
+fn an_arrow_footer_declaring_a_huge_block_is_refused_even_without_the_leading_magic() {
+    use datafusion::arrow::ipc;
+    let p = Project::new();
+    columnar(&p);
+    let path = p.path("data/t.arrow");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    let footer_len = u32::from_le_bytes(bytes[n - 10..n - 6].try_into().unwrap()) as usize;
+    let footer_at = n - 10 - footer_len;
+    let block = {
+        let footer = ipc::root_as_footer(&bytes[footer_at..n - 10]).unwrap();
+        let b = footer.recordBatches().unwrap().get(0);
+        (b.offset(), b.metaDataLength(), b.bodyLength())
+    };
+    // A Block is a struct stored inline: offset (i64), metaDataLength (i32, padded), bodyLength.
+    let mut pattern = block.0.to_le_bytes().to_vec();
+    pattern.extend(block.1.to_le_bytes());
+    let at = bytes[footer_at..]
+        .windows(pattern.len())
+        .position(|w| w == pattern.as_slice())
+        .expect("the first block in the footer")
+        + footer_at;
+    bytes[at + 16..at + 24].copy_from_slice(&(1i64 << 49).to_le_bytes());
+    for with_magic in [true, false] {
+        if !with_magic {
+            bytes[..6].copy_from_slice(b"XXXXXX");
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        for mode in [None, Some("--full")] {
+            let mut args = vec!["scan", "data/t.arrow", "--format", "json"];
+            args.extend(mode);
+            let run = p.run(&args).expect(2);
+            assert!(run.stderr().contains("data/t.arrow"), "{}", run.stderr());
+            assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
+        }
+    }
+}
+
 #[test]
 fn a_folder_scan_reports_every_bad_file_and_still_scans_the_others() {
     let p = Project::new();
@@ -409,6 +451,15 @@ fn a_column_name_that_is_personal_data_is_stored_masked() {
     assert!(name.contains("email-address"), "{name}");
     assert_eq!(scan["columns"][1]["name"], "theme");
     assert!(!run.stdout().contains("ann.lee") && !run.stderr().contains("ann.lee"));
+    assert!(!p.read(".piitrail/ledger.jsonl").contains("ann.lee"));
+    // The long fuzz run's find: an address glued to a word, no valid address as a whole.
+    p.write(
+        "data/glued.tsv",
+        "emann.lee@ann.lee@example.com\tname\nx\tAnnelise Leclerc\n",
+    );
+    let run = p.run(&["scan", "data/glued.tsv", "--format", "json", "--record"]);
+    assert!(!run.stdout().contains("ann.lee") && !run.stderr().contains("ann.lee"));
+    assert!(run.stdout().contains("email-address"), "{}", run.stdout());
     assert!(!p.read(".piitrail/ledger.jsonl").contains("ann.lee"));
 }
 

@@ -359,12 +359,26 @@ pub fn personal_value_rule<'a>(rules: &'a RuleSet, text: &str) -> Option<&'a str
     if text.bytes().filter(u8::is_ascii_digit).count() >= 9 {
         return Some("long-number");
     }
-    whole_value_rule(rules, text).or_else(|| {
-        // A long name can hold values (a quoted header cell over several lines of data).
-        text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '"' | '\''))
-            .filter(|t| t.len() >= 5 && t.len() < text.len())
-            .find_map(|t| whole_value_rule(rules, t))
-    })
+    whole_value_rule(rules, text)
+        .or_else(|| {
+            // A long name can hold values (a quoted header cell over several lines of data).
+            text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|' | '"' | '\''))
+                .filter(|t| t.len() >= 5 && t.len() < text.len())
+                .find_map(|t| whole_value_rule(rules, t))
+        })
+        .or_else(|| {
+            // A value glued to a word (`emann.lee@ann.lee@example.com`, the long fuzz run's find):
+            // a name with an `@` is searched with the rules' free-text patterns.
+            if !text.contains('@') {
+                return None;
+            }
+            rules
+                .rules
+                .iter()
+                .filter(|r| !r.require_name && r.has_find())
+                .find(|r| r.found_in(text))
+                .map(|r| r.id.as_str())
+        })
 }
 
 fn whole_value_rule<'a>(rules: &'a RuleSet, name: &str) -> Option<&'a str> {
