@@ -506,17 +506,7 @@ fn audit_propagates_through_unknown_functions_and_reports_disagreements() {
             .clone()
     };
     let copy = artifact("out/copy.csv");
-    let column = |a: &serde_json::Value, name: &str| {
-        a["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap()["tags"]
-            .as_array()
-            .unwrap()
-            .clone()
-    };
+    let column = common::tags_of;
     let backwards = column(&copy, "backwards");
     let email = backwards
         .iter()

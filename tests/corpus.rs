@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{Project, Rng};
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use piitrail::rules::Validator;
@@ -327,6 +329,48 @@ impl Table {
         }
         out.into_bytes()
     }
+
+    /// The table as Parquet, typed as a database export would be: whole numbers as Int64,
+    /// `0x`-hex columns as Binary, the rest as strings.
+    fn parquet(&self) -> Vec<u8> {
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for (i, (name, _)) in self.columns.iter().enumerate() {
+            let values: Vec<Option<&str>> = self.rows.iter().map(|r| r[i].as_deref()).collect();
+            let present = || values.iter().flatten();
+            let whole = present().count() > 0
+                && present().all(|v| {
+                    v.parse::<i64>().is_ok() && (v.len() == 1 || !v.starts_with(['0', '+']))
+                });
+            let hex_bytes = present().count() > 0
+                && present().all(|v| v.starts_with("0x") && hex::decode(&v[2..]).is_ok());
+            let (dtype, array): (DataType, ArrayRef) = if whole {
+                let ints: Vec<Option<i64>> = values
+                    .iter()
+                    .map(|v| v.map(|v| v.parse().unwrap()))
+                    .collect();
+                (DataType::Int64, Arc::new(Int64Array::from(ints)))
+            } else if hex_bytes {
+                let bytes: Vec<Option<Vec<u8>>> = values
+                    .iter()
+                    .map(|v| v.map(|v| hex::decode(&v[2..]).unwrap()))
+                    .collect();
+                let refs: Vec<Option<&[u8]>> = bytes.iter().map(|b| b.as_deref()).collect();
+                (DataType::Binary, Arc::new(BinaryArray::from(refs)))
+            } else {
+                (DataType::Utf8, Arc::new(StringArray::from(values.clone())))
+            };
+            fields.push(Field::new(*name, dtype, true));
+            arrays.push(array);
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+        let mut out = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        out
+    }
 }
 
 type Gen = Box<dyn Fn(&mut Rng, usize) -> Option<String>>;
@@ -336,7 +380,16 @@ fn table(
     rng: &mut Rng,
     cols: Vec<(&'static str, Vec<&'static str>, Gen)>,
 ) -> Table {
-    let rows = (0..ROWS)
+    table_of_rows(file, ROWS, rng, cols)
+}
+
+fn table_of_rows(
+    file: &'static str,
+    rows: usize,
+    rng: &mut Rng,
+    cols: Vec<(&'static str, Vec<&'static str>, Gen)>,
+) -> Table {
+    let rows = (0..rows)
         .map(|i| cols.iter().map(|(_, _, g)| g(rng, i)).collect())
         .collect();
     Table {
@@ -734,9 +787,11 @@ fn corpus(rng: &mut Rng) -> Vec<(Table, &'static str)> {
                 none(),
                 some(|r| r.pick(&["yes", "no", "unknown"]).to_string()),
             ),
+            // IBAN-shaped values failing mod 97 under a telling name: tokens, test data or
+            // typos that a DPO must still see (issue 15: tagged with checksum "failed").
             (
                 "iban",
-                none(),
+                vec!["user.financial.bank_account"],
                 some(|r| failing(r, Validator::Iban, |r| format!("DE{}", r.digits(20)))),
             ),
             (
@@ -902,34 +957,32 @@ fn write_products_ndjson(
     .collect()
 }
 
+/// Labels written by hand: (file, column) to the categories the column holds.
+type Labels = BTreeMap<(String, String), Vec<&'static str>>;
+
 fn compatible(a: &str, b: &str) -> bool {
     a == b || a.starts_with(&format!("{b}.")) || b.starts_with(&format!("{a}."))
 }
 
-#[test]
-fn generated_corpus_meets_precision_and_recall() {
-    let mut rng = Rng::new(20261126);
-    let project = Project::new();
-    let mut labels: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-    for (t, style) in corpus(&mut rng) {
-        let bytes = match style {
-            "csv;bom;crlf" => t.csv(';', true, true),
-            "tsv" => t.csv('\t', false, false),
-            "csv|" => t.csv('|', false, false),
-            _ => t.csv(',', false, false),
-        };
-        project.write(&format!("data/{}", t.file), bytes);
-        for (c, l) in &t.columns {
-            labels.insert((t.file.to_string(), c.to_string()), l.clone());
-        }
-    }
-    for (c, l) in write_parquet(&project.path("data/medewerkers_nl.parquet"), &mut rng) {
-        labels.insert(("medewerkers_nl.parquet".into(), c.into()), l);
-    }
-    for (c, l) in write_products_ndjson(&project.path("data/products.ndjson"), &mut rng) {
-        labels.insert(("products.ndjson".into(), c.into()), l);
-    }
+/// Category precision and recall of `piitrail scan data` against the labels.
+struct Score {
+    columns: usize,
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+    mistakes: Vec<String>,
+}
 
+impl Score {
+    fn precision(&self) -> f64 {
+        self.tp as f64 / (self.tp + self.fp).max(1) as f64
+    }
+    fn recall(&self) -> f64 {
+        self.tp as f64 / (self.tp + self.fn_).max(1) as f64
+    }
+}
+
+fn score(project: &Project, labels: &Labels) -> Score {
     let run = project.run(&["scan", "data", "--format", "json"]).expect(0);
     let mut predicted: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for art in run.json_lines() {
@@ -951,44 +1004,98 @@ fn generated_corpus_meets_precision_and_recall() {
             );
         }
     }
-    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-    let mut mistakes = Vec::new();
-    for (key, want) in &labels {
+    let mut s = Score {
+        columns: labels.len(),
+        tp: 0,
+        fp: 0,
+        fn_: 0,
+        mistakes: Vec::new(),
+    };
+    for (key, want) in labels {
         let got = predicted
             .get(key)
             .unwrap_or_else(|| panic!("column {key:?} missing from the scan"));
         for w in want {
             if got.iter().any(|g| compatible(g, w)) {
-                tp += 1;
+                s.tp += 1;
             } else {
-                fn_ += 1;
-                mistakes.push(format!("missed   {}:{} {w} (got {got:?})", key.0, key.1));
+                s.fn_ += 1;
+                s.mistakes
+                    .push(format!("missed   {}:{} {w} (got {got:?})", key.0, key.1));
             }
         }
         for g in got {
             if !want.iter().any(|w| compatible(g, w)) {
-                fp += 1;
-                mistakes.push(format!("spurious {}:{} {g} (want {want:?})", key.0, key.1));
+                s.fp += 1;
+                s.mistakes
+                    .push(format!("spurious {}:{} {g} (want {want:?})", key.0, key.1));
             }
         }
     }
-    let precision = tp as f64 / (tp + fp) as f64;
-    let recall = tp as f64 / (tp + fn_) as f64;
+    s
+}
+
+fn assert_score(corpus: &str, s: &Score, min_precision: f64, min_recall: f64) {
+    let (precision, recall) = (s.precision(), s.recall());
     eprintln!(
-        "corpus: {} columns, tp {tp}, fp {fp}, fn {fn_}, precision {precision:.3}, recall {recall:.3}",
-        labels.len()
+        "{corpus}: {} columns, tp {}, fp {}, fn {}, precision {precision:.3}, recall {recall:.3}",
+        s.columns, s.tp, s.fp, s.fn_
     );
-    for m in &mistakes {
+    for m in &s.mistakes {
         eprintln!("  {m}");
     }
     assert!(
-        precision >= 0.97,
-        "precision {precision:.3} < 0.97\n{}",
-        mistakes.join("\n")
-    );
-    assert!(
-        recall >= 0.95,
-        "recall {recall:.3} < 0.95\n{}",
-        mistakes.join("\n")
+        precision >= min_precision && recall >= min_recall,
+        "{corpus}: precision {precision:.3} (at least {min_precision}), recall {recall:.3} (at least {min_recall})\n{}",
+        s.mistakes.join("\n")
     );
 }
+
+/// Writes the generated corpus into `data/` (its tables as CSV in their styles, or as Parquet)
+/// and gives its labels.
+fn generated_corpus(project: &Project, parquet: bool) -> Labels {
+    let mut rng = Rng::new(20261126);
+    let mut labels = Labels::new();
+    for (t, style) in corpus(&mut rng) {
+        let file = if parquet {
+            format!("{}.parquet", t.file.rsplit_once('.').unwrap().0)
+        } else {
+            t.file.to_string()
+        };
+        let bytes = match style {
+            _ if parquet => t.parquet(),
+            "csv;bom;crlf" => t.csv(';', true, true),
+            "tsv" => t.csv('\t', false, false),
+            "csv|" => t.csv('|', false, false),
+            _ => t.csv(',', false, false),
+        };
+        project.write(&format!("data/{file}"), bytes);
+        for (c, l) in &t.columns {
+            labels.insert((file.clone(), c.to_string()), l.clone());
+        }
+    }
+    for (c, l) in write_parquet(&project.path("data/medewerkers_nl.parquet"), &mut rng) {
+        labels.insert(("medewerkers_nl.parquet".into(), c.into()), l);
+    }
+    for (c, l) in write_products_ndjson(&project.path("data/products.ndjson"), &mut rng) {
+        labels.insert(("products.ndjson".into(), c.into()), l);
+    }
+    labels
+}
+
+#[test]
+fn generated_corpus_meets_precision_and_recall() {
+    let project = Project::new();
+    let labels = generated_corpus(&project, false);
+    assert_score("generated, CSV", &score(&project, &labels), 0.97, 0.95);
+}
+
+#[test]
+fn generated_corpus_meets_precision_and_recall_in_parquet() {
+    let project = Project::new();
+    let labels = generated_corpus(&project, true);
+    assert_score("generated, Parquet", &score(&project, &labels), 0.97, 0.95);
+}
+
+#[path = "corpus/real_world.rs"]
+mod real_world;

@@ -14,6 +14,10 @@ pub enum Command {
     List {
         #[command(flatten)]
         rules: RuleArgs,
+        /// Show which languages each rule covers (column names `n`, values `v`, both `nv`), and
+        /// the table-name words per language.
+        #[arg(long)]
+        languages: bool,
     },
     /// Explain one rule: what it detects, why it matters, what it accepts and rejects.
     Explain {
@@ -32,7 +36,14 @@ pub enum Command {
 pub fn run(_ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match cmd {
-        Command::List { rules } => {
+        Command::List {
+            rules,
+            languages: true,
+        } => {
+            languages(&mut out, &rules.load()?)?;
+            Ok(Outcome::Success)
+        }
+        Command::List { rules, .. } => {
             let set = rules.load()?;
             let w = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
             for r in &set.rules {
@@ -88,6 +99,52 @@ pub fn run(_ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
             })
         }
     }
+}
+
+/// The languages every rule covers: a matrix of rules by language, then the totals.
+fn languages(out: &mut impl Write, set: &rules::RuleSet) -> std::io::Result<()> {
+    let mut langs: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for r in &set.rules {
+        langs.extend(r.languages.keys().map(String::as_str));
+        langs.extend(r.value_languages.keys().map(String::as_str));
+    }
+    let table_words = set.tables.languages();
+    langs.extend(table_words.keys().map(String::as_str));
+    let w = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
+    write!(out, "{:w$}  {:<8}", "rule", "class")?;
+    for l in &langs {
+        write!(out, " {l:>3}")?;
+    }
+    writeln!(out)?;
+    let mut totals: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &set.rules {
+        write!(out, "{:w$}  {:<8}", r.id, r.gdpr_class)?;
+        for l in &langs {
+            let n = r.languages.contains_key(*l);
+            let v = r.value_languages.contains_key(*l);
+            if n || v {
+                *totals.entry(l).or_default() += 1;
+            }
+            let mark = match (n, v) {
+                (true, true) => "nv",
+                (true, false) => "n",
+                (false, true) => "v",
+                (false, false) => "-",
+            };
+            write!(out, " {mark:>3}")?;
+        }
+        writeln!(out)?;
+    }
+    write!(out, "{:w$}  {:<8}", "rules covered", "")?;
+    for l in &langs {
+        write!(out, " {:>3}", totals.get(l).copied().unwrap_or(0))?;
+    }
+    writeln!(out)?;
+    write!(out, "{:w$}  {:<8}", "table words", "")?;
+    for l in &langs {
+        write!(out, " {:>3}", table_words.get(*l).copied().unwrap_or(0))?;
+    }
+    writeln!(out)
 }
 
 fn explain(out: &mut impl Write, r: &Rule) -> std::io::Result<()> {

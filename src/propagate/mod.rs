@@ -452,6 +452,8 @@ mod tests {
                                 basis: "values".into(),
                                 reason: None,
                                 checksum: None,
+                                context: None,
+                                references: None,
                             },
                         })
                         .collect(),

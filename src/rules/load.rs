@@ -69,6 +69,9 @@ struct RawRuleFile {
     /// Data categories and their GDPR class (the taxonomy, `rules/categories.toml`).
     #[serde(default)]
     categories: BTreeMap<String, Spanned<String>>,
+    /// Table context (`rules/tables.toml`).
+    #[serde(default)]
+    tables: Option<super::tables::RawTables>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +103,8 @@ struct RawRule {
     names: Vec<Spanned<String>>,
     #[serde(default)]
     exclude_names: Vec<Spanned<String>>,
+    #[serde(default)]
+    veto_names: Vec<Spanned<String>>,
     value: Option<Spanned<String>>,
     find: Option<Spanned<String>>,
     validator: Option<Spanned<String>>,
@@ -124,6 +129,15 @@ struct RawRule {
     coded: Vec<Spanned<String>>,
     #[serde(default)]
     reject_dates: bool,
+    context: Option<Spanned<String>>,
+    #[serde(default)]
+    sparse: bool,
+    #[serde(default)]
+    distinct: bool,
+    #[serde(default)]
+    languages: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    value_languages: BTreeMap<String, Vec<String>>,
 }
 
 /// Byte offset → 1-based line and column.
@@ -295,6 +309,7 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
     }
     let names = names_regex(ctx, &id, "names", &r.names);
     let exclude_names = names_regex(ctx, &id, "exclude_names", &r.exclude_names);
+    let veto_names = names_regex(ctx, &id, "veto_names", &r.veto_names);
     let value = r
         .value
         .as_ref()
@@ -346,6 +361,25 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
             "coded forms are accepted under a telling name, but the rule has no names".into(),
         );
     }
+    let context = match &r.context {
+        None => None,
+        Some(c) => match super::Context::parse(c.get_ref()) {
+            Some(c) => Some(c),
+            None => {
+                ctx.problem(
+                    c.span().start,
+                    Some(&id),
+                    Some("context"),
+                    format!(
+                        "unknown context '{}'; known: {}",
+                        c.get_ref(),
+                        super::Context::NAMES.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
     let min_ratio = ctx.ratio(&id, "min_ratio", &r.min_ratio, 0.8);
     let find_min_ratio = ctx.ratio(&id, "find_min_ratio", &r.find_min_ratio, 0.05);
     let confidence = ctx.ratio(&id, "confidence", &r.confidence, 0.9);
@@ -424,6 +458,7 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
         names_src: r.names.iter().map(|n| n.get_ref().clone()).collect(),
         names,
         exclude_names,
+        veto_names,
         value_src: r.value.as_ref().map(|v| v.get_ref().clone()),
         value,
         find_src: r.find.as_ref().map(|v| v.get_ref().clone()),
@@ -443,6 +478,11 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
         names_reject: r.names_reject.clone(),
         coded,
         reject_dates: r.reject_dates,
+        context,
+        sparse: r.sparse,
+        distinct: r.distinct,
+        languages: r.languages.clone(),
+        value_languages: r.value_languages.clone(),
         source: source.to_string(),
     })
 }
@@ -451,6 +491,7 @@ struct Parsed {
     rules: Vec<Rule>,
     abbreviations: BTreeMap<String, String>,
     categories: BTreeMap<String, GdprClass>,
+    tables: Option<super::tables::RawTables>,
 }
 
 fn parse_file(display: &str, text: &str, eager: bool, problems: &mut Vec<RuleProblem>) -> Parsed {
@@ -464,6 +505,7 @@ fn parse_file(display: &str, text: &str, eager: bool, problems: &mut Vec<RulePro
         rules: Vec::new(),
         abbreviations: BTreeMap::new(),
         categories: BTreeMap::new(),
+        tables: None,
     };
     match toml::from_str::<RawRuleFile>(text) {
         Err(e) => {
@@ -504,6 +546,7 @@ fn parse_file(display: &str, text: &str, eager: bool, problems: &mut Vec<RulePro
                     )
                 })
                 .collect();
+            out.tables = file.tables;
             for (category, class) in file.categories {
                 match GdprClass::parse(class.get_ref()) {
                     Some(c) => {
@@ -556,7 +599,11 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
     for (name, text) in builtin::BUILTIN_FILES {
         // The abbreviation table (name normalisation) and the category taxonomy are not rules:
         // they stay without built-ins.
-        if sources.builtin || *name == "abbreviations.toml" || *name == "categories.toml" {
+        if sources.builtin
+            || *name == "abbreviations.toml"
+            || *name == "categories.toml"
+            || *name == "tables.toml"
+        {
             layers.push(parse_file(
                 &format!("rules/{name}"),
                 text,
@@ -585,7 +632,11 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
     let mut rules: Vec<Rule> = Vec::new();
     let mut abbreviations = HashMap::new();
     let mut categories = BTreeMap::new();
+    let mut tables = super::Tables::default();
     for layer in layers {
+        if let Some(t) = layer.tables {
+            tables.extend(t);
+        }
         for rule in layer.rules {
             match rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
@@ -605,12 +656,21 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
         rules,
         abbreviations: Abbreviations::new(abbreviations),
         categories,
+        tables,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn builtin_set() -> RuleSet {
+        load(&Sources {
+            builtin: true,
+            extra: vec![],
+        })
+        .expect("built-in rules are valid")
+    }
 
     /// Built-in patterns are compiled when first used (`Pattern::deferred`), which relies on
     /// every one of them compiling: this compiles them all, as a `--rules` file would be.
@@ -717,22 +777,14 @@ value = '[a-z]+@[a-z]+\.com'
 
     #[test]
     fn builtin_rules_load_without_problems() {
-        let set = load(&Sources {
-            builtin: true,
-            extra: vec![],
-        })
-        .expect("built-in rules are valid");
+        let set = builtin_set();
         assert!(set.rules.len() >= 40, "only {} rules", set.rules.len());
         assert!(!set.abbreviations.is_empty());
     }
 
     #[test]
     fn every_builtin_rule_passes_its_own_examples_and_has_some() {
-        let set = load(&Sources {
-            builtin: true,
-            extra: vec![],
-        })
-        .unwrap();
+        let set = builtin_set();
         let mut failures = Vec::new();
         for rule in &set.rules {
             if rule.accepts.is_empty() && rule.names_accept.is_empty() {
@@ -742,6 +794,43 @@ value = '[a-z]+@[a-z]+\.com'
                 failures.push(format!("rule '{}' has no near misses", rule.id));
             }
             failures.extend(super::super::self_test(rule, &set.abbreviations));
+        }
+        failures.extend(set.tables.self_test(&set.abbreviations));
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Art. 9 (and Art. 10) rules and every identifier rule name their columns in the EU
+    /// languages the issue lists, each example checked by the self test above.
+    #[test]
+    fn special_categories_and_identifiers_cover_the_languages() {
+        const LANGS: [&str; 12] = [
+            "de", "fr", "it", "es", "nl", "pl", "pt", "sv", "da", "fi", "cs", "ro",
+        ];
+        let set = builtin_set();
+        let mut failures = Vec::new();
+        for rule in &set.rules {
+            let identifier = [
+                "user.government_id",
+                "user.financial.bank_account",
+                "user.financial.credit_card",
+            ]
+            .iter()
+            .any(|c| rule.category.starts_with(c));
+            let special = matches!(rule.gdpr_class, GdprClass::Special | GdprClass::Criminal);
+            if !(identifier || special) {
+                continue;
+            }
+            for l in LANGS {
+                if !rule.languages.contains_key(l) {
+                    failures.push(format!("rule '{}' names no {l} column", rule.id));
+                }
+            }
+        }
+        for l in LANGS {
+            let (person, other) = (set.tables.person.get(l), set.tables.other.get(l));
+            if person.is_none_or(Vec::is_empty) || other.is_none_or(Vec::is_empty) {
+                failures.push(format!("tables.toml has no {l} table words"));
+            }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }

@@ -8,6 +8,7 @@
 mod load;
 pub mod names;
 mod pattern;
+pub mod tables;
 pub mod validators;
 
 use std::collections::HashSet;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use load::{RuleError, RuleProblem, load};
 pub use names::Abbreviations;
 pub use pattern::Pattern;
+pub use tables::{Context, TableKind, Tables};
 pub use validators::Validator;
 
 /// The GDPR class of a category: what the law says about it.
@@ -225,6 +227,9 @@ pub struct Rule {
     pub names_src: Vec<String>,
     names: Option<Pattern>,
     exclude_names: Option<Pattern>,
+    /// A column so named is never this rule's, whatever its values (`veto_names`): a gateway's
+    /// MAC address is no person's device.
+    veto_names: Option<Pattern>,
     pub value_src: Option<String>,
     value: Option<Pattern>,
     pub find_src: Option<String>,
@@ -251,6 +256,19 @@ pub struct Rule {
     pub coded: Vec<CodedForm>,
     /// A value that reads as a date is never a match (phone numbers: `03/07/1985`).
     pub reject_dates: bool,
+    /// Counted on every value of a full scan (`sparse = true`): a column with any match is
+    /// reported (`low_prevalence`), however few.
+    pub sparse: bool,
+    /// The values must be many and distinct (`distinct = true`): more than a dozen values, so
+    /// that a few flags (`yes`, `no`) never read as local parts of e-mail addresses.
+    pub distinct: bool,
+    /// Column names per language (`languages = { de = ["Konfession"] }`): what the rule
+    /// covers, each checked to match `names`.
+    pub languages: std::collections::BTreeMap<String, Vec<String>>,
+    /// Values per language (`value_languages`), each checked to pass the value check.
+    pub value_languages: std::collections::BTreeMap<String, Vec<String>>,
+    /// Where the tag holds, judged with the column's table (`context = ...`).
+    pub context: Option<Context>,
     /// Where the rule came from: `builtin:contact.toml` or a path.
     pub source: String,
 }
@@ -261,6 +279,13 @@ impl Rule {
         let hit = self.names.as_ref().is_some_and(|r| r.is_match(normalised));
         hit && !self
             .exclude_names
+            .as_ref()
+            .is_some_and(|r| r.is_match(normalised))
+    }
+
+    /// Does the normalised column name rule this rule out?
+    pub fn vetoed(&self, normalised: &str) -> bool {
+        self.veto_names
             .as_ref()
             .is_some_and(|r| r.is_match(normalised))
     }
@@ -337,6 +362,8 @@ pub struct RuleSet {
     pub abbreviations: Abbreviations,
     /// Every known data category with its GDPR class: the taxonomy and the rules' categories.
     pub categories: std::collections::BTreeMap<String, GdprClass>,
+    /// Table context: which tables are about people (`rules/tables.toml`).
+    pub tables: Tables,
 }
 
 impl RuleSet {
@@ -442,8 +469,30 @@ pub fn self_test(rule: &Rule, abbreviations: &Abbreviations) -> Vec<String> {
             ));
         }
     }
+    for (lang, list) in &rule.languages {
+        for n in list {
+            if !rule.name_matches(&names::normalise(n, abbreviations)) {
+                failures.push(format!(
+                    "rule '{}': column name '{n}' ({lang}) should match but does not",
+                    rule.id
+                ));
+            }
+        }
+    }
+    for (lang, list) in &rule.value_languages {
+        for v in list {
+            if !value_check(v) {
+                failures.push(format!(
+                    "rule '{}': {lang} value {} should match but does not",
+                    rule.id,
+                    crate::sensitive::mask(v)
+                ));
+            }
+        }
+    }
     for n in &rule.names_reject {
-        if rule.name_matches(&names::normalise(n, abbreviations)) {
+        let n_norm = names::normalise(n, abbreviations);
+        if rule.name_matches(&n_norm) && !rule.vetoed(&n_norm) {
             failures.push(format!(
                 "rule '{}': column name '{n}' should not match but does",
                 rule.id

@@ -47,8 +47,12 @@ pub enum Validator {
     Latitude,
     /// A longitude in [-180, 180] with at least 3 decimals.
     Longitude,
-    /// A whole number of years in 0..=120.
+    /// A number of years in 0..=120 (`42`, or `22.0` as a float column exports it).
     Age,
+    /// A picture: bytes starting with a JPEG, PNG, GIF, BMP or TIFF signature, also behind the
+    /// OLE header of old Access and SQL Server exports, written as hex (`0x` or bare, as a
+    /// binary column reads) or base64.
+    Image,
 }
 
 impl Validator {
@@ -75,6 +79,7 @@ impl Validator {
         "latitude",
         "longitude",
         "age",
+        "image",
     ];
 
     pub fn from_name(name: &str) -> Option<Validator> {
@@ -101,6 +106,7 @@ impl Validator {
             "latitude" => Latitude,
             "longitude" => Longitude,
             "age" => Age,
+            "image" => Image,
             _ => return None,
         })
     }
@@ -140,7 +146,15 @@ impl Validator {
             PastDate => past_date(text),
             Latitude => coordinate(text, 90.0),
             Longitude => coordinate(text, 180.0),
-            Age => text.trim().parse::<u32>().is_ok_and(|a| a <= 120),
+            Age => {
+                let t = text.trim();
+                let whole = t
+                    .strip_suffix(".0")
+                    .or_else(|| t.strip_suffix(".5"))
+                    .unwrap_or(t);
+                whole.parse::<u32>().is_ok_and(|a| a <= 120)
+            }
+            Image => image(text),
         }
     }
 }
@@ -656,6 +670,50 @@ fn coordinate(text: &str, limit: f64) -> bool {
     decimals >= 3 && parsed.is_ok_and(|v| v.abs() <= limit)
 }
 
+/// The signatures of picture formats.
+const PICTURES: &[&[u8]] = &[
+    b"\xFF\xD8\xFF",
+    b"\x89PNG\r\n\x1A\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\0",
+    b"MM\0*",
+];
+
+/// The OLE object header that Access and SQL Server put before a picture (Northwind's Photo).
+const OLE_HEADER: &[u8] = b"\x15\x1C";
+
+fn image(text: &str) -> bool {
+    use base64::Engine;
+    let t = text.trim();
+    // Only the first bytes matter: 600 hex digits or 400 base64 characters.
+    let hex = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let bytes = if hex.len() >= 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let head = &hex[..hex.len().min(600) & !1];
+        ::hex::decode(head).ok()
+    } else if t.len() >= 16 && t.is_ascii() {
+        let head = &t[..t.len().min(400) & !3];
+        base64::engine::general_purpose::STANDARD.decode(head).ok()
+    } else {
+        None
+    };
+    let Some(bytes) = bytes else { return false };
+    let starts = |b: &[u8]| {
+        PICTURES
+            .iter()
+            .any(|p| b.starts_with(p) && b.len() > p.len() + 4)
+    };
+    if starts(&bytes) {
+        return true;
+    }
+    // Behind an OLE header: the picture starts within its first 300 bytes.
+    bytes.starts_with(OLE_HEADER) && (20..bytes.len().min(300)).any(|i| starts(&bytes[i..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Validator::{self, *};
@@ -840,6 +898,8 @@ mod tests {
         ok(Longitude, "2.35222");
         bad(Longitude, "181.000");
         ok(Age, "42");
+        ok(Age, "22.0");
+        bad(Age, "22.3");
         bad(Age, "142");
         bad(Age, "-3");
     }

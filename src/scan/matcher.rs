@@ -18,16 +18,21 @@ pub struct Stopping {
     /// Stop once the evidence is conclusive (sample mode): after this many values, a rule that
     /// matched at least 98% or at most 1% is decided.
     pub decide_after: Option<u64>,
+    /// Count the rules marked `sparse` (checksum identifiers, e-mail) on every value, so that
+    /// one valid IBAN in a million values is found (full scans).
+    pub keep_sparse: bool,
 }
 
 impl Stopping {
     pub const FULL: Stopping = Stopping {
         drop_after: 20_000,
         decide_after: None,
+        keep_sparse: true,
     };
     pub const SAMPLE: Stopping = Stopping {
         drop_after: 2_000,
         decide_after: Some(2_000),
+        keep_sparse: false,
     };
 }
 
@@ -39,16 +44,19 @@ pub struct Counter {
     /// Values of the rule's shape that its validator refused (a card number failing Luhn).
     pub unconfirmed: u64,
     pub active: bool,
+    /// Counted on every value ([`Stopping::keep_sparse`] and a `sparse` rule): never dropped.
+    pub sparse: bool,
 }
 
 impl Counter {
-    fn new(rule: usize) -> Counter {
+    fn new(rule: usize, sparse: bool) -> Counter {
         Counter {
             rule,
             matched: 0,
             examined: 0,
             unconfirmed: 0,
             active: true,
+            sparse,
         }
     }
 
@@ -60,7 +68,7 @@ impl Counter {
 
     #[inline]
     fn settle(&mut self, stop: Stopping) {
-        if self.examined == stop.drop_after && self.matched * 100 < self.examined {
+        if self.examined == stop.drop_after && self.matched * 100 < self.examined && !self.sparse {
             self.active = false;
         }
         if let Some(n) = stop.decide_after
@@ -87,6 +95,38 @@ pub struct Profile {
     /// Whole numbers from 1900 to this year.
     pub years: u64,
     pub identifiers: u64,
+    /// The distinct values profiled, hashed: whether a column's values are keys of another
+    /// (a person key by reference).
+    pub keys: KeySet,
+}
+
+/// Distinct values of a column, as 64-bit hashes of their text (never the values), for value
+/// inclusion between columns of tables scanned together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeySet {
+    pub hashes: foldhash::HashSet<u64>,
+}
+
+impl KeySet {
+    #[inline]
+    fn insert(&mut self, v: &str) {
+        use std::hash::BuildHasher;
+        let h = foldhash::fast::FixedState::with_seed(0x7069_6974).hash_one(v);
+        self.hashes.insert(h);
+    }
+
+    /// The share of this set's values that `other` holds too.
+    pub fn included_in(&self, other: &KeySet) -> f64 {
+        if self.hashes.is_empty() {
+            return 0.0;
+        }
+        let n = self
+            .hashes
+            .iter()
+            .filter(|h| other.hashes.contains(h))
+            .count();
+        n as f64 / self.hashes.len() as f64
+    }
 }
 
 impl Profile {
@@ -99,6 +139,7 @@ impl Profile {
             return;
         }
         self.seen += 1;
+        self.keys.insert(v);
         let chars = v.chars().count();
         if chars <= 12 {
             self.short += 1;
@@ -145,6 +186,7 @@ impl Profile {
         self.years += other.years;
         self.identifiers += other.identifiers;
         self.many |= other.many;
+        self.keys.hashes.extend(other.keys.hashes.iter().copied());
         for d in &other.distinct {
             if !self.distinct.contains(d) {
                 if self.distinct.len() < Self::DISTINCT {
@@ -307,12 +349,16 @@ impl Matcher {
                 let mut value = Vec::new();
                 let mut find = Vec::new();
                 for (i, rule) in rules.rules.iter().enumerate() {
+                    if rule.vetoed(&normalised) {
+                        continue;
+                    }
                     let named = rule.name_matches(&normalised);
+                    let sparse = stop.keep_sparse && rule.sparse;
                     if rule.has_value_check() && (named || !rule.require_name) {
-                        value.push(Counter::new(i));
+                        value.push(Counter::new(i, sparse));
                     }
                     if rule.has_find() {
-                        find.push(Counter::new(i));
+                        find.push(Counter::new(i, sparse));
                     }
                 }
                 ColumnState {

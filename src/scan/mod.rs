@@ -5,6 +5,7 @@
 //! DataFusion, both cores); hands an [`ArtifactScan`] per file (the scan JSON of DESIGN.md) to
 //! the CLI, to `ledger/` (scan records) and later to `policy/` and `propagate/`.
 
+pub mod context;
 pub mod dialect;
 pub mod full;
 pub mod matcher;
@@ -70,6 +71,12 @@ pub struct ArtifactScan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub columns: Vec<ColumnScan>,
+    /// What the table is about ([`context::judge`]); not part of the scan JSON.
+    #[serde(skip)]
+    pub table_kind: Option<crate::rules::TableKind>,
+    /// Per column, its distinct values hashed, for person keys by reference.
+    #[serde(skip)]
+    pub keys: Vec<matcher::KeySet>,
 }
 
 impl ArtifactScan {
@@ -252,6 +259,7 @@ pub fn scan_all(
         }
     }
     progress(sources.len(), sources.len(), Path::new(""));
+    context::references(&req.rules, &mut scanned.scans);
     Ok(scanned)
 }
 
@@ -306,10 +314,17 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
             }
         })
         .collect();
-    let (columns, masked) = mask_value_names(&req.rules, columns);
+    let (mut columns, masked) = mask_value_names(&req.rules, columns);
     info.warnings.extend(masked);
+    let artifact = display_path(&src.path, &req.root);
+    let table_kind = context::judge(&req.rules, context::table_name(&artifact), &mut columns);
+    let keys = matcher
+        .columns
+        .iter()
+        .map(|c| c.profile.keys.clone())
+        .collect();
     Ok(ArtifactScan {
-        artifact: display_path(&src.path, &req.root),
+        artifact,
         digest,
         format: src.format.as_str().to_string(),
         size: src.size,
@@ -318,6 +333,8 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
         sampling: info.sampling,
         warnings: info.warnings,
         columns,
+        table_kind: Some(table_kind),
+        keys,
     })
 }
 

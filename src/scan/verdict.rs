@@ -18,6 +18,10 @@
 //!   failing check digits (`R.name_weight × 0.85`, `evidence.checksum` `failed` when none
 //!   passed, `mixed` when some did). Values that fit neither still contradict the name.
 //!
+//! - in a full scan, a rule marked `sparse` (checksum identifiers, e-mail) is counted on every
+//!   value; a column where it matched too rarely for a tag gets `basis: "low_prevalence"` at
+//!   `R.confidence × 0.6` (at least [`MIN_CONFIDENCE`]), with the count in `evidence.reason`.
+//!
 //! A tag is reported when its confidence is at least [`MIN_CONFIDENCE`]; per category only
 //! the strongest rule is kept. When a rule with a validator (check digits) accounts for the
 //! values, value-only tags of unvalidated rules without name evidence are dropped.
@@ -46,6 +50,13 @@ pub struct Evidence {
     /// `failed` (no value passes the rule's check digits) or `mixed` (some do, too few).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
+    /// For a rule that holds only in some tables (`context`): what the table was judged to be
+    /// and why (`person table: sibling column FirstName (user.name.first)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// With `basis: "reference"`: the key the values point at (`employees.EmployeeID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<String>,
 }
 
 /// One category found in one column.
@@ -107,7 +118,9 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
         let named = rule.name_matches(&col.normalised);
         let mut reason = None;
         let mut checksum = None;
-        let (conf, basis) = if c.examined == 0 {
+        let (conf, basis) = if rule.distinct && c.examined > 0 && !col.profile.many {
+            (0.0, "values")
+        } else if c.examined == 0 {
             (if named { rule.name_weight * 0.9 } else { 0.0 }, "name")
         } else if named
             && (c.matched as f64 / c.examined as f64) < rule.min_ratio
@@ -143,6 +156,8 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                     basis: basis.into(),
                     reason,
                     checksum,
+                    context: None,
+                    references: None,
                 },
             });
         }
@@ -166,10 +181,56 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                         basis: "free_text".into(),
                         reason: None,
                         checksum: None,
+                        context: None,
+                        references: None,
                     },
                 });
             }
         }
+    }
+    // Sparse identifiers in a full scan: a rule counted on every value that matched at all
+    // but too rarely for a tag is still reported, never left "clean".
+    for c in col.value.iter().chain(&col.find) {
+        let rule = &rules.rules[c.rule];
+        // Many values of the shape failing the check make the passes coincidences (one random
+        // number in ten passes Luhn).
+        let real = c.unconfirmed <= 2 * c.matched;
+        if c.sparse && c.matched > 0 && real && !out.iter().any(|t| t.category == rule.category) {
+            let whole = col.value.iter().any(|v| std::ptr::eq(v, c));
+            out.push(ColumnTag {
+                category: rule.category.clone(),
+                gdpr_class: rule.gdpr_class,
+                confidence: round3((rule.confidence * 0.6).max(MIN_CONFIDENCE)),
+                rule: rule.id.clone(),
+                evidence: Evidence {
+                    name_match: rule.name_matches(&col.normalised),
+                    matched: c.matched,
+                    non_null: col.non_null,
+                    basis: "low_prevalence".into(),
+                    reason: Some(format!(
+                        "{} of {} values {}",
+                        c.matched,
+                        col.non_null,
+                        if whole {
+                            "are one"
+                        } else {
+                            "hold one in their text"
+                        }
+                    )),
+                    checksum: None,
+                    context: None,
+                    references: None,
+                },
+            });
+        }
+    }
+    // A name says which reading of the values is meant: a column named fax whose values also
+    // read as phone numbers is a fax column, not a second finding.
+    if out
+        .iter()
+        .any(|t| t.evidence.basis == "values" && t.evidence.name_match)
+    {
+        out.retain(|t| t.evidence.basis != "values" || t.evidence.name_match);
     }
     // Check digits explain values better than a shape: when a validated rule accounts for the
     // values, a shape-only rule without name evidence (an NHS number in a 3-3-4 phone layout)

@@ -91,6 +91,19 @@ impl Run {
     }
 }
 
+/// The tags of the column `name` in a scanned or reported artifact (`{"columns": [...]}`).
+pub fn tags_of(artifact: &serde_json::Value, name: &str) -> Vec<serde_json::Value> {
+    artifact["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no column {name} in {artifact}"))["tags"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

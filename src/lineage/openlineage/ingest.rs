@@ -991,6 +991,8 @@ fn tags_of(
                     basis: "declared".into(),
                     reason: None,
                     checksum: None,
+                    context: None,
+                    references: None,
                 },
             });
         }

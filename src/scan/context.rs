@@ -1,0 +1,190 @@
+//! Table context: a column judged with its table, and person keys found by reference.
+//!
+//! After a file's columns have their tags ([`super::verdict::tags`]), the table is judged
+//! ([`judge`]): about people when a sibling column carries a person signal (a name, a birth
+//! date, a national id; `person_signals` of `rules/tables.toml`) from a rule that holds
+//! anywhere, else by its name (the dictionaries of `rules/tables.toml`). Tags of rules that
+//! hold only in some tables (`context = "person"` or `"not_lookup"`) are kept or dropped by that
+//! judgement, and say it in `evidence.context`.
+//!
+//! When several files are scanned together, a column whose name points at a person by a role
+//! (`manager_id`, `ReportsTo`, `approved_by`) or by a person table's word (`teacher_id`), and
+//! whose distinct values are keys of a table about people, is a person key by reference
+//! ([`references`]): `user.unique_id`, `basis: "reference"`, the key in `evidence.references`.
+
+use super::verdict::{ColumnTag, Evidence};
+use super::{ArtifactScan, ColumnScan};
+use crate::rules::{RuleSet, TableKind};
+
+/// The category of a person key.
+const PERSON_KEY: &str = "user.unique_id";
+/// The rule whose category a reference carries.
+const PERSON_KEY_RULE: &str = "person-key";
+/// Share of a column's distinct values that must be keys of the person table.
+const MIN_INCLUSION: f64 = 0.95;
+/// Confidence of a person key by reference: a role name and its values together.
+const REFERENCE_CONFIDENCE: f64 = 0.8;
+
+/// The table's name as the dictionaries read it: the file name without folders and
+/// extension (`data/HR_Employees.csv` → `HR_Employees`).
+pub fn table_name(artifact: &str) -> &str {
+    let file = artifact.rsplit(['/', '\\']).next().unwrap_or(artifact);
+    file.split('.').next().unwrap_or(file)
+}
+
+/// Judges the table and keeps or drops the tags of rules with a `context`.
+pub fn judge(rules: &RuleSet, table: &str, columns: &mut [ColumnScan]) -> TableKind {
+    let tables = &rules.tables;
+    let context_of = |t: &ColumnTag| rules.get(&t.rule).and_then(|r| r.context);
+    let signals: Vec<String> = columns
+        .iter()
+        .filter_map(|c| {
+            c.tags
+                .iter()
+                .find(|t| {
+                    context_of(t).is_none()
+                        && t.evidence.basis != "free_text"
+                        && tables.is_person_signal(&t.category)
+                })
+                .map(|t| format!("{} ({})", c.name, t.category))
+        })
+        .collect();
+    let (kind, why) = if !signals.is_empty() {
+        (
+            TableKind::Person,
+            format!(
+                "person table: sibling column{} {}",
+                if signals.len() > 1 { "s" } else { "" },
+                signals.join(", ")
+            ),
+        )
+    } else {
+        match tables.kind_by_name(table) {
+            (TableKind::Unknown, _) | (_, None) => (
+                TableKind::Unknown,
+                "table of unknown kind: no person signal, name not known".to_string(),
+            ),
+            (kind, Some(word)) => (
+                kind,
+                format!("{} table: its name says '{word}'", kind.as_str()),
+            ),
+        }
+    };
+    for c in columns.iter_mut() {
+        c.tags
+            .retain(|t| context_of(t).is_none_or(|cx| cx.holds_in(kind)));
+        for t in &mut c.tags {
+            if context_of(t).is_some() {
+                t.evidence.context = Some(why.clone());
+            }
+        }
+    }
+    kind
+}
+
+/// Tags the person keys by reference among files scanned together.
+pub fn references(rules: &RuleSet, scans: &mut [ArtifactScan]) {
+    // The keys: columns of tables about people tagged as person keys.
+    let mut keys: Vec<(usize, usize)> = Vec::new();
+    for (si, s) in scans.iter().enumerate() {
+        if s.table_kind != Some(TableKind::Person) {
+            continue;
+        }
+        for (ci, c) in s.columns.iter().enumerate() {
+            let keyed = c
+                .tags
+                .iter()
+                .any(|t| t.category == PERSON_KEY && t.evidence.basis != "reference");
+            if keyed && s.keys.get(ci).is_some_and(|k| !k.hashes.is_empty()) {
+                keys.push((si, ci));
+            }
+        }
+    }
+    if keys.is_empty() {
+        return;
+    }
+    let mut found: Vec<(usize, usize, String, String)> = Vec::new();
+    for (si, s) in scans.iter().enumerate() {
+        for (ci, c) in s.columns.iter().enumerate() {
+            if c.tags.iter().any(|t| t.category == PERSON_KEY) {
+                continue;
+            }
+            let Some(role) = rules.tables.role_in(&rules.normalise_name(&c.name)) else {
+                continue;
+            };
+            let Some(values) = s.keys.get(ci).filter(|k| !k.hashes.is_empty()) else {
+                continue;
+            };
+            let best = keys
+                .iter()
+                .filter(|&&(ks, kc)| (ks, kc) != (si, ci))
+                .map(|&(ks, kc)| (values.included_in(&scans[ks].keys[kc]), ks, kc))
+                .filter(|(share, _, _)| *share >= MIN_INCLUSION)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((_, ks, kc)) = best {
+                let key = format!(
+                    "{}.{}",
+                    table_name(&scans[ks].artifact),
+                    scans[ks].columns[kc].name
+                );
+                found.push((si, ci, key, role.to_string()));
+            }
+        }
+    }
+    let class = rules
+        .get(PERSON_KEY_RULE)
+        .map(|r| r.gdpr_class)
+        .unwrap_or(crate::rules::GdprClass::Personal);
+    for (si, ci, key, role) in found {
+        let distinct = scans[si].keys[ci].hashes.len() as u64;
+        let col = &mut scans[si].columns[ci];
+        col.tags.push(ColumnTag {
+            category: PERSON_KEY.into(),
+            gdpr_class: class,
+            confidence: REFERENCE_CONFIDENCE,
+            rule: PERSON_KEY_RULE.into(),
+            evidence: Evidence {
+                name_match: true,
+                matched: distinct,
+                non_null: distinct,
+                basis: "reference".into(),
+                reason: Some(format!(
+                    "the name says '{role}'; its distinct values are keys there"
+                )),
+                checksum: None,
+                context: None,
+                references: Some(key),
+            },
+        });
+        col.tags.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then_with(|| a.category.cmp(&b.category))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::matcher::KeySet;
+    use super::*;
+
+    #[test]
+    fn a_table_name_is_the_file_stem() {
+        assert_eq!(table_name("data/HR_Employees.csv"), "HR_Employees");
+        assert_eq!(table_name("exports\\klanten.parquet"), "klanten");
+        assert_eq!(table_name("regions"), "regions");
+    }
+
+    #[test]
+    fn key_sets_measure_inclusion() {
+        let mut a = KeySet::default();
+        let mut b = KeySet::default();
+        a.hashes.extend([1, 2, 3]);
+        for v in 1..=10u64 {
+            b.hashes.insert(v);
+        }
+        assert_eq!(a.included_in(&b), 1.0);
+        assert!(b.included_in(&a) < 0.5);
+    }
+}
