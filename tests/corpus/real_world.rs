@@ -461,9 +461,10 @@ fn employees(rng: &mut Rng) -> Table {
                 "PhotoPath",
                 vec!["user.content.self_image"],
                 g(|r, i| {
+                    let last = *r.pick(US_LAST);
                     Some(format!(
                         "http://accweb/emmployees/{}{i}.bmp",
-                        lower_ascii(&r.pick(US_LAST).to_string())
+                        lower_ascii(last)
                     ))
                 }),
             ),
