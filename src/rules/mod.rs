@@ -137,6 +137,18 @@ impl ValueShape {
 }
 
 impl Prefilter {
+    /// Can a text of this shape hold a match somewhere inside it? What a whole match needs
+    /// in digits and in its required byte, the text around it has too.
+    #[inline]
+    pub fn may_hold_in(&self, shape: &ValueShape) -> bool {
+        shape.digits >= self.min_digits
+            && match self.require_byte {
+                Some(b'@') => shape.has_at,
+                Some(b':') => shape.has_colon,
+                _ => true,
+            }
+    }
+
     #[inline]
     pub fn admits(&self, shape: &ValueShape) -> bool {
         shape.len >= self.min_len

@@ -542,6 +542,15 @@ fn walk_live(
     }
 }
 
+/// Only counters of `sparse` rules are live: what is left of a full scan once the other rules
+/// have settled.
+fn sparse_only(state: &ColumnState) -> bool {
+    let live = state.live_value.len() + state.live_find.len();
+    live > 0
+        && state.live_value.iter().all(|&i| state.value[i].sparse)
+        && state.live_find.iter().all(|&i| state.find[i].sparse)
+}
+
 fn column_done(state: &ColumnState) -> bool {
     state.live_value.is_empty() && state.live_find.is_empty()
 }
@@ -610,8 +619,11 @@ fn each<'a>(
         if state.live_value.is_empty() && !ValueShape::may_be_text(v) {
             continue;
         }
+        // Where only the sparse rules of a full scan are still live, a value costs its shape
+        // and their prefilters: the repeat cache is not worth its lookups.
+        let cache = !keep && !sparse_only(state);
         // A value seen before: replay what the rules said (examples need the real matching).
-        if !keep && let Some(seen) = state.repeats.get(v) {
+        if cache && let Some(seen) = state.repeats.get(v) {
             let fields = (
                 &mut state.live_value,
                 &mut state.value[..],
@@ -625,15 +637,15 @@ fn each<'a>(
             }
             continue;
         }
-        let mut record = (!keep && state.repeats.wants_more()).then(|| Seen {
+        let mut record = (cache && state.repeats.wants_more()).then(|| Seen {
             value: vec![MISS; state.value.len()],
             find: vec![false; state.find.len()],
             text: false,
         });
+        let shape = ValueShape::of(v);
         let text = if state.live_value.is_empty() {
-            ValueShape::of(v).is_text()
+            shape.is_text()
         } else {
-            let shape = ValueShape::of(v);
             let examples = &mut state.examples;
             walk_live(&mut state.live_value, &mut state.value, stop, |idx, c| {
                 let rule = &rules.rules[c.rule];
@@ -665,7 +677,10 @@ fn each<'a>(
             }
             state.text_like += 1;
             walk_live(&mut state.live_find, &mut state.find, stop, |idx, c| {
-                let hit = rules.rules[c.rule].found_in(v);
+                let rule = &rules.rules[c.rule];
+                // A sparse rule's prefilter says what a text holding its match has (an `@`,
+                // enough digits): most text is turned away before the pattern runs.
+                let hit = (!rule.sparse || rule.prefilter.may_hold_in(&shape)) && rule.found_in(v);
                 if hit && let Some(r) = &mut record {
                     r.find[idx] = true;
                 }
