@@ -120,6 +120,9 @@ impl ValueShape {
 }
 
 impl ValueShape {
+    /// The fewest bytes free text has ([`ValueShape::is_text`]: two spaces and eight letters).
+    pub const MIN_TEXT_LEN: usize = 10;
+
     /// Free text: two or more spaces and at least eight letters (so not a spaced-out phone
     /// number or IBAN).
     #[inline]
@@ -132,7 +135,7 @@ impl ValueShape {
     /// than two spaces (timestamps, amounts, codes: most values).
     #[inline]
     pub fn may_be_text(value: &str) -> bool {
-        value.len() >= 10 && memchr::memchr_iter(b' ', value.as_bytes()).nth(1).is_some()
+        value.len() >= Self::MIN_TEXT_LEN && memchr::memchr_iter(b' ', value.as_bytes()).nth(1).is_some()
     }
 }
 

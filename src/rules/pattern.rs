@@ -58,19 +58,33 @@ struct Dfa {
 }
 
 impl Dfa {
+    /// The whole pattern's DFA, else one for ASCII values only: a pattern of Unicode letter
+    /// classes (`\p{L}`) or word boundaries is too large or cannot be built as a DFA, but
+    /// most values are ASCII. A non-ASCII byte then stops the DFA and the regex answers.
     fn build(source: &str) -> Option<Dfa> {
         let config = dense::Config::new()
             .start_kind(StartKind::Anchored)
             .dfa_size_limit(Some(DFA_LIMIT))
             .determinize_size_limit(Some(2 * DFA_LIMIT));
-        let dfa = dense::Builder::new().configure(config).build(source).ok()?;
+        let ascii = || {
+            let mut config = config.clone().unicode_word_boundary(true);
+            for b in 0x80..=0xFF {
+                config = config.quit(b, true);
+            }
+            dense::Builder::new().configure(config).build(source).ok()
+        };
+        let dfa = dense::Builder::new()
+            .configure(config.clone())
+            .build(source)
+            .ok()
+            .or_else(ascii)?;
         let start = start::Config::new().anchored(regex_automata::Anchored::Yes);
         let start = dfa.start_state(&start).ok()?;
         Some(Dfa { dfa, start })
     }
 
-    /// Does the whole value match? `None` when the DFA cannot tell (a quit byte: none is
-    /// configured, so this does not happen, but then the regex would answer).
+    /// Does the whole value match? `None` when the DFA cannot tell (a quit byte: a non-ASCII
+    /// byte for an ASCII-only DFA), and then the regex answers.
     #[inline]
     fn matches(&self, value: &str) -> Option<bool> {
         let dfa = &self.dfa;
@@ -282,7 +296,11 @@ mod tests {
             built += 1;
             for v in &corpus {
                 let want = p.is_match(v);
-                assert_eq!(dfa.matches(v), Some(want), "rule {} on {v:?}", rule.id);
+                match dfa.matches(v) {
+                    Some(got) => assert_eq!(got, want, "rule {} on {v:?}", rule.id),
+                    // An ASCII-only DFA stops at the first non-ASCII byte.
+                    None => assert!(!v.is_ascii(), "rule {} gave up on {v:?}", rule.id),
+                }
                 matched += want as usize;
             }
         }
@@ -301,14 +319,37 @@ mod tests {
         assert!(matches!(p.shared.dfa.get(), Some(Some(_))));
         assert!(p.is_whole_match("ann@example.de"));
         assert!(!p.is_whole_match("ann@example.de "));
-        let big = Pattern::deferred("^(?:[\\p{L}][\\p{L} .'-]{1,50})$".into());
+        // Unicode letter classes: too large in full, so a DFA for ASCII values, and the regex
+        // for the others.
+        let letters = Pattern::deferred("^(?:[\\p{L}][\\p{L} .'-]{1,50})$".into());
         for _ in 0..Pattern::DFA_AFTER {
-            big.is_whole_match("Ann Smith");
+            letters.is_whole_match("Ann Smith");
+        }
+        let Some(Some(dfa)) = letters.shared.dfa.get() else {
+            panic!("an ASCII-only DFA is built")
+        };
+        assert_eq!(dfa.matches("Ann Smith"), Some(true));
+        assert_eq!(dfa.matches("Ann 5mith"), Some(false));
+        assert_eq!(dfa.matches("Zoë Ångström"), None);
+        assert!(letters.is_whole_match("Zoë Ångström"));
+        assert!(!letters.is_whole_match("Zoë 4ngström"));
+        // Word boundaries: a DFA only for ASCII.
+        let words = Pattern::deferred("^(?:.*\\bGmbH\\b.*)$".into());
+        for _ in 0..Pattern::DFA_AFTER {
+            words.is_whole_match("Muster GmbH");
+        }
+        assert!(matches!(words.shared.dfa.get(), Some(Some(_))));
+        assert!(words.is_whole_match("Müller GmbH & Co"));
+        assert!(!words.is_whole_match("MusterGmbH"));
+        // Too large even for ASCII (the n-th byte from the end: 2^20 states): the regex answers.
+        let big = Pattern::deferred("^(?:[ab]*a[ab]{20})$".into());
+        for _ in 0..Pattern::DFA_AFTER {
+            big.is_whole_match("ab");
         }
         assert!(
             matches!(big.shared.dfa.get(), Some(None)),
             "too large: the regex answers"
         );
-        assert!(big.is_whole_match("Zoë Ångström"));
+        assert!(big.is_whole_match(&format!("a{}", "b".repeat(20))));
     }
 }

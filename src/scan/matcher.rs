@@ -542,13 +542,28 @@ fn walk_live(
     }
 }
 
-/// Only counters of `sparse` rules are live: what is left of a full scan once the other rules
-/// have settled.
-fn sparse_only(state: &ColumnState) -> bool {
-    let live = state.live_value.len() + state.live_find.len();
-    live > 0
-        && state.live_value.iter().all(|&i| state.value[i].sparse)
-        && state.live_find.iter().all(|&i| state.find[i].sparse)
+/// Where only `sparse` value counters are live (what is left of a full scan once the other
+/// value rules have settled; sparse ones are never dropped), the fewest bytes a value needs for
+/// any live counter to look at it: shorter values are only counted as examined. Find counters
+/// look at free text only, which is never shorter than [`ValueShape::MIN_TEXT_LEN`]; they
+/// may be of any rule (a column without text never settles them).
+fn sparse_gate(rules: &RuleSet, state: &ColumnState, stop: Stopping) -> Option<usize> {
+    // A counter decided early leaves the live set: skipped values could not be added up later.
+    let sparse = stop.decide_after.is_none()
+        && !(state.live_value.is_empty() && state.live_find.is_empty())
+        && state.live_value.iter().all(|&i| state.value[i].sparse);
+    sparse.then(|| {
+        let text = if state.live_find.is_empty() {
+            usize::MAX
+        } else {
+            ValueShape::MIN_TEXT_LEN
+        };
+        state
+            .live_value
+            .iter()
+            .map(|&i| rules.rules[state.value[i].rule].prefilter.min_len)
+            .fold(text, usize::min)
+    })
 }
 
 fn column_done(state: &ColumnState) -> bool {
@@ -606,6 +621,10 @@ fn each<'a>(
     stop: Stopping,
     keep: bool,
 ) {
+    let mut gate = sparse_gate(rules, state, stop);
+    // Values the gate turned away: each was examined by every live value counter (which,
+    // sparse, stay live to the end).
+    let mut skipped = 0u64;
     for v in values {
         let Some(v) = v else { continue };
         let v = trim(v);
@@ -619,9 +638,12 @@ fn each<'a>(
         if state.live_value.is_empty() && !ValueShape::may_be_text(v) {
             continue;
         }
-        // Where only the sparse rules of a full scan are still live, a value costs its shape
-        // and their prefilters: the repeat cache is not worth its lookups.
-        let cache = !keep && !sparse_only(state);
+        if gate.is_some_and(|min| v.len() < min) {
+            skipped += 1;
+            continue;
+        }
+        let live = state.live_value.len() + state.live_find.len();
+        let cache = !keep;
         // A value seen before: replay what the rules said (examples need the real matching).
         if cache && let Some(seen) = state.repeats.get(v) {
             let fields = (
@@ -634,6 +656,9 @@ fn each<'a>(
             replay(fields, seen, stop);
             if column_done(state) {
                 break;
+            }
+            if state.live_value.len() + state.live_find.len() != live {
+                gate = sparse_gate(rules, state, stop);
             }
             continue;
         }
@@ -694,6 +719,12 @@ fn each<'a>(
         if column_done(state) {
             break;
         }
+        if state.live_value.len() + state.live_find.len() != live {
+            gate = sparse_gate(rules, state, stop);
+        }
+    }
+    for &i in &state.live_value {
+        state.value[i].examined += skipped;
     }
 }
 
@@ -728,10 +759,19 @@ mod tests {
                 }
             })
             .collect();
+        // Short values with a rare IBAN and e-mail: what the length gate turns away.
+        let sparse: Vec<String> = (0..n)
+            .map(|i| match i % 7_000 {
+                0 => "DE89370400440532013000".to_string(),
+                1 => "a@b.de".to_string(),
+                _ => (i % 1_000).to_string(),
+            })
+            .collect();
         let schema = Arc::new(Schema::new(vec![
             Field::new("a", DataType::Utf8, true),
             Field::new("b", DataType::Utf8, true),
             Field::new("c", DataType::Utf8, true),
+            Field::new("d", DataType::Utf8, true),
         ]));
         let batch = RecordBatch::try_new(
             schema,
@@ -739,20 +779,30 @@ mod tests {
                 Arc::new(StringArray::from(few)),
                 Arc::new(StringArray::from(unique)),
                 Arc::new(StringArray::from(mixed)),
+                Arc::new(StringArray::from(sparse)),
             ],
         )
         .unwrap();
-        let fields: Vec<(String, DataType)> = ["a", "b", "c"]
+        let fields: Vec<(String, DataType)> = ["a", "b", "c", "d"]
             .iter()
             .map(|n| (n.to_string(), DataType::Utf8))
             .collect();
-        let counts = |keep: bool| {
-            let mut m = Matcher::new(rules.clone(), &fields, Stopping::FULL, keep);
+        let counts = |stop: Stopping, keep: bool| {
+            let mut m = Matcher::new(rules.clone(), &fields, stop, keep);
             m.feed(&batch);
             m.counts()
         };
-        let cached = counts(false);
-        assert_eq!(cached, counts(true));
+        let cached = counts(Stopping::FULL, false);
+        assert_eq!(cached, counts(Stopping::FULL, true));
         assert!(cached[0].2.iter().any(|&(m, _)| m > 0), "something matched");
+        // A decision point never reached turns the sparse-only length gate off: every value is
+        // matched, and the counts are the same.
+        let ungated = Stopping {
+            decide_after: Some(u64::MAX),
+            ..Stopping::FULL
+        };
+        assert_eq!(cached, counts(ungated, true));
+        let rare = cached[3].2.iter().filter(|&&(m, e)| m > 0 && e == n as u64);
+        assert!(rare.count() >= 2, "the rare IBAN and e-mail are counted on every value");
     }
 }
