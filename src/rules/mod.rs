@@ -135,7 +135,8 @@ impl ValueShape {
     /// than two spaces (timestamps, amounts, codes: most values).
     #[inline]
     pub fn may_be_text(value: &str) -> bool {
-        value.len() >= Self::MIN_TEXT_LEN && memchr::memchr_iter(b' ', value.as_bytes()).nth(1).is_some()
+        value.len() >= Self::MIN_TEXT_LEN
+            && memchr::memchr_iter(b' ', value.as_bytes()).nth(1).is_some()
     }
 }
 

@@ -803,6 +803,9 @@ mod tests {
         };
         assert_eq!(cached, counts(ungated, true));
         let rare = cached[3].2.iter().filter(|&&(m, e)| m > 0 && e == n as u64);
-        assert!(rare.count() >= 2, "the rare IBAN and e-mail are counted on every value");
+        assert!(
+            rare.count() >= 2,
+            "the rare IBAN and e-mail are counted on every value"
+        );
     }
 }
