@@ -69,7 +69,7 @@ fn main() {
     let declared = time_gate(&dir, 0);
     std::fs::remove_file(dir.join("piitrail.toml")).unwrap();
     let t = Instant::now();
-    piitrail::scan::digest_file(&pq).unwrap();
+    piitrail::source::digest_file(&pq).unwrap();
     let hash = t.elapsed().as_secs_f64();
     println!("gate sample, Parquet {size:.0} MB ({rows} rows), five runs each:");
     println!(

@@ -16,4 +16,5 @@ pub mod rules;
 pub mod scan;
 pub mod sensitive;
 pub mod sign;
+pub mod source;
 pub mod subject;

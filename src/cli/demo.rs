@@ -184,7 +184,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     // Training: the model file stands in for a real model; the step is declared as a
     // training script would declare it (see train.py).
     let model = out.join("models/churn.json");
-    let features = scan::digest_file(&out.join("out/features.parquet"))?;
+    let features = crate::source::digest_file(&out.join("out/features.parquet"))?;
     write_atomic(
         &model,
         format!(

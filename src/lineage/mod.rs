@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use crate::ledger::{
     ArtifactRecord, ArtifactRef, Body, ExecutionRecord, Ledger, SchemaField, latest_versions,
 };
-use crate::scan::{digest_file, display_path};
+use crate::scan::display_path;
+use crate::source::digest_file;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LineageError {

@@ -21,7 +21,7 @@ use futures::StreamExt;
 use super::{LineageError, Version, append_execution, sql};
 use crate::ledger::{Code, ExecutionRecord, Ledger, SchemaField};
 use crate::scan::full::{self, CsvRead};
-use crate::scan::source::{self, Format, Source, csv_sql_schema};
+use crate::source::{self, Format, Source, csv_sql_schema};
 
 /// One SQL step.
 #[derive(Debug, Clone)]
@@ -372,11 +372,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         names.push(name);
     }
     let output_path = crate::scan::display_path(&req.output, &req.root);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| LineageError::Internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = source::runtime().map_err(|e| LineageError::Internal(e.to_string()))?;
     let ctx = full::session();
     let mut csv_inputs = Vec::new();
     let (schemas, plan, columns, min_group_size) = runtime.block_on(async {

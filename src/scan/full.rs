@@ -15,8 +15,8 @@ use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions, Session
 use futures::StreamExt;
 
 use super::matcher::{self, Matcher, Stopping};
-use super::source::{self, Format, Source};
 use super::{Read, Request, ScanError};
+use crate::source::{self, Format, Source};
 
 /// A DataFusion session sized for this machine: one partition per core.
 pub fn session() -> SessionContext {
@@ -172,11 +172,7 @@ pub(crate) fn hashes_itself(req: &Request, src: &Source) -> bool {
 /// Full scans through DataFusion's readers (CSV with quotes, NDJSON, Arrow IPC): partitions
 /// streamed on the async runtime, matched on worker threads.
 fn scan_frame_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
+    let runtime = source::runtime()?;
     let ctx = session();
     let (streams, schema) = runtime.block_on(async {
         let df = read_text_frame(&ctx, src).await?;
@@ -514,7 +510,7 @@ fn scan_csv_lines(
             }
             base += upto as u64;
             if eof {
-                return Ok(hasher.map(super::digest_string));
+                return Ok(hasher.map(source::digest_string));
             }
         }
     };
@@ -704,7 +700,7 @@ mod tests {
         let (lines, read, digest) = scan_csv_lines(&req, &src, &header, BLOCK)
             .unwrap()
             .expect("no quotes");
-        assert_eq!(digest, Some(crate::scan::digest_file(&src.path).unwrap()));
+        assert_eq!(digest, Some(crate::source::digest_file(&src.path).unwrap()));
         let (small, small_read, small_digest) = scan_csv_lines(&req, &src, &header, 1024)
             .unwrap()
             .expect("no quotes");

@@ -6,10 +6,8 @@
 //! the CLI, to `ledger/` (scan records) and later to `policy/` and `propagate/`.
 
 pub mod context;
-pub mod dialect;
 pub mod full;
 pub mod matcher;
-pub mod source;
 pub mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +16,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::rules::RuleSet;
-pub use source::{Format, Source};
+use crate::source;
+pub use crate::source::{Format, Source};
 pub use verdict::{ColumnTag, Evidence};
 
 /// How many rows to read.
@@ -180,35 +179,6 @@ pub fn short_digest(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 
-/// Streams a file through sha256; memory stays bounded whatever its size.
-pub fn digest_file(path: &Path) -> Result<String, ScanError> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| ScanError::Open {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| ScanError::Read {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(digest_string(hasher))
-}
-
-/// How a digest is written: `sha256:` and the hex of the hash.
-pub(crate) fn digest_string(hasher: sha2::Sha256) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", hex::encode(hasher.finalize()))
-}
-
 /// Runs `read` while another thread hashes the file (when the request asks for digests).
 pub(crate) fn with_digest<T>(
     req: &Request,
@@ -216,7 +186,11 @@ pub(crate) fn with_digest<T>(
     read: impl FnOnce() -> Result<T, ScanError>,
 ) -> Result<(T, Option<String>), ScanError> {
     let (digest, read) = std::thread::scope(|s| {
-        let digest = s.spawn(|| req.digest.then(|| digest_file(&src.path)).transpose());
+        let digest = s.spawn(|| {
+            req.digest
+                .then(|| source::digest_file(&src.path))
+                .transpose()
+        });
         let read = read();
         let digest = digest
             .join()

@@ -316,7 +316,7 @@ pub fn check_report(
             if !roots.contains_name(&name, root) {
                 return Subject::External;
             }
-            match crate::scan::digest_file(&path) {
+            match crate::source::digest_file(&path) {
                 Err(_) if !path.is_file() => Subject::Missing,
                 Err(e) => Subject::Changed(format!("unreadable: {e}")),
                 Ok(got) if got.trim_start_matches("sha256:") == want => Subject::Matches,

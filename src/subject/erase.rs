@@ -29,7 +29,7 @@ use crate::ledger::{
     live_executions_of,
 };
 use crate::lineage::{LineageError, Version, append_execution};
-use crate::scan::source::{Format, Source};
+use crate::source::{Format, Source};
 
 /// A file to rewrite without some rows.
 #[derive(Debug, Clone, Serialize)]
@@ -307,7 +307,7 @@ fn rewrite_csv(
     drop: &BTreeSet<u64>,
     out: &mut std::fs::File,
 ) -> Result<(u64, u64), SubjectError> {
-    let header = crate::scan::source::csv_header(src)?;
+    let header = crate::source::csv_header(src)?;
     let mut copy = BufReader::new(std::fs::File::open(&src.path).map_err(io(&src.path))?);
     let mut w = std::io::BufWriter::new(out);
     // The header (and a byte-order mark) as it is.
@@ -366,10 +366,7 @@ fn rewrite_frame(
     use futures::StreamExt;
     let format = crate::lineage::run::Output::of(&src.path)
         .map_err(|e| SubjectError::Usage(e.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SubjectError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::source::runtime().map_err(|e| SubjectError::Usage(e.to_string()))?;
     let ctx = datafusion::prelude::SessionContext::new_with_config(
         datafusion::prelude::SessionConfig::new().with_target_partitions(1),
     );
@@ -413,7 +410,7 @@ fn rows_written(src: &Source, file: &std::fs::File) -> Result<u64, SubjectError>
     f.seek(SeekFrom::Start(0)).map_err(|e| bad(&e))?;
     match src.format {
         Format::Csv => {
-            let header = crate::scan::source::csv_header(src).map_err(|e| bad(&e))?;
+            let header = crate::source::csv_header(src).map_err(|e| bad(&e))?;
             let mut rdr = csv::ReaderBuilder::new()
                 .has_headers(header.headerless.is_none())
                 .flexible(true)
@@ -992,7 +989,7 @@ pub fn erase(
     for d in &plan.delete {
         match journal.entry_mut(&d.path) {
             Some(e) => e.rows = d.rows.clone(),
-            None => match crate::scan::digest_file(&req.root.join(&d.path)) {
+            None => match crate::source::digest_file(&req.root.join(&d.path)) {
                 Ok(digest) => journal.files.push(journal::Entry {
                     path: d.path.clone(),
                     digest_before: digest,

@@ -13,7 +13,7 @@ use super::Needle;
 use super::identity::{Identity, Normaliser};
 use crate::scan::ScanError;
 use crate::scan::full::{df_error, read_text_frame};
-use crate::scan::source::{Format, Source};
+use crate::source::{Format, Source};
 
 /// One check on a column's values.
 enum Check {
@@ -246,7 +246,7 @@ fn as_text(array: &ArrayRef) -> Result<Text<'_>, String> {
 }
 
 /// A data file to read, and a runtime to read it on.
-fn open(file: &Path) -> Result<(Source, tokio::runtime::Runtime), ScanError> {
+fn open(file: &Path) -> Result<(Source, &'static tokio::runtime::Runtime), ScanError> {
     let format = Format::of(file).ok_or_else(|| ScanError::Read {
         path: file.to_path_buf(),
         message: "not a CSV, TSV, Parquet, NDJSON or Arrow file".into(),
@@ -256,11 +256,7 @@ fn open(file: &Path) -> Result<(Source, tokio::runtime::Runtime), ScanError> {
         format,
         size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ScanError::Internal(format!("cannot start the async runtime: {e}")))?;
-    Ok((src, runtime))
+    Ok((src, crate::source::runtime()?))
 }
 
 /// Reads `wanted` columns of `file` (those present) and matches them. In a Parquet file,

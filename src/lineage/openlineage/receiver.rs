@@ -176,12 +176,8 @@ pub fn serve(
     ready: impl FnOnce(&str),
     log: Log,
 ) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(|e| format!("cannot start the receiver: {e}"))?;
+    let runtime =
+        crate::source::runtime().map_err(|e| format!("cannot start the receiver: {e}"))?;
     let (jobs, mut queue) = mpsc::channel::<Job>(config.max_connections.max(1));
     let recorder = {
         let config = config.clone();
@@ -206,9 +202,8 @@ pub fn serve(
     };
     let shared = Arc::new(Shared { config, jobs, log });
     let served = runtime.block_on(accept_until_stopped(Arc::clone(&shared), ready));
-    // Every connection has ended (or was given up at the grace period): dropping the runtime
-    // and the last sender lets the recorder finish the event in hand and stop.
-    drop(runtime);
+    // Every connection has ended (or was aborted at the grace period): dropping the last
+    // sender lets the recorder finish the event in hand and stop.
     drop(shared);
     recorder
         .join()
@@ -240,7 +235,12 @@ async fn accept_until_stopped(shared: Arc<Shared>, ready: impl FnOnce(&str)) -> 
         }
     };
     tokio::pin!(stop);
+    // The connections' tasks: those still open after the grace period are aborted, so that
+    // none outlives `serve` on the process's runtime (nor holds the recorder's queue open).
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        // Reap the connections that have ended: the set holds only open ones.
+        while connections.try_join_next().is_some() {}
         let slot = tokio::select! {
             slot = Arc::clone(&slots).acquire_owned() => match slot {
                 Ok(slot) => slot,
@@ -270,7 +270,7 @@ async fn accept_until_stopped(shared: Arc<Shared>, ready: impl FnOnce(&str)) -> 
             .header_read_timeout(shared.config.read_timeout)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // A connection's errors (a client that hung up, a head too slow) end only it.
             let _ = connection.await;
             drop(slot);
@@ -285,6 +285,8 @@ async fn accept_until_stopped(shared: Arc<Shared>, ready: impl FnOnce(&str)) -> 
     {
         (shared.log)("gave up waiting for connections still open after the grace period");
     }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
     Ok(())
 }
 
