@@ -588,3 +588,99 @@ fn verify_artifacts_never_hashes_a_subject_outside_the_data_roots() {
     assert!(run.stdout().contains("EXTERNAL"), "{}", run.stdout());
     assert!(!run.stdout().contains("ok       /"), "{}", run.stdout());
 }
+
+// --- locations that are not local files ------------------------------------------------------
+
+/// A database or object store URL given where data is read or written is refused by name, with
+/// its password masked, and nothing is created for it (no folder `s3:` in the project).
+#[test]
+fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.write("in.csv", PEOPLE);
+    let pg = "postgres://auditor:hunter2@127.0.0.1:1/shop";
+    let pg_input = format!("t={pg}");
+    let runs = [
+        (vec!["scan", pg], "postgres://127.0.0.1:1/shop: databases"),
+        (vec!["gate", pg], "postgres://127.0.0.1:1/shop: databases"),
+        (
+            vec!["scan", "mysql://app:hunter2@db/crm"],
+            "mysql://db:3306/crm: databases",
+        ),
+        (
+            vec!["scan", "s3://exports/2026/"],
+            "s3://exports/2026/: object stores",
+        ),
+        (
+            vec!["scan", "s3://AKIA:hunter2@exports/x.csv"],
+            "s3://AKIA:***@exports/x.csv: an object store URL carries no credentials",
+        ),
+        (
+            vec!["scan", "ftp://u:hunter2@host/x.csv"],
+            "ftp://u:***@host/x.csv: unknown scheme",
+        ),
+        (
+            vec![
+                "run",
+                "--sql",
+                "select * from t",
+                "--input",
+                &pg_input,
+                "--output",
+                "out.csv",
+            ],
+            "postgres://127.0.0.1:1/shop: databases",
+        ),
+        (
+            vec![
+                "run",
+                "--sql",
+                "select * from t",
+                "--input",
+                "t=in.csv",
+                "--output",
+                "s3://u:hunter2@b/o.csv",
+            ],
+            "s3://u:***@b/o.csv",
+        ),
+        (
+            vec![
+                "run",
+                "--sql",
+                "select * from t",
+                "--input",
+                "t=in.csv",
+                "--output",
+                "s3://b/o.csv",
+            ],
+            "s3://b/o.csv: object stores",
+        ),
+        (
+            vec![
+                "record",
+                "--kind",
+                "training",
+                "--input",
+                pg,
+                "--output",
+                "model.bin",
+            ],
+            "postgres://127.0.0.1:1/shop: databases",
+        ),
+    ];
+    for (args, place) in runs {
+        let run = p.run(&args).expect_error(place);
+        assert!(
+            !run.stderr().contains("hunter2"),
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert!(
+            !run.stdout().contains("hunter2"),
+            "{args:?}: {}",
+            run.stdout()
+        );
+    }
+    assert!(!p.path("s3:").exists(), "no folder is made for a URL");
+    assert!(!p.path("out.csv").exists());
+}

@@ -20,7 +20,7 @@ use crate::source::digest_file;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LineageError {
-    #[error("{role} {path} does not exist")]
+    #[error("{role} {} does not exist", crate::source::location::mask(&.path.to_string_lossy()))]
     Missing { role: &'static str, path: PathBuf },
     #[error("--column '{spec}': {message}")]
     BadColumn { spec: String, message: String },
@@ -79,6 +79,7 @@ impl Version {
         what: &'static str,
         role: &'static str,
     ) -> Result<Version, LineageError> {
+        crate::source::require_local(path)?;
         if !path.is_file() {
             return Err(LineageError::Missing {
                 role: what,

@@ -212,6 +212,7 @@ async fn register(
     path: &Path,
     csv_inputs: &mut Vec<CsvInput>,
 ) -> Result<SchemaRef, LineageError> {
+    source::require_local(path)?;
     if !path.is_file() {
         return Err(LineageError::Missing {
             role: "input",
@@ -355,6 +356,8 @@ impl From<LineageError> for WriteError {
 
 /// Runs one SQL step; records it in `ledger` when one is given.
 pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> {
+    // Refused before anything is written: a URL is not a folder to create.
+    source::require_local(&req.output)?;
     let format = Output::of(&req.output)?;
     if req.sql.trim().is_empty() {
         return Err(LineageError::Usage("--sql: the query is empty".into()));

@@ -86,7 +86,7 @@ impl ArtifactScan {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {}: {source}", crate::source::location::mask(&.path.to_string_lossy()))]
     Open {
         path: PathBuf,
         #[source]
@@ -106,6 +106,15 @@ pub enum ScanError {
     /// decoders quote the values they choke on.
     #[error("{path}: {}", crate::sensitive::sanitise(.message))]
     Read { path: PathBuf, message: String },
+    /// A database or object store location: this version reads local files only. The
+    /// location is shown without its password.
+    #[error("{location}: {what} are not supported by this version yet (local files only)")]
+    Unsupported {
+        location: String,
+        what: &'static str,
+    },
+    #[error(transparent)]
+    Location(#[from] crate::source::location::BadLocation),
     #[error("internal error (a piitrail bug, please report it): {0}")]
     Internal(String),
     /// Files of a folder scan that could not be read; the others were scanned.

@@ -21,6 +21,7 @@ use self::dialect::Dialect;
 use crate::scan::ScanError;
 
 pub mod dialect;
+pub mod location;
 
 /// Files up to this size are sampled by reading them whole (and counting every row).
 pub const SMALL_FILE: u64 = 16 * 1024 * 1024;
@@ -68,9 +69,22 @@ pub struct Source {
 
 /// Expands the paths the user named into data files. A missing path, or a directory that
 /// holds no data file, is an error naming it.
+/// A path given for data must be a local one for now: a database or object store URL is
+/// refused by name (its password masked) rather than looked for as a file.
+pub fn require_local(path: &Path) -> Result<(), ScanError> {
+    match location::Location::parse(&path.to_string_lossy())? {
+        location::Location::File(_) => Ok(()),
+        other => Err(ScanError::Unsupported {
+            location: other.to_string(),
+            what: other.kind(),
+        }),
+    }
+}
+
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
     let mut out = Vec::new();
     for path in paths {
+        require_local(path)?;
         let meta = std::fs::metadata(path).map_err(|e| ScanError::Open {
             path: path.clone(),
             source: e,
