@@ -20,7 +20,7 @@ use futures::StreamExt;
 
 use super::{LineageError, Version, append_execution, sql};
 use crate::ledger::{Code, ExecutionRecord, Ledger, SchemaField};
-use crate::scan::full::{self, CsvRead};
+use crate::source::frame::{self, CsvRead};
 use crate::source::{self, Format, Source, csv_sql_schema};
 
 /// One SQL step.
@@ -238,7 +238,7 @@ async fn register(
             schema: &schema,
             newlines: quotes.any,
         };
-        let df = full::read_frame(ctx, &src, Some(csv)).await?;
+        let df = frame::read_frame(ctx, &src, Some(csv)).await?;
         csv_inputs.push(CsvInput {
             src,
             header,
@@ -246,7 +246,7 @@ async fn register(
         });
         df
     } else {
-        full::read_frame(ctx, &src, None).await?
+        frame::read_frame(ctx, &src, None).await?
     };
     let schema: SchemaRef = df.schema().inner().clone();
     // Register the file's own table (not a view of the DataFrame, which the SQL planner would
@@ -376,7 +376,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
     }
     let output_path = crate::scan::display_path(&req.output, &req.root);
     let runtime = source::runtime().map_err(|e| LineageError::Internal(e.to_string()))?;
-    let ctx = full::session();
+    let ctx = frame::session();
     let mut csv_inputs = Vec::new();
     let (schemas, plan, columns, min_group_size) = runtime.block_on(async {
         let mut schemas = Vec::new();

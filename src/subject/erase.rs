@@ -367,15 +367,13 @@ fn rewrite_frame(
     let format = crate::lineage::run::Output::of(&src.path)
         .map_err(|e| SubjectError::Usage(e.to_string()))?;
     let runtime = crate::source::runtime().map_err(|e| SubjectError::Usage(e.to_string()))?;
-    let ctx = datafusion::prelude::SessionContext::new_with_config(
-        datafusion::prelude::SessionConfig::new().with_target_partitions(1),
-    );
+    let ctx = crate::source::frame::ordered_session();
     runtime.block_on(async {
-        let df = crate::scan::full::read_text_frame(&ctx, src).await?;
+        let df = crate::source::frame::read_text_frame(&ctx, src).await?;
         let stream = df
             .execute_stream()
             .await
-            .map_err(|e| crate::scan::full::df_error(src, e))?;
+            .map_err(|e| crate::source::frame::df_error(src, e))?;
         let schema = stream.schema();
         // The rows read, counted as they pass: "before" is what was read, not inferred.
         let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

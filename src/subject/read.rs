@@ -6,13 +6,13 @@ use std::path::Path;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::prelude::{SessionConfig, SessionContext, col};
+use datafusion::prelude::col;
 use futures::StreamExt;
 
 use super::Needle;
 use super::identity::{Identity, Normaliser};
 use crate::scan::ScanError;
-use crate::scan::full::{df_error, read_text_frame};
+use crate::source::frame::{df_error, ordered_session, read_text_frame};
 use crate::source::{Format, Source};
 
 /// One check on a column's values.
@@ -321,11 +321,7 @@ fn scan_batches(
     if let (Some(keep), Format::Parquet) = (keep, src.format) {
         return scan_parquet(&src, columns, keep, f);
     }
-    let ctx = SessionContext::new_with_config(
-        SessionConfig::new()
-            .with_target_partitions(1)
-            .with_batch_size(8192),
-    );
+    let ctx = ordered_session();
     runtime.block_on(async {
         let df = read_text_frame(&ctx, &src).await?;
         let present: Vec<bool> = columns
@@ -581,7 +577,7 @@ pub fn shared(
 /// The number of rows of `file`.
 pub fn count(file: &Path) -> Result<u64, ScanError> {
     let (src, runtime) = open(file)?;
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    let ctx = ordered_session();
     runtime.block_on(async {
         let df = read_text_frame(&ctx, &src).await?;
         let n = df.count().await.map_err(|e| df_error(&src, e))?;
@@ -596,7 +592,7 @@ pub fn rows(
     wanted: &std::collections::BTreeSet<u64>,
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ScanError> {
     let (src, runtime) = open(file)?;
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    let ctx = ordered_session();
     let mut out = Vec::new();
     runtime.block_on(async {
         let df = read_text_frame(&ctx, &src).await?;
