@@ -684,3 +684,30 @@ fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
     assert!(!p.path("s3:").exists(), "no folder is made for a URL");
     assert!(!p.path("out.csv").exists());
 }
+
+/// `piitrail.toml` is committed: a data root with a password in it is refused, naming the key
+/// and its place, with the password masked.
+#[test]
+fn a_data_root_with_a_password_is_refused_without_printing_it() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.write("in.csv", PEOPLE);
+    p.write(
+        "piitrail.toml",
+        "[project]\nname = \"x\"\ndata_roots = [\"s3://acme/\", \"postgres://auditor:hunter2@db/shop\"]\n",
+    );
+    for args in [
+        vec!["gate", "in.csv"],
+        vec![
+            "subject",
+            "find",
+            "--id",
+            "user.contact.email=ann.lee@example.com",
+        ],
+    ] {
+        let run = p.run(&args).expect_error(
+            "piitrail.toml:3:29: key `project.data_roots[1]`: postgres://auditor:***@db/shop",
+        );
+        assert!(!run.stderr().contains("hunter2"), "{}", run.stderr());
+    }
+}

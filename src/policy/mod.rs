@@ -738,7 +738,10 @@ impl Validator<'_> {
             for (i, r) in project.data_roots.iter().enumerate() {
                 let key = format!("project.data_roots[{i}]");
                 if let Some(root) = self.non_empty(r, &key) {
-                    config.project.data_roots.push(root);
+                    match roots::root_location(&root) {
+                        Ok(root) => config.project.data_roots.push(root),
+                        Err(message) => self.problem(r.span().start, &key, message),
+                    }
                 }
             }
         }

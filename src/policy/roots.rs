@@ -32,8 +32,10 @@ impl DataRoots {
             prefixes: Vec::new(),
         };
         for e in extra {
-            if e.contains("://") {
-                roots.prefixes.push(e.clone());
+            if is_url(e) {
+                roots
+                    .prefixes
+                    .push(root_location(e).unwrap_or_else(|_| e.clone()));
             } else {
                 roots.folders.push(resolve(&project.join(e)));
             }
@@ -67,10 +69,53 @@ impl DataRoots {
     /// Whether an artifact name is inside: a URL under one of the prefixes, or a path inside
     /// the folders (relative names are taken from `project`).
     pub fn contains_name(&self, name: &str, project: &Path) -> bool {
-        if name.contains("://") {
-            return self.prefixes.iter().any(|p| name.starts_with(p.as_str()));
+        if is_url(name) {
+            return self.prefixes.iter().any(|p| under_prefix(name, p));
         }
         self.contains(&project.join(name))
+    }
+}
+
+/// A name of a place that is no local path: a URL, or a SQLite database (`sqlite:PATH`).
+fn is_url(name: &str) -> bool {
+    name.contains("://") || name.starts_with("sqlite:")
+}
+
+/// A URL data root as the roots compare it: a database as its artifacts are named (no user,
+/// the default port written out: `postgres://db:5432/shop`), an object-store prefix as
+/// written. A root with a password, or a URL piitrail cannot read, is refused: credentials
+/// come from the environment, never from `piitrail.toml`, which is committed.
+pub fn root_location(text: &str) -> Result<String, String> {
+    use crate::source::location::{Location, mask};
+    if !is_url(text) {
+        return Ok(text.to_string());
+    }
+    if text.contains('@') && mask(text) != text {
+        return Err(format!(
+            "{}: a data root holds no password (it comes from PGPASSWORD, ~/.pgpass, MYSQL_PWD or the environment)",
+            mask(text)
+        ));
+    }
+    match Location::parse(text) {
+        Ok(Location::Database(db)) => Ok(db.name()),
+        Ok(Location::Object { url, .. }) => Ok(url),
+        Ok(Location::File(_)) => Ok(text.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Whether `name` lies under the URL root `prefix`: the prefix itself, or more after a
+/// boundary (`/` of a key or path, `.` of a database's schema or table), so that
+/// `s3://acme` holds `s3://acme/x.csv` but not `s3://acme-old/x.csv`.
+fn under_prefix(name: &str, prefix: &str) -> bool {
+    match name.strip_prefix(prefix) {
+        None => false,
+        Some(rest) => {
+            rest.is_empty()
+                || prefix.ends_with('/')
+                || rest.starts_with('/')
+                || rest.starts_with('.')
+        }
     }
 }
 
@@ -152,5 +197,51 @@ mod tests {
         assert!(urls.contains_name("s3://bucket/exports/a.csv", &project));
         assert!(!urls.contains_name("s3://bucket/other/a.csv", &project));
         assert!(urls.contains_name("data/a.csv", &project));
+    }
+
+    /// URL roots hold what lies under them at a boundary, and a database root holds its
+    /// tables however the URL spelled the user and port.
+    #[test]
+    fn url_roots_hold_names_under_them_at_a_boundary() {
+        let project = Path::new("/p");
+        let roots = DataRoots::new(
+            project,
+            &[
+                "s3://acme".into(),
+                "postgres://auditor@db.internal/shop".into(),
+                "mysql://db:3307/crm".into(),
+                "sqlite:data/app.db".into(),
+            ],
+        );
+        for inside in [
+            "s3://acme/x.csv",
+            "s3://acme",
+            "postgres://db.internal:5432/shop.public.customers",
+            "mysql://db:3307/crm.tickets",
+            "sqlite:data/app.db.users",
+        ] {
+            assert!(roots.contains_name(inside, project), "{inside}");
+        }
+        for outside in [
+            "s3://acme-old/x.csv",
+            "s3://acm/x.csv",
+            "postgres://db.internal:5432/shopping.public.t",
+            "postgres://db.internal:6432/shop.public.customers",
+            "mysql://db:3306/crm.tickets",
+            "sqlite:data/app.db2.users",
+        ] {
+            assert!(!roots.contains_name(outside, project), "{outside}");
+        }
+        assert_eq!(
+            root_location("postgres://auditor@db.internal/shop").unwrap(),
+            "postgres://db.internal:5432/shop"
+        );
+        let err = root_location("postgres://auditor:hunter2@db/shop").unwrap_err();
+        assert!(
+            err.contains("auditor:***@db") && !err.contains("hunter2"),
+            "{err}"
+        );
+        assert!(root_location("ftp://host/x").is_err());
+        assert_eq!(root_location("exports/").unwrap(), "exports/");
     }
 }
