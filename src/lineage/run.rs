@@ -219,13 +219,8 @@ async fn register(
             path: path.to_path_buf(),
         });
     }
-    let format = Format::of(path)
-        .ok_or_else(|| crate::scan::ScanError::UnknownFormat(path.to_path_buf()))?;
-    let src = Source {
-        path: path.to_path_buf(),
-        format,
-        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-    };
+    let src = Source::open(path)?;
+    let format = src.format;
     if src.size == 0 {
         return Err(crate::scan::ScanError::Empty(src.path).into());
     }

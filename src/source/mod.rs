@@ -68,8 +68,25 @@ pub struct Source {
     pub size: u64,
 }
 
-/// Expands the paths the user named into data files. A missing path, or a directory that
-/// holds no data file, is an error naming it.
+impl Source {
+    /// One data file named by its path: local, of a known format (by its extension), with its
+    /// size. A missing file is an error naming it.
+    pub fn open(path: &Path) -> Result<Source, ScanError> {
+        require_local(path)?;
+        let format =
+            Format::of(path).ok_or_else(|| ScanError::UnknownFormat(path.to_path_buf()))?;
+        let meta = std::fs::metadata(path).map_err(|e| ScanError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Ok(Source {
+            path: path.to_path_buf(),
+            format,
+            size: meta.len(),
+        })
+    }
+}
+
 /// A path given for data must be a local one for now: a database or object store URL is
 /// refused by name (its password masked) rather than looked for as a file.
 pub fn require_local(path: &Path) -> Result<(), ScanError> {
@@ -82,6 +99,8 @@ pub fn require_local(path: &Path) -> Result<(), ScanError> {
     }
 }
 
+/// Expands the paths the user named into data files. A missing path, or a directory that
+/// holds no data file, is an error naming it.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
     let mut out = Vec::new();
     for path in paths {
@@ -97,12 +116,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
                 return Err(ScanError::NoData(path.clone()));
             }
         } else {
-            let format = Format::of(path).ok_or_else(|| ScanError::UnknownFormat(path.clone()))?;
-            out.push(Source {
-                path: path.clone(),
-                format,
-                size: meta.len(),
-            });
+            out.push(Source::open(path)?);
         }
     }
     Ok(out)

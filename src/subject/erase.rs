@@ -459,17 +459,13 @@ fn rows_written(src: &Source, file: &std::fs::File) -> Result<u64, SubjectError>
 
 /// Rewrites one file without `rows`, atomically; checks the counts before replacing it.
 fn rewrite(path: &Path, rows: &[u64]) -> Result<(u64, u64), SubjectError> {
-    let format = Format::of(path).ok_or_else(|| {
-        SubjectError::Usage(format!(
+    let src = Source::open(path).map_err(|e| match e {
+        crate::scan::ScanError::UnknownFormat(_) => SubjectError::Usage(format!(
             "{}: not a format piitrail can rewrite",
             path.display()
-        ))
+        )),
+        e => e.into(),
     })?;
-    let src = Source {
-        path: path.to_path_buf(),
-        format,
-        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-    };
     let drop: BTreeSet<u64> = rows.iter().copied().collect();
     let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
     // A symbolic link (the plan checked its target lies inside the data roots) is never
@@ -482,7 +478,7 @@ fn rewrite(path: &Path, rows: &[u64]) -> Result<(u64, u64), SubjectError> {
         if let Some(p) = permissions {
             file.set_permissions(p)?;
         }
-        let (before, after) = match format {
+        let (before, after) = match src.format {
             Format::Csv => rewrite_csv(&src, &drop, file)?,
             _ => rewrite_frame(&src, &drop, file)?,
         };

@@ -247,16 +247,7 @@ fn as_text(array: &ArrayRef) -> Result<Text<'_>, String> {
 
 /// A data file to read, and a runtime to read it on.
 fn open(file: &Path) -> Result<(Source, &'static tokio::runtime::Runtime), ScanError> {
-    let format = Format::of(file).ok_or_else(|| ScanError::Read {
-        path: file.to_path_buf(),
-        message: "not a CSV, TSV, Parquet, NDJSON or Arrow file".into(),
-    })?;
-    let src = Source {
-        path: file.to_path_buf(),
-        format,
-        size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
-    };
-    Ok((src, crate::source::runtime()?))
+    Ok((Source::open(file)?, crate::source::runtime()?))
 }
 
 /// Reads `wanted` columns of `file` (those present) and matches them. In a Parquet file,
