@@ -230,10 +230,6 @@ impl Location {
             Location::Database(_) => "databases",
         }
     }
-
-    pub fn is_local(&self) -> bool {
-        matches!(self, Location::File(_))
-    }
 }
 
 impl fmt::Display for Location {
@@ -334,8 +330,12 @@ mod tests {
                 "{url}"
             );
         }
-        assert!(Location::parse("exports/customers.csv").unwrap().is_local());
-        assert!(Location::parse("C:data.csv").unwrap().is_local());
+        for path in ["exports/customers.csv", "C:data.csv"] {
+            assert!(
+                matches!(Location::parse(path), Ok(Location::File(_))),
+                "{path}"
+            );
+        }
         for bad in [
             "ftp://host/x",
             "s3://key:secret@bucket/x",

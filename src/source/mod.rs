@@ -73,18 +73,24 @@ impl Source {
     /// size. A missing file is an error naming it.
     pub fn open(path: &Path) -> Result<Source, ScanError> {
         require_local(path)?;
-        let format =
-            Format::of(path).ok_or_else(|| ScanError::UnknownFormat(path.to_path_buf()))?;
-        let meta = std::fs::metadata(path).map_err(|e| ScanError::Open {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
+        let format = format_of(path)?;
         Ok(Source {
             path: path.to_path_buf(),
             format,
-            size: meta.len(),
+            size: metadata(path)?.len(),
         })
     }
+}
+
+fn format_of(path: &Path) -> Result<Format, ScanError> {
+    Format::of(path).ok_or_else(|| ScanError::UnknownFormat(path.to_path_buf()))
+}
+
+fn metadata(path: &Path) -> Result<std::fs::Metadata, ScanError> {
+    std::fs::metadata(path).map_err(|e| ScanError::Open {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// A path given for data must be a local one for now: a database or object store URL is
@@ -105,10 +111,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
     let mut out = Vec::new();
     for path in paths {
         require_local(path)?;
-        let meta = std::fs::metadata(path).map_err(|e| ScanError::Open {
-            path: path.clone(),
-            source: e,
-        })?;
+        let meta = metadata(path)?;
         if meta.is_dir() {
             let before = out.len();
             walk(path, &mut out)?;
@@ -116,7 +119,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
                 return Err(ScanError::NoData(path.clone()));
             }
         } else {
-            out.push(Source::open(path)?);
+            // The path was checked and its metadata read: no second look.
+            out.push(Source {
+                path: path.clone(),
+                format: format_of(path)?,
+                size: meta.len(),
+            });
         }
     }
     Ok(out)
