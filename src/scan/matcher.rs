@@ -490,7 +490,8 @@ impl Matcher {
 }
 
 /// Counts a repeated value exactly as matching it again would. Takes the column's fields
-/// apart so that `seen` can stay borrowed from its cache.
+/// apart so that `seen` can stay borrowed from its cache. With `bulk` (a sparse-only column,
+/// see [`each`]) the value counters' `examined` is added up later, not here.
 fn replay(
     (live_value, value, live_find, find, text_like): (
         &mut Vec<usize>,
@@ -501,15 +502,24 @@ fn replay(
     ),
     seen: &Seen,
     stop: Stopping,
+    bulk: bool,
 ) {
-    walk_live(live_value, value, stop, |idx, c| match seen.value[idx] {
+    let verdict = |idx: usize, c: &mut Counter| match seen.value[idx] {
         HIT => true,
         SHAPE_ONLY => {
             c.unconfirmed += 1;
             false
         }
         _ => false,
-    });
+    };
+    if bulk {
+        for &idx in live_value.iter() {
+            let c = &mut value[idx];
+            c.matched += verdict(idx, c) as u64;
+        }
+    } else {
+        walk_live(live_value, value, stop, verdict);
+    }
     if seen.text {
         *text_like += 1;
         walk_live(live_find, find, stop, |idx, _| seen.find[idx]);
@@ -622,9 +632,10 @@ fn each<'a>(
     keep: bool,
 ) {
     let mut gate = sparse_gate(rules, state, stop);
-    // Values the gate turned away: each was examined by every live value counter (which,
-    // sparse, stay live to the end).
-    let mut skipped = 0u64;
+    // Values examined by every live value counter but not counted one by one: while the gate
+    // is set, the live value counters are sparse and none ever leaves, so each is given these
+    // at the end (values the gate turned away, and values judged without the bookkeeping).
+    let mut bulk = 0u64;
     for v in values {
         let Some(v) = v else { continue };
         let v = trim(v);
@@ -639,7 +650,7 @@ fn each<'a>(
             continue;
         }
         if gate.is_some_and(|min| v.len() < min) {
-            skipped += 1;
+            bulk += 1;
             continue;
         }
         let live = state.live_value.len() + state.live_find.len();
@@ -653,7 +664,8 @@ fn each<'a>(
                 &mut state.find[..],
                 &mut state.text_like,
             );
-            replay(fields, seen, stop);
+            replay(fields, seen, stop, gate.is_some());
+            bulk += gate.is_some() as u64;
             if column_done(state) {
                 break;
             }
@@ -672,7 +684,7 @@ fn each<'a>(
             shape.is_text()
         } else {
             let examples = &mut state.examples;
-            walk_live(&mut state.live_value, &mut state.value, stop, |idx, c| {
+            let mut judge = |idx: usize, c: &mut Counter| {
                 let rule = &rules.rules[c.rule];
                 let shaped = rule.prefilter.admits(&shape)
                     && rule.value_regex().is_none_or(|re| re.is_whole_match(v))
@@ -693,7 +705,16 @@ fn each<'a>(
                     }
                 }
                 hit
-            });
+            };
+            if gate.is_some() {
+                for &idx in &state.live_value {
+                    let c = &mut state.value[idx];
+                    c.matched += judge(idx, c) as u64;
+                }
+                bulk += 1;
+            } else {
+                walk_live(&mut state.live_value, &mut state.value, stop, judge);
+            }
             shape.is_text()
         };
         if text {
@@ -724,7 +745,7 @@ fn each<'a>(
         }
     }
     for &i in &state.live_value {
-        state.value[i].examined += skipped;
+        state.value[i].examined += bulk;
     }
 }
 
