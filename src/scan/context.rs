@@ -28,6 +28,13 @@ const REFERENCE_CONFIDENCE: f64 = 0.8;
 /// The table's name as the dictionaries read it: the file name without folders and
 /// extension (`data/HR_Employees.csv` → `HR_Employees`).
 pub fn table_name(artifact: &str) -> &str {
+    // A database table's name comes last: `sqlite:PATH.TABLE`, `postgres://H:P/DB.SCHEMA.TABLE`.
+    if ["sqlite:", "postgres://", "mysql://"]
+        .iter()
+        .any(|p| artifact.starts_with(p))
+    {
+        return artifact.rsplit('.').next().unwrap_or(artifact);
+    }
     let file = artifact.rsplit(['/', '\\']).next().unwrap_or(artifact);
     file.split('.').next().unwrap_or(file)
 }
@@ -174,6 +181,11 @@ mod tests {
         assert_eq!(table_name("data/HR_Employees.csv"), "HR_Employees");
         assert_eq!(table_name("exports\\klanten.parquet"), "klanten");
         assert_eq!(table_name("regions"), "regions");
+        assert_eq!(table_name("sqlite:data/app.db.customers"), "customers");
+        assert_eq!(
+            table_name("postgres://db:5432/shop.public.orders"),
+            "orders"
+        );
     }
 
     #[test]

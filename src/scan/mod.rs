@@ -229,21 +229,55 @@ pub fn scan_all(
     req: &Request,
     mut progress: impl FnMut(usize, usize, &Path),
 ) -> Result<Scanned, ScanError> {
-    let sources = source::discover(&req.paths)?;
+    // Every path is resolved (files found, databases opened and their tables listed) before
+    // anything is scanned: a path that cannot be found stops everything.
+    let mut targets = Vec::new();
+    for path in &req.paths {
+        match source::location::Location::parse(&path.to_string_lossy())? {
+            source::location::Location::Database(db)
+                if db.engine == source::location::Engine::Sqlite =>
+            {
+                let db = std::rc::Rc::new(source::sqlite::Db::open(&db)?);
+                for table in db.tables()? {
+                    targets.push(Target::Table(db.clone(), table));
+                }
+            }
+            _ => targets.extend(
+                source::discover(std::slice::from_ref(path))?
+                    .into_iter()
+                    .map(Target::File),
+            ),
+        }
+    }
     let mut scanned = Scanned {
-        scans: Vec::with_capacity(sources.len()),
+        scans: Vec::with_capacity(targets.len()),
         failed: Vec::new(),
     };
-    for (i, src) in sources.iter().enumerate() {
-        progress(i, sources.len(), &src.path);
-        match scan_one(req, src) {
+    for (i, target) in targets.iter().enumerate() {
+        let result = match target {
+            Target::File(src) => {
+                progress(i, targets.len(), &src.path);
+                scan_one(req, src)
+            }
+            Target::Table(db, table) => {
+                progress(i, targets.len(), Path::new(&db.artifact(table)));
+                scan_table(req, db, table)
+            }
+        };
+        match result {
             Ok(s) => scanned.scans.push(s),
             Err(e) => scanned.failed.push(e),
         }
     }
-    progress(sources.len(), sources.len(), Path::new(""));
+    progress(targets.len(), targets.len(), Path::new(""));
     context::references(&req.rules, &mut scanned.scans);
     Ok(scanned)
+}
+
+/// What a scan reads: a data file, or a table of a database.
+enum Target {
+    File(Source),
+    Table(std::rc::Rc<source::sqlite::Db>, source::sqlite::Table),
 }
 
 fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
@@ -267,6 +301,79 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
         }
         (None, None) => String::new(),
     };
+    let artifact = display_path(&src.path, &req.root);
+    let table = context::table_name(&artifact).to_string();
+    Ok(judged(
+        req,
+        &matcher,
+        info,
+        Judged {
+            artifact,
+            table,
+            digest,
+            format: src.format.as_str().to_string(),
+            size: src.size,
+        },
+    ))
+}
+
+/// A table of a database, read through the data layer: sampled by the database or streamed
+/// whole, its version a digest of its rows ([`source::sqlite`]).
+fn scan_table(
+    req: &Request,
+    db: &source::sqlite::Db,
+    table: &source::sqlite::Table,
+) -> Result<ArtifactScan, ScanError> {
+    let fields = source::sqlite::Db::fields(table);
+    let (stop, rows) = match req.mode {
+        Mode::Full => (matcher::Stopping::FULL, source::sqlite::Rows::Full),
+        Mode::Sample(n) => (matcher::Stopping::SAMPLE, source::sqlite::Rows::Sample(n)),
+    };
+    let mut matcher = matcher::Matcher::new(req.rules.clone(), &fields, stop, req.show_examples);
+    // The declared SQL type is what a reader of the report knows the column by.
+    for (state, (_, declared)) in matcher.columns.iter_mut().zip(&table.columns) {
+        if !declared.is_empty() {
+            state.data_type = declared.clone();
+        }
+    }
+    let (info, rows, digest) = db.read(table, rows, &mut |batch| {
+        matcher.feed(batch);
+        Ok(())
+    })?;
+    let read = Read {
+        rows,
+        rows_total: info.rows_total,
+        sampling: info.sampling,
+        warnings: info.warnings,
+        digest: None,
+    };
+    Ok(judged(
+        req,
+        &matcher,
+        read,
+        Judged {
+            artifact: db.artifact(table),
+            table: table.name.clone(),
+            digest,
+            format: "sqlite".into(),
+            size: 0,
+        },
+    ))
+}
+
+/// What names an artifact scan, beside what was found in it.
+struct Judged {
+    artifact: String,
+    /// The table's name, for its context ([`context::judge`]).
+    table: String,
+    digest: String,
+    format: String,
+    size: u64,
+}
+
+/// The scan of one artifact from what its matcher counted: tags per column, masked
+/// examples, masked value-shaped names and the table's context.
+fn judged(req: &Request, matcher: &matcher::Matcher, mut info: Read, id: Judged) -> ArtifactScan {
     let rows_scanned = info.rows;
     let columns: Vec<ColumnScan> = matcher
         .columns
@@ -299,18 +406,17 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
         .collect();
     let (mut columns, masked) = mask_value_names(&req.rules, columns);
     info.warnings.extend(masked);
-    let artifact = display_path(&src.path, &req.root);
-    let table_kind = context::judge(&req.rules, context::table_name(&artifact), &mut columns);
+    let table_kind = context::judge(&req.rules, &id.table, &mut columns);
     let keys = matcher
         .columns
         .iter()
         .map(|c| c.profile.keys.clone())
         .collect();
-    Ok(ArtifactScan {
-        artifact,
-        digest,
-        format: src.format.as_str().to_string(),
-        size: src.size,
+    ArtifactScan {
+        artifact: id.artifact,
+        digest: id.digest,
+        format: id.format,
+        size: id.size,
         rows_scanned,
         rows_total: info.rows_total,
         sampling: info.sampling,
@@ -318,7 +424,7 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
         columns,
         table_kind: Some(table_kind),
         keys,
-    })
+    }
 }
 
 /// Column names that are values: a name that a value rule recognises on its own (an e-mail

@@ -1,0 +1,408 @@
+//! SQLite databases as a source: a file named `sqlite:PATH`, each of its tables an artifact
+//! named `sqlite:PATH.TABLE` (the table name last, see [`super::location`]).
+//!
+//! Read with SQLite itself (the `rusqlite` the ML Metadata reader already links), opened
+//! read-only: an audit never changes what it audits. `datafusion-table-providers`' SQLite
+//! pool was not used for this: building it switches the file to WAL journaling (a write to the
+//! audited database), and it types each column from the first row and gathers a whole result
+//! in one batch, where a table here is streamed in batches of text, every value as SQLite
+//! stores it.
+//!
+//! - **Sampling** draws [`SAMPLE_RANGES`] rowid ranges spread from the smallest to the largest
+//!   rowid (indexed: no table scan); a `WITHOUT ROWID` table gives its first rows in key order.
+//!   A table with no more rows than the sample is read whole.
+//! - **Full** streams every row in rowid (or key) order, [`BATCH`] rows at a time.
+//! - **Version**: a table has no file to hash. Its version is a sha256 over its name, its
+//!   columns and declared types, and the rows read in order (each value as its SQLite type and
+//!   bytes), marked `rows-sha256:` after a full read (every row: the table's content) and
+//!   `sample-sha256:` after a sample (with the row count: it changes when the sampled rows or
+//!   the count do). Neither is ever shown as `sha256:`, a file's digest.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, BinaryBuilder, RecordBatch, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use sha2::{Digest, Sha256};
+
+use super::ReadInfo;
+use super::location::Database;
+use crate::scan::ScanError;
+
+/// Rowid ranges a sample is drawn from.
+pub const SAMPLE_RANGES: u64 = 16;
+/// Rows per batch handed to the caller.
+pub const BATCH: usize = 8192;
+
+/// An open SQLite database file, read-only.
+pub struct Db {
+    conn: Connection,
+    /// The file, and its location as named (`sqlite:PATH`) for messages and artifact names.
+    path: PathBuf,
+    pub location: Database,
+}
+
+/// One table: its name and its columns with their declared types.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<(String, String)>,
+    /// False for a `WITHOUT ROWID` table.
+    rowid: bool,
+}
+
+/// How many rows to read of a table.
+#[derive(Debug, Clone, Copy)]
+pub enum Rows {
+    Sample(usize),
+    Full,
+}
+
+/// An identifier quoted for SQL (`"` doubled): table and column names are never values, but
+/// they may hold any character.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Db {
+    /// Opens the file read-only. A missing file is an error naming it (SQLite would create it).
+    pub fn open(location: &Database) -> Result<Db, ScanError> {
+        let path = PathBuf::from(&location.database);
+        std::fs::metadata(&path).map_err(|e| ScanError::Open {
+            path: path.clone(),
+            source: e,
+        })?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_error(&path, e))?;
+        let db = Db {
+            conn,
+            path,
+            location: location.clone(),
+        };
+        // A file that is not a database fails here, on its first read.
+        db.conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| db.error(e))?;
+        Ok(db)
+    }
+
+    fn error(&self, e: rusqlite::Error) -> ScanError {
+        sql_error(&self.path, e)
+    }
+
+    /// The database's own tables, by name (SQLite's internal `sqlite_*` tables left out).
+    pub fn tables(&self) -> Result<Vec<Table>, ScanError> {
+        let err = |e| self.error(e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )
+            .map_err(err)?;
+        let names: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(err)?
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        names
+            .into_iter()
+            .map(|name| {
+                let mut info = self
+                    .conn
+                    .prepare(&format!("PRAGMA table_info({})", quoted(&name)))
+                    .map_err(err)?;
+                let columns: Vec<(String, String)> = info
+                    .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))
+                    .map_err(err)?
+                    .collect::<Result<_, _>>()
+                    .map_err(err)?;
+                let rowid = self
+                    .conn
+                    .prepare(&format!("SELECT rowid FROM {} LIMIT 0", quoted(&name)))
+                    .is_ok();
+                Ok(Table {
+                    name,
+                    columns,
+                    rowid,
+                })
+            })
+            .collect()
+    }
+
+    /// The table's artifact name: `sqlite:PATH.TABLE`.
+    pub fn artifact(&self, table: &Table) -> String {
+        self.location.table_name(None, &table.name)
+    }
+
+    /// The Arrow fields a table is read as: text, or bytes for a declared `BLOB` column (so
+    /// that pictures are seen as pictures).
+    pub fn fields(table: &Table) -> Vec<(String, DataType)> {
+        table
+            .columns
+            .iter()
+            .map(|(name, declared)| (name.clone(), arrow_type(declared)))
+            .collect()
+    }
+
+    /// Reads the table's rows into batches for `sink`; returns how they were drawn, the rows
+    /// read and the table's version ([`self`] module doc).
+    pub fn read(
+        &self,
+        table: &Table,
+        rows: Rows,
+        sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>,
+    ) -> Result<(ReadInfo, u64, String), ScanError> {
+        let err = |e| self.error(e);
+        let total: u64 = self
+            .conn
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quoted(&table.name)),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(err)? as u64;
+        let list = table
+            .columns
+            .iter()
+            .map(|(c, _)| quoted(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let list = if list.is_empty() { "NULL".into() } else { list };
+        let from = quoted(&table.name);
+        let order = if table.rowid { "ORDER BY rowid" } else { "" };
+        let mut version = Sha256::new();
+        version.update(table.name.as_bytes());
+        for (c, t) in &table.columns {
+            for part in [c, t] {
+                version.update((part.len() as u64).to_le_bytes());
+                version.update(part.as_bytes());
+            }
+        }
+        let mut batches = Batches::new(table, sink);
+        let (sampling, full) = match rows {
+            Rows::Full => {
+                batches.query(
+                    &self.conn,
+                    &format!("SELECT {list} FROM {from} {order}"),
+                    [],
+                )?;
+                ("every row".to_string(), true)
+            }
+            Rows::Sample(limit) if total <= limit as u64 => {
+                batches.query(
+                    &self.conn,
+                    &format!("SELECT {list} FROM {from} {order}"),
+                    [],
+                )?;
+                (format!("all {total} rows"), true)
+            }
+            Rows::Sample(limit) if !table.rowid => {
+                let sql = format!("SELECT {list} FROM {from} LIMIT ?1");
+                batches.query(&self.conn, &sql, [limit as i64])?;
+                (
+                    format!("the first {limit} rows in key order (a WITHOUT ROWID table)"),
+                    false,
+                )
+            }
+            Rows::Sample(limit) => {
+                let (lo, hi): (i64, i64) = self
+                    .conn
+                    .query_row(
+                        &format!("SELECT min(rowid), max(rowid) FROM {from}"),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map_err(err)?;
+                let per = (limit as u64).div_ceil(SAMPLE_RANGES).max(1);
+                let sql = format!(
+                    "SELECT rowid, {list} FROM {from} WHERE rowid >= ?1 ORDER BY rowid LIMIT ?2"
+                );
+                let span = (hi as i128 - lo as i128).max(0);
+                batches.rowid_first = true;
+                for i in 0..SAMPLE_RANGES {
+                    let start = (lo as i128 + span * i as i128 / SAMPLE_RANGES as i128) as i64;
+                    // Where rowids cluster, a range may reach into the next: no row twice.
+                    let start = match batches.last_rowid {
+                        Some(last) if last >= start => match last.checked_add(1) {
+                            Some(next) => next,
+                            None => break,
+                        },
+                        _ => start,
+                    };
+                    batches.query(&self.conn, &sql, [start, per as i64])?;
+                }
+                (
+                    format!(
+                        "{SAMPLE_RANGES} rowid ranges of up to {per} rows, from rowid {lo} to {hi}"
+                    ),
+                    false,
+                )
+            }
+        };
+        let read = batches.finish(&mut version)?;
+        let digest = if full {
+            format!("rows-sha256:{}", hex::encode(version.finalize()))
+        } else {
+            version.update(total.to_le_bytes());
+            format!("sample-sha256:{}", hex::encode(version.finalize()))
+        };
+        let info = ReadInfo {
+            rows_total: Some(total),
+            sampling,
+            warnings: Vec::new(),
+        };
+        Ok((info, read, digest))
+    }
+}
+
+fn arrow_type(declared: &str) -> DataType {
+    if declared.to_ascii_uppercase().contains("BLOB") {
+        DataType::Binary
+    } else {
+        DataType::Utf8
+    }
+}
+
+fn sql_error(path: &Path, e: rusqlite::Error) -> ScanError {
+    // SQLite's messages name tables and columns, never values of rows; sanitised anyway when
+    // shown ([`ScanError::Read`]).
+    let message = match &e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        _ => e.to_string(),
+    };
+    ScanError::Read {
+        path: PathBuf::from(format!("sqlite:{}", path.display())),
+        message: format!("SQLite: {message}"),
+    }
+}
+
+/// Rows gathered into Arrow batches of [`BATCH`] rows, each value also added to the version.
+struct Batches<'a> {
+    schema: Arc<Schema>,
+    columns: Vec<Column>,
+    pending: usize,
+    rows: u64,
+    sink: &'a mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>,
+    /// The rows' bytes for the version, hashed as they come.
+    hash: Sha256,
+    path: PathBuf,
+    /// The query's first column is the rowid (not a table column): kept in `last_rowid`.
+    rowid_first: bool,
+    last_rowid: Option<i64>,
+}
+
+enum Column {
+    Text(StringBuilder),
+    Bytes(BinaryBuilder),
+}
+
+impl<'a> Batches<'a> {
+    fn new(table: &Table, sink: &'a mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>) -> Self {
+        let fields = Db::fields(table);
+        let schema = Arc::new(Schema::new(
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let columns = fields
+            .iter()
+            .map(|(_, t)| match t {
+                DataType::Binary => Column::Bytes(BinaryBuilder::new()),
+                _ => Column::Text(StringBuilder::new()),
+            })
+            .collect();
+        Batches {
+            schema,
+            columns,
+            pending: 0,
+            rows: 0,
+            sink,
+            hash: Sha256::new(),
+            path: PathBuf::new(),
+            rowid_first: false,
+            last_rowid: None,
+        }
+    }
+
+    fn query(
+        &mut self,
+        conn: &Connection,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<(), ScanError> {
+        let path = conn.path().map(PathBuf::from).unwrap_or_default();
+        self.path = path.clone();
+        let err = |e| sql_error(&path, e);
+        let mut stmt = conn.prepare(sql).map_err(err)?;
+        let mut rows = stmt.query(params).map_err(err)?;
+        let first = self.rowid_first as usize;
+        while let Some(row) = rows.next().map_err(err)? {
+            if self.rowid_first {
+                self.last_rowid = Some(row.get(0).map_err(err)?);
+            }
+            for (i, column) in self.columns.iter_mut().enumerate() {
+                let value = row.get_ref(first + i).map_err(err)?;
+                let (tag, bytes): (u8, std::borrow::Cow<[u8]>) = match value {
+                    ValueRef::Null => (0, b"".as_slice().into()),
+                    ValueRef::Integer(n) => (1, n.to_string().into_bytes().into()),
+                    ValueRef::Real(f) => (2, f.to_string().into_bytes().into()),
+                    ValueRef::Text(t) => (3, t.into()),
+                    ValueRef::Blob(b) => (4, b.into()),
+                };
+                self.hash.update([tag]);
+                self.hash.update((bytes.len() as u64).to_le_bytes());
+                self.hash.update(&bytes);
+                match (column, tag) {
+                    (Column::Text(b), 0) => b.append_null(),
+                    (Column::Bytes(b), 0) => b.append_null(),
+                    (Column::Text(b), _) => b.append_value(String::from_utf8_lossy(&bytes)),
+                    (Column::Bytes(b), _) => b.append_value(&bytes),
+                }
+            }
+            self.pending += 1;
+            self.rows += 1;
+            if self.pending == BATCH {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ScanError> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    Column::Text(b) => Arc::new(b.finish()),
+                    Column::Bytes(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.pending = 0;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| {
+            ScanError::Internal(format!("{}: a batch of rows: {e}", self.path.display()))
+        })?;
+        (self.sink)(&batch)
+    }
+
+    /// Hands over the last rows; adds the rows' hash to the version; returns the rows read.
+    fn finish(mut self, version: &mut Sha256) -> Result<u64, ScanError> {
+        self.flush()?;
+        version.update(self.rows.to_le_bytes());
+        version.update(self.hash.finalize());
+        Ok(self.rows)
+    }
+}

@@ -1,0 +1,312 @@
+//! SQLite databases as a source (issue 16): `scan sqlite:PATH` scans every table through the
+//! data layer, with the tags the same tables get as CSV files, never changes the database,
+//! and names its tables `sqlite:PATH.TABLE` with a version that is not a file digest.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Project, Rng};
+
+/// A table: its name, its column names and its rows.
+type Table = (&'static str, Vec<&'static str>, Vec<Vec<String>>);
+
+/// A small shop: customers, employees, orders that reference customers, support tickets with
+/// free text, and a lookup table without rowid.
+fn shop(rows: u64) -> Vec<Table> {
+    let mut rng = Rng::new(16);
+    let first = [
+        "Anna", "Jan", "Marie", "Luca", "Sofia", "Pierre", "Eva", "Tomas",
+    ];
+    let last = ["Kowalski", "Dupont", "Rossi", "Meyer", "Jansen", "Silva"];
+    let customers = (1..=rows)
+        .map(|i| {
+            vec![
+                i.to_string(),
+                format!("{} {}", rng.pick(&first), rng.pick(&last)),
+                format!("user{i}@example.org"),
+                format!("+49 30 {}", rng.digits(7)),
+                format!(
+                    "19{}-0{}-1{}",
+                    rng.range(50, 99),
+                    rng.range(1, 9),
+                    rng.below(9)
+                ),
+                rng.pick(&["DE", "FR", "NL"]).to_string(),
+            ]
+        })
+        .collect();
+    let employees = (1..=rows / 4)
+        .map(|i| {
+            vec![
+                format!("E{i:05}"),
+                rng.pick(&last).to_string(),
+                rng.pick(&first).to_string(),
+                "DE89370400440532013000".to_string(),
+                rng.pick(&["M", "F"]).to_string(),
+            ]
+        })
+        .collect();
+    let orders = (1..=rows * 3)
+        .map(|i| {
+            vec![
+                i.to_string(),
+                rng.range(1, rows).to_string(),
+                format!("{}.{:02}", rng.below(500), rng.below(100)),
+                format!("SKU-{}", rng.digits(5)),
+            ]
+        })
+        .collect();
+    let tickets = (1..=rows)
+        .map(|i| {
+            vec![
+                i.to_string(),
+                rng.range(1, rows).to_string(),
+                rng.pick(&[
+                    "parcel arrived damaged, please call back",
+                    "wrong size delivered, exchange requested",
+                    "invoice address needs a correction",
+                ])
+                .to_string(),
+            ]
+        })
+        .collect();
+    let countries = [("DE", "Germany"), ("FR", "France"), ("NL", "Netherlands")]
+        .iter()
+        .map(|(c, n)| vec![c.to_string(), n.to_string()])
+        .collect();
+    vec![
+        (
+            "customers",
+            vec![
+                "customer_id",
+                "full_name",
+                "email",
+                "phone",
+                "date_of_birth",
+                "country",
+            ],
+            customers,
+        ),
+        (
+            "employees",
+            vec!["employee_no", "last_name", "first_name", "iban", "gender"],
+            employees,
+        ),
+        (
+            "orders",
+            vec!["order_id", "customer_id", "amount", "sku"],
+            orders,
+        ),
+        (
+            "tickets",
+            vec!["ticket_id", "customer_id", "message"],
+            tickets,
+        ),
+        ("countries", vec!["code", "name"], countries),
+    ]
+}
+
+/// Writes the shop as CSV files under `csv/` and as one SQLite file `shop.db`.
+fn write_shop(p: &Project, rows: u64) {
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    for (name, header, data) in shop(rows) {
+        let mut csv = header.join(",");
+        csv.push('\n');
+        for r in &data {
+            csv.push_str(&r.join(","));
+            csv.push('\n');
+        }
+        p.write(&format!("csv/{name}.csv"), csv);
+        let columns: Vec<String> = header
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match (name, i) {
+                ("countries", 0) => format!("{c} TEXT PRIMARY KEY"),
+                (_, 0) if c.ends_with("_id") => format!("{c} INTEGER PRIMARY KEY"),
+                ("orders" | "tickets", 1) => {
+                    format!("{c} INTEGER REFERENCES customers(customer_id)")
+                }
+                _ => format!("{c} TEXT"),
+            })
+            .collect();
+        let rowid = if name == "countries" {
+            " WITHOUT ROWID"
+        } else {
+            ""
+        };
+        db.execute(
+            &format!("CREATE TABLE {name} ({}){rowid}", columns.join(", ")),
+            [],
+        )
+        .unwrap();
+        let marks = vec!["?"; header.len()].join(", ");
+        let mut insert = db
+            .prepare(&format!("INSERT INTO {name} VALUES ({marks})"))
+            .unwrap();
+        for r in &data {
+            insert
+                .execute(rusqlite::params_from_iter(r.iter()))
+                .unwrap();
+        }
+    }
+}
+
+/// (table, column) → categories, from `scan --format json` lines.
+fn tags(scans: &[serde_json::Value]) -> BTreeMap<(String, String), Vec<String>> {
+    let mut out = BTreeMap::new();
+    for s in scans {
+        let artifact = s["artifact"].as_str().unwrap();
+        let table = artifact
+            .rsplit(['/', '.'])
+            .find(|part| *part != "csv")
+            .unwrap()
+            .to_string();
+        for c in s["columns"].as_array().unwrap() {
+            let mut cats: Vec<String> = c["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["category"].as_str().unwrap().to_string())
+                .collect();
+            cats.sort();
+            out.insert(
+                (table.clone(), c["name"].as_str().unwrap().to_string()),
+                cats,
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn a_sqlite_database_is_scanned_table_by_table_with_the_tags_its_csv_exports_get() {
+    let p = Project::new();
+    write_shop(&p, 4_000);
+    let before = std::fs::read(p.path("shop.db")).unwrap();
+    for mode in [&["--sample", "2000"][..], &["--full"][..]] {
+        let db = p
+            .run(&[&["scan", "sqlite:shop.db", "--format", "json"][..], mode].concat())
+            .expect(0)
+            .json_lines();
+        let csv = p
+            .run(&[&["scan", "csv", "--format", "json"][..], mode].concat())
+            .expect(0)
+            .json_lines();
+        assert_eq!(db.len(), 5, "one artifact per table");
+        let names: Vec<&str> = db.iter().map(|s| s["artifact"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "sqlite:shop.db.countries",
+                "sqlite:shop.db.customers",
+                "sqlite:shop.db.employees",
+                "sqlite:shop.db.orders",
+                "sqlite:shop.db.tickets"
+            ]
+        );
+        let (db_tags, csv_tags) = (tags(&db), tags(&csv));
+        assert_eq!(db_tags, csv_tags, "{mode:?}");
+        let tagged = db_tags.values().filter(|c| !c.is_empty()).count();
+        assert!(
+            tagged >= 8,
+            "the shop's personal columns are found: {db_tags:?}"
+        );
+        assert!(
+            db_tags[&("customers".into(), "email".into())].contains(&"user.contact.email".into())
+        );
+        assert!(
+            db_tags[&("employees".into(), "iban".into())]
+                .contains(&"user.financial.bank_account".into())
+        );
+        for s in &db {
+            assert_eq!(s["format"], "sqlite");
+            let digest = s["digest"].as_str().unwrap();
+            assert!(
+                digest.starts_with("rows-sha256:") || digest.starts_with("sample-sha256:"),
+                "a table's version is marked as one, never a file digest: {digest}"
+            );
+            assert_eq!(
+                s["rows_total"].as_u64(),
+                csv.iter()
+                    .find(|c| {
+                        c["artifact"].as_str().unwrap().ends_with(&format!(
+                            "/{}.csv",
+                            s["artifact"].as_str().unwrap().rsplit('.').next().unwrap()
+                        ))
+                    })
+                    .unwrap()["rows_total"]
+                    .as_u64()
+            );
+        }
+        let orders = &db[3];
+        if mode == ["--full"] {
+            assert_eq!(orders["rows_scanned"], 12_000);
+            assert_eq!(orders["sampling"], "every row");
+        } else {
+            let rows = orders["rows_scanned"].as_u64().unwrap();
+            assert!((1_900..=2_100).contains(&rows), "{rows}");
+            assert!(
+                orders["sampling"]
+                    .as_str()
+                    .unwrap()
+                    .contains("rowid ranges"),
+                "{}",
+                orders["sampling"]
+            );
+            assert_eq!(db[0]["sampling"], "all 3 rows");
+        }
+        // Declared SQL types are what the report shows.
+        assert_eq!(db[3]["columns"][1]["type"], "INTEGER");
+    }
+    assert_eq!(
+        std::fs::read(p.path("shop.db")).unwrap(),
+        before,
+        "the audited database is unchanged"
+    );
+    assert!(!p.path("shop.db-wal").exists() && !p.path("shop.db-journal").exists());
+}
+
+#[test]
+fn a_table_version_follows_its_rows() {
+    let p = Project::new();
+    write_shop(&p, 300);
+    let version = |p: &Project| {
+        let scans = p
+            .run(&["scan", "sqlite:shop.db", "--full", "--format", "json"])
+            .expect(0)
+            .json_lines();
+        scans
+            .iter()
+            .map(|s| s["digest"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = version(&p);
+    assert_eq!(first, version(&p), "the same rows give the same version");
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    db.execute("UPDATE orders SET amount = '1.00' WHERE order_id = 7", [])
+        .unwrap();
+    drop(db);
+    let second = version(&p);
+    assert_eq!(first[1], second[1], "customers did not change");
+    assert_ne!(first[3], second[3], "orders changed");
+}
+
+#[test]
+fn a_missing_or_broken_database_is_named_and_nothing_is_created() {
+    let p = Project::new();
+    p.run(&["scan", "sqlite:nothere.db"])
+        .expect_error("nothere.db");
+    assert!(!p.path("nothere.db").exists(), "SQLite would create it");
+    p.write("notadb.db", "customer_id,email\n1,a@b.de\n");
+    let run = p
+        .run(&["scan", "sqlite:notadb.db"])
+        .expect_error("sqlite:notadb.db");
+    assert!(!run.stderr().contains("a@b.de"));
+    write_shop(&p, 50);
+    p.run(&["init"]).expect(0);
+    p.run(&["scan", "--record", "sqlite:shop.db"])
+        .expect_error("cannot be recorded");
+    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap_or_default();
+    assert!(!ledger.contains("shop.db"));
+}
