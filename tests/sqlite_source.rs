@@ -310,3 +310,31 @@ fn a_missing_or_broken_database_is_named_and_nothing_is_created() {
     let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap_or_default();
     assert!(!ledger.contains("shop.db"));
 }
+
+#[test]
+fn the_gate_checks_database_tables_against_their_declarations() {
+    let p = Project::new();
+    write_shop(&p, 200);
+    p.run(&["init"]).expect(0);
+    let mut toml = p.read("piitrail.toml");
+    toml.push_str(
+        r#"
+[[dataset]]
+path = "sqlite:shop.db.customers"
+purpose = "orders"
+legal_basis = "contract"
+columns = { customer_id = "user.unique_id", full_name = "user.name", email = "user.contact.email", phone = "user.contact.phone_number", date_of_birth = "user.demographic.date_of_birth", country = "user.contact.address.country" }
+"#,
+    );
+    p.write("piitrail.toml", toml);
+    let run = p.run(&["gate", "sqlite:shop.db"]).expect(1);
+    let out = format!("{}{}", run.stdout(), run.stderr());
+    assert!(
+        !out.contains("sqlite:shop.db.customers: column"),
+        "the declared table passes: {out}"
+    );
+    assert!(
+        out.contains("sqlite:shop.db.employees: column 'iban'"),
+        "an undeclared table's personal column is an error: {out}"
+    );
+}
