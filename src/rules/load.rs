@@ -685,6 +685,26 @@ mod tests {
         assert!(rules > 50, "{rules} rules");
     }
 
+    /// The build script lists `rules/` when it runs; cargo reruns it only when a file there
+    /// is newer than its last run, so a build directory shared with another checkout can keep
+    /// another tree's list (a binary without `tables.toml` judged every table "unknown").
+    #[test]
+    fn every_rule_file_is_built_in() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .expect("rules/ is readable")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let built_in: Vec<&str> = builtin::BUILTIN_FILES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            built_in, on_disk,
+            "the built-in list is stale: `touch build.rs` and rebuild"
+        );
+    }
+
     fn parse(text: &str) -> (Vec<Rule>, Vec<RuleProblem>) {
         let mut problems = Vec::new();
         let parsed = parse_file("t.toml", text, true, &mut problems);
