@@ -338,3 +338,128 @@ columns = { customer_id = "user.unique_id", full_name = "user.name", email = "us
         "an undeclared table's personal column is an error: {out}"
     );
 }
+
+#[test]
+fn a_declared_foreign_key_to_a_person_table_makes_a_person_key() {
+    let p = Project::new();
+    let db = rusqlite::Connection::open(p.path("ledger.db")).unwrap();
+    db.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, full_name TEXT, email TEXT);
+         CREATE TABLE invoices (invoice_no INTEGER PRIMARY KEY,
+             account INTEGER REFERENCES customers(customer_id),
+             holder INTEGER REFERENCES CUSTOMERS,
+             total TEXT);
+         CREATE TABLE depots (depot_no INTEGER PRIMARY KEY, label TEXT);
+         CREATE TABLE shipments (shipment_no INTEGER PRIMARY KEY,
+             invoice INTEGER REFERENCES invoices(invoice_no),
+             depot INTEGER REFERENCES depots(depot_no));
+         CREATE TABLE pairs (a INTEGER, b INTEGER, FOREIGN KEY (a, b) REFERENCES invoices(account, holder));",
+    )
+    .unwrap();
+    let names = ["Anna Kowalski", "Jan Dupont", "Marie Rossi", "Luca Meyer"];
+    for i in 1..=300 {
+        db.execute(
+            "INSERT INTO customers VALUES (?1, ?2, ?3)",
+            rusqlite::params![i, names[i as usize % 4], format!("c{i}@example.org")],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO invoices VALUES (?1, ?2, ?3, '10.00')",
+            rusqlite::params![i, (i * 7) % 300 + 1, (i * 11) % 300 + 1],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO depots VALUES (?1, 'north')",
+            rusqlite::params![i],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO shipments VALUES (?1, ?2, ?3)",
+            rusqlite::params![i, i, i % 5 + 1],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO pairs VALUES (?1, ?2)",
+            rusqlite::params![(i * 7) % 300 + 1, (i * 11) % 300 + 1],
+        )
+        .unwrap();
+    }
+    drop(db);
+    let scans = p
+        .run(&["scan", "sqlite:ledger.db", "--format", "json"])
+        .expect(0)
+        .json_lines();
+    let column = |table: &str, name: &str| -> serde_json::Value {
+        let s = scans
+            .iter()
+            .find(|s| s["artifact"] == format!("sqlite:ledger.db.{table}"))
+            .unwrap();
+        s["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    // `account` and `holder` say nothing by name; the catalog says they hold customers' keys
+    // (`holder` by `REFERENCES CUSTOMERS`: the primary key, the table named in any case).
+    for name in ["account", "holder"] {
+        let tag = &column("invoices", name)["tags"][0];
+        assert_eq!(tag["category"], "user.unique_id", "{name}: {tag}");
+        assert_eq!(tag["evidence"]["basis"], "reference");
+        assert_eq!(tag["evidence"]["references"], "customers.customer_id");
+        assert!(
+            tag["evidence"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("declared foreign key"),
+            "{tag}"
+        );
+    }
+    // Keys of tables that are not about people, and a key over two columns, make none.
+    for (table, name) in [
+        ("shipments", "invoice"),
+        ("shipments", "depot"),
+        ("pairs", "a"),
+    ] {
+        assert_eq!(
+            column(table, name)["tags"],
+            serde_json::json!([]),
+            "{table}.{name}"
+        );
+    }
+    // The same tables as CSV files have no catalog: nothing links `account` to customers.
+    let db = rusqlite::Connection::open(p.path("ledger.db")).unwrap();
+    for (table, header) in [
+        ("customers", "customer_id,full_name,email"),
+        ("invoices", "invoice_no,account,holder,total"),
+    ] {
+        let mut stmt = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let width = stmt.column_count();
+        let mut csv = format!("{header}\n");
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            let cells: Vec<String> = (0..width)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    v => v.as_str().unwrap().to_string(),
+                })
+                .collect();
+            csv.push_str(&cells.join(","));
+            csv.push('\n');
+        }
+        p.write(&format!("csv/{table}.csv"), csv);
+    }
+    let csv = p
+        .run(&["scan", "csv", "--format", "json"])
+        .expect(0)
+        .json_lines();
+    let invoices = csv
+        .iter()
+        .find(|s| s["artifact"].as_str().unwrap().ends_with("invoices.csv"))
+        .unwrap();
+    assert_eq!(invoices["columns"][1]["name"], "account");
+    assert_eq!(invoices["columns"][1]["tags"], serde_json::json!([]));
+}

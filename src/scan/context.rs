@@ -11,6 +11,8 @@
 //! (`manager_id`, `ReportsTo`, `approved_by`) or by a person table's word (`teacher_id`), and
 //! whose distinct values are keys of a table about people, is a person key by reference
 //! ([`references`]): `user.unique_id`, `basis: "reference"`, the key in `evidence.references`.
+//! A foreign key a database declares to a person key is one too, whatever the column's name
+//! and values (the catalog says what it holds).
 
 use super::verdict::{ColumnTag, Evidence};
 use super::{ArtifactScan, ColumnScan};
@@ -24,6 +26,28 @@ const PERSON_KEY_RULE: &str = "person-key";
 const MIN_INCLUSION: f64 = 0.95;
 /// Confidence of a person key by reference: a role name and its values together.
 const REFERENCE_CONFIDENCE: f64 = 0.8;
+/// Confidence of a person key by a foreign key the database declares: the schema itself says
+/// the column holds the person table's keys.
+const DECLARED_CONFIDENCE: f64 = 0.9;
+
+/// A column found to hold the keys of a person table.
+struct Found {
+    scan: usize,
+    column: usize,
+    /// The person key it refers to, `table.column`.
+    key: String,
+    reason: String,
+    confidence: f64,
+}
+
+/// `table.column` of a scanned column, as evidence names a person key.
+fn key_name(scan: &ArtifactScan, column: usize) -> String {
+    format!(
+        "{}.{}",
+        table_name(&scan.artifact),
+        scan.columns[column].name
+    )
+}
 
 /// The table's name as the dictionaries read it: the file name without folders and
 /// extension (`data/HR_Employees.csv` → `HR_Employees`).
@@ -110,10 +134,33 @@ pub fn references(rules: &RuleSet, scans: &mut [ArtifactScan]) {
     if keys.is_empty() {
         return;
     }
-    let mut found: Vec<(usize, usize, String, String)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
+    // A foreign key the catalog declares needs no name and no values: the schema says it.
+    for (si, s) in scans.iter().enumerate() {
+        for fk in &s.foreign_keys {
+            let Some(ci) = s.columns.iter().position(|c| c.name == fk.column) else {
+                continue;
+            };
+            let target = keys.iter().find(|&&(ks, kc)| {
+                scans[ks].artifact == fk.artifact && scans[ks].columns[kc].name == fk.to
+            });
+            if let Some(&(ks, kc)) = target {
+                let key = key_name(&scans[ks], kc);
+                found.push(Found {
+                    scan: si,
+                    column: ci,
+                    reason: format!("a declared foreign key to {key}, a person key"),
+                    key,
+                    confidence: DECLARED_CONFIDENCE,
+                });
+            }
+        }
+    }
     for (si, s) in scans.iter().enumerate() {
         for (ci, c) in s.columns.iter().enumerate() {
-            if c.tags.iter().any(|t| t.category == PERSON_KEY) {
+            if c.tags.iter().any(|t| t.category == PERSON_KEY)
+                || found.iter().any(|f| (f.scan, f.column) == (si, ci))
+            {
                 continue;
             }
             let Some(role) = rules.tables.role_in(&rules.normalise_name(&c.name)) else {
@@ -129,12 +176,13 @@ pub fn references(rules: &RuleSet, scans: &mut [ArtifactScan]) {
                 .filter(|(share, _, _)| *share >= MIN_INCLUSION)
                 .max_by(|a, b| a.0.total_cmp(&b.0));
             if let Some((_, ks, kc)) = best {
-                let key = format!(
-                    "{}.{}",
-                    table_name(&scans[ks].artifact),
-                    scans[ks].columns[kc].name
-                );
-                found.push((si, ci, key, role.to_string()));
+                found.push(Found {
+                    scan: si,
+                    column: ci,
+                    key: key_name(&scans[ks], kc),
+                    reason: format!("the name says '{role}'; its distinct values are keys there"),
+                    confidence: REFERENCE_CONFIDENCE,
+                });
             }
         }
     }
@@ -142,25 +190,31 @@ pub fn references(rules: &RuleSet, scans: &mut [ArtifactScan]) {
         .get(PERSON_KEY_RULE)
         .map(|r| r.gdpr_class)
         .unwrap_or(crate::rules::GdprClass::Personal);
-    for (si, ci, key, role) in found {
-        let distinct = scans[si].keys[ci].hashes.len() as u64;
+    for f in found {
+        let (si, ci) = (f.scan, f.column);
+        if scans[si].columns[ci]
+            .tags
+            .iter()
+            .any(|t| t.category == PERSON_KEY)
+        {
+            continue;
+        }
+        let distinct = scans[si].keys.get(ci).map_or(0, |k| k.hashes.len() as u64);
         let col = &mut scans[si].columns[ci];
         col.tags.push(ColumnTag {
             category: PERSON_KEY.into(),
             gdpr_class: class,
-            confidence: REFERENCE_CONFIDENCE,
+            confidence: f.confidence,
             rule: PERSON_KEY_RULE.into(),
             evidence: Evidence {
                 name_match: true,
                 matched: distinct,
                 non_null: distinct,
                 basis: "reference".into(),
-                reason: Some(format!(
-                    "the name says '{role}'; its distinct values are keys there"
-                )),
+                reason: Some(f.reason),
                 checksum: None,
                 context: None,
-                references: Some(key),
+                references: Some(f.key),
             },
         });
         col.tags.sort_by(|a, b| {

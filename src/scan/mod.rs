@@ -76,6 +76,18 @@ pub struct ArtifactScan {
     /// Per column, its distinct values hashed, for person keys by reference.
     #[serde(skip)]
     pub keys: Vec<matcher::KeySet>,
+    /// A database table's declared foreign keys, for person keys by reference.
+    #[serde(skip)]
+    pub foreign_keys: Vec<DeclaredKey>,
+}
+
+/// A foreign key the catalog declares: `column` refers to column `to` of the table named
+/// `artifact` (as the scan names it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredKey {
+    pub column: String,
+    pub artifact: String,
+    pub to: String,
 }
 
 impl ArtifactScan {
@@ -313,6 +325,7 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
             digest,
             format: src.format.as_str().to_string(),
             size: src.size,
+            foreign_keys: Vec::new(),
         },
     ))
 }
@@ -357,6 +370,15 @@ fn scan_table(
             digest,
             format: "sqlite".into(),
             size: 0,
+            foreign_keys: table
+                .foreign_keys
+                .iter()
+                .map(|fk| DeclaredKey {
+                    column: fk.column.clone(),
+                    artifact: db.location.table_name(None, &fk.table),
+                    to: fk.to.clone(),
+                })
+                .collect(),
         },
     ))
 }
@@ -369,6 +391,7 @@ struct Judged {
     digest: String,
     format: String,
     size: u64,
+    foreign_keys: Vec<DeclaredKey>,
 }
 
 /// The scan of one artifact from what its matcher counted: tags per column, masked
@@ -424,6 +447,7 @@ fn judged(req: &Request, matcher: &matcher::Matcher, mut info: Read, id: Judged)
         columns,
         table_kind: Some(table_kind),
         keys,
+        foreign_keys: id.foreign_keys,
     }
 }
 

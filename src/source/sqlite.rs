@@ -49,8 +49,22 @@ pub struct Db {
 pub struct Table {
     pub name: String,
     pub columns: Vec<(String, String)>,
+    /// The declared primary key's columns, in key order (empty when none is declared).
+    pub primary_key: Vec<String>,
+    /// The declared single-column foreign keys (`REFERENCES t(c)`); a key over several
+    /// columns identifies no one column and is left out.
+    pub foreign_keys: Vec<ForeignKey>,
     /// False for a `WITHOUT ROWID` table.
     rowid: bool,
+}
+
+/// A declared foreign key of one column: `column` refers to `table`.`to`, as the catalog
+/// names them (a `REFERENCES t` without a column is resolved to `t`'s primary key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub column: String,
+    pub table: String,
+    pub to: String,
 }
 
 /// How many rows to read of a table.
@@ -112,29 +126,86 @@ impl Db {
             .map_err(err)?
             .collect::<Result<_, _>>()
             .map_err(err)?;
-        names
+        let mut tables = names
             .into_iter()
             .map(|name| {
                 let mut info = self
                     .conn
                     .prepare(&format!("PRAGMA table_info({})", quoted(&name)))
                     .map_err(err)?;
-                let columns: Vec<(String, String)> = info
-                    .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))
+                // (name, declared type, position in the primary key; 0 when not in it)
+                let described: Vec<(String, String, i64)> = info
+                    .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(5)?)))
                     .map_err(err)?
                     .collect::<Result<_, _>>()
                     .map_err(err)?;
+                let mut key: Vec<(i64, String)> = described
+                    .iter()
+                    .filter(|(_, _, pk)| *pk > 0)
+                    .map(|(c, _, pk)| (*pk, c.clone()))
+                    .collect();
+                key.sort();
                 let rowid = self
                     .conn
                     .prepare(&format!("SELECT rowid FROM {} LIMIT 0", quoted(&name)))
                     .is_ok();
                 Ok(Table {
+                    foreign_keys: self.foreign_keys(&name)?,
                     name,
-                    columns,
+                    columns: described.into_iter().map(|(c, t, _)| (c, t)).collect(),
+                    primary_key: key.into_iter().map(|(_, c)| c).collect(),
                     rowid,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<Table>, ScanError>>()?;
+        // `REFERENCES t` names no column: it is t's primary key. SQLite compares table names
+        // without case; a key to a table that is not there (or has no single-column primary
+        // key) refers to nothing that can be read.
+        let keys: Vec<(String, Vec<String>)> = tables
+            .iter()
+            .map(|t| (t.name.clone(), t.primary_key.clone()))
+            .collect();
+        for t in &mut tables {
+            t.foreign_keys.retain_mut(|fk| {
+                let Some((name, pk)) = keys.iter().find(|(n, _)| n.eq_ignore_ascii_case(&fk.table))
+                else {
+                    return false;
+                };
+                fk.table = name.clone();
+                if fk.to.is_empty() {
+                    match pk.as_slice() {
+                        [one] => fk.to = one.clone(),
+                        _ => return false,
+                    }
+                }
+                true
+            });
+        }
+        Ok(tables)
+    }
+
+    /// A table's declared single-column foreign keys, `to` empty where none is named.
+    fn foreign_keys(&self, table: &str) -> Result<Vec<ForeignKey>, ScanError> {
+        let err = |e| self.error(e);
+        let mut stmt = self
+            .conn
+            .prepare(&format!("PRAGMA foreign_key_list({})", quoted(table)))
+            .map_err(err)?;
+        // (constraint id, referenced table, column, referenced column or NULL)
+        let rows: Vec<(i64, String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .map_err(err)?
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        Ok(rows
+            .iter()
+            .filter(|(id, ..)| rows.iter().filter(|(other, ..)| other == id).count() == 1)
+            .map(|(_, to_table, column, to)| ForeignKey {
+                column: column.clone(),
+                table: to_table.clone(),
+                to: to.clone().unwrap_or_default(),
+            })
+            .collect())
     }
 
     /// The table's artifact name: `sqlite:PATH.TABLE`.
