@@ -36,6 +36,7 @@ fn child(path: &str, mode: &str) {
         root: ".".into(),
         show_examples: false,
         digest: true,
+        tables: Vec::new(),
     };
     let t = Instant::now();
     let res = scan::scan(&req).unwrap();

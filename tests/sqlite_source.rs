@@ -463,3 +463,45 @@ fn a_declared_foreign_key_to_a_person_table_makes_a_person_key() {
     assert_eq!(invoices["columns"][1]["name"], "account");
     assert_eq!(invoices["columns"][1]["tags"], serde_json::json!([]));
 }
+
+#[test]
+fn table_globs_narrow_a_database_scan_and_a_glob_that_names_nothing_is_refused() {
+    let p = Project::new();
+    write_shop(&p, 100);
+    let scans = p
+        .run(&[
+            "scan",
+            "sqlite:shop.db",
+            "--table",
+            "cust*",
+            "--table",
+            "MAIN.Orders",
+            "--format",
+            "json",
+        ])
+        .expect(0)
+        .json_lines();
+    let names: Vec<&str> = scans
+        .iter()
+        .map(|s| s["artifact"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sqlite:shop.db.customers", "sqlite:shop.db.orders"]);
+    let run = p
+        .run(&[
+            "scan",
+            "sqlite:shop.db",
+            "--table",
+            "cust*",
+            "--table",
+            "invoices",
+        ])
+        .expect_error("'invoices'");
+    assert!(run.stderr().contains("sqlite:shop.db"), "{}", run.stderr());
+    assert!(run.stdout().is_empty(), "nothing scanned: {}", run.stdout());
+    p.run(&["scan", "csv", "--table", "customers"])
+        .expect_error("no PATH names one");
+    p.run(&["scan", "sqlite:shop.db", "--table", "[a"])
+        .expect_error("--table '[a'");
+    p.run(&["gate", "sqlite:shop.db", "--table", "countries"])
+        .expect(0);
+}

@@ -134,6 +134,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         root: out.clone(),
         show_examples: false,
         digest: true,
+        tables: Vec::new(),
     };
     let scans = scan::scan(&req).context("scanning the example shop")?;
     crate::ledger::record_scans(&ledger, &scans)?;

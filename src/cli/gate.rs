@@ -68,6 +68,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         show_examples: false,
         // A sample reads a few MB of a large file; hashing it would read all of it.
         digest: mode == Mode::Full,
+        tables: args.reading.tables.clone(),
     };
     let progress = super::progress::files(ctx);
     // A bad file does not hide the others' findings: they are evaluated and printed, then

@@ -47,6 +47,10 @@ pub struct ReadArgs {
     /// Read every row (streamed, both cores) instead of a sample.
     #[arg(long)]
     pub full: bool,
+    /// Read only the tables of a database whose `schema.table` (or bare table name) matches
+    /// this glob, without case for SQLite; repeatable. A glob that matches no table is an error.
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
 }
 
 impl ReadArgs {
@@ -120,6 +124,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         root: ctx.root.clone(),
         show_examples: args.show_examples,
         digest: true,
+        tables: args.reading.tables.clone(),
     };
     let progress = super::progress::files(ctx);
     // A folder scan goes on past a bad file: the others are printed (and recorded), then the

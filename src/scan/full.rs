@@ -574,6 +574,7 @@ mod tests {
             root: dir.path().to_path_buf(),
             show_examples: false,
             digest: true,
+            tables: Vec::new(),
         };
         let header = source::csv_header(&src).unwrap();
         let (lines, read, digest) = scan_csv_lines(&req, &src, &header, BLOCK)

@@ -42,6 +42,8 @@ pub struct Request {
     /// Hash each file (sha256). Without it `ArtifactScan::digest` is empty: a sample of a
     /// large file reads far less than hashing it does.
     pub digest: bool,
+    /// `--table` globs: the tables of a database to read (all when empty).
+    pub tables: Vec<String>,
 }
 
 /// The scan of one column (DESIGN.md `scan --format json`).
@@ -127,6 +129,9 @@ pub enum ScanError {
     },
     #[error(transparent)]
     Location(#[from] crate::source::location::BadLocation),
+    /// A `--table` glob that is not one, names nothing, or has no database to narrow.
+    #[error("{0}")]
+    Tables(String),
     #[error("internal error (a piitrail bug, please report it): {0}")]
     Internal(String),
     /// Files of a folder scan that could not be read; the others were scanned.
@@ -244,14 +249,19 @@ pub fn scan_all(
     // Every path is resolved (files found, databases opened and their tables listed) before
     // anything is scanned: a path that cannot be found stops everything.
     let mut targets = Vec::new();
+    let mut globs = source::select::TableGlobs::new(&req.tables)?;
+    let mut databases = Vec::new();
     for path in &req.paths {
         match source::location::Location::parse(&path.to_string_lossy())? {
             source::location::Location::Database(db)
                 if db.engine == source::location::Engine::Sqlite =>
             {
                 let db = std::rc::Rc::new(source::sqlite::Db::open(&db)?);
+                databases.push(source::location::mask(&path.to_string_lossy()));
                 for table in db.tables()? {
-                    targets.push(Target::Table(db.clone(), table));
+                    if globs.selects(source::sqlite::SCHEMA, &table.name) {
+                        targets.push(Target::Table(db.clone(), table));
+                    }
                 }
             }
             _ => targets.extend(
@@ -261,6 +271,7 @@ pub fn scan_all(
             ),
         }
     }
+    globs.check(&databases)?;
     let mut scanned = Scanned {
         scans: Vec::with_capacity(targets.len()),
         failed: Vec::new(),

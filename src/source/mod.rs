@@ -23,6 +23,7 @@ use crate::scan::ScanError;
 pub mod dialect;
 pub mod frame;
 pub mod location;
+pub mod select;
 pub mod sqlite;
 
 /// Files up to this size are sampled by reading them whole (and counting every row).

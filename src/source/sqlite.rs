@@ -31,6 +31,8 @@ use super::ReadInfo;
 use super::location::Database;
 use crate::scan::ScanError;
 
+/// The schema of a database file's own tables, as `--table main.TABLE` names it.
+pub const SCHEMA: &str = "main";
 /// Rowid ranges a sample is drawn from.
 pub const SAMPLE_RANGES: u64 = 16;
 /// Rows per batch handed to the caller.

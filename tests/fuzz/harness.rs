@@ -488,6 +488,7 @@ fn scan_request(
         root: root.to_path_buf(),
         show_examples: true,
         digest: true,
+        tables: Vec::new(),
     }
 }
 
