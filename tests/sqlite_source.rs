@@ -303,12 +303,67 @@ fn a_missing_or_broken_database_is_named_and_nothing_is_created() {
         .run(&["scan", "sqlite:notadb.db"])
         .expect_error("sqlite:notadb.db");
     assert!(!run.stderr().contains("a@b.de"));
-    write_shop(&p, 50);
+}
+
+/// The ledger's records of one kind, in order.
+fn records(p: &Project, kind: &str) -> Vec<serde_json::Value> {
+    p.read(".piitrail/ledger.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn recorded_table_scans_version_each_table_by_its_rows_and_reach_the_audit() {
+    let p = Project::new();
+    write_shop(&p, 300);
     p.run(&["init"]).expect(0);
-    p.run(&["scan", "--record", "sqlite:shop.db"])
-        .expect_error("cannot be recorded");
-    let ledger = std::fs::read_to_string(p.path(".piitrail/ledger.jsonl")).unwrap_or_default();
-    assert!(!ledger.contains("shop.db"));
+    p.run(&["scan", "--record", "--sample", "100", "sqlite:shop.db"])
+        .expect(0);
+    let first = records(&p, "artifact");
+    assert_eq!(first.len(), 5, "one version per table: {first:?}");
+    let customers = first
+        .iter()
+        .find(|a| a["artifact"]["path"] == "sqlite:shop.db.customers")
+        .unwrap_or_else(|| panic!("{first:?}"));
+    let version = customers["artifact"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        version.starts_with("rows-sha256:"),
+        "a recorded sample names the table's version (all its rows), not the sample's: {version}"
+    );
+    // A full scan of the unchanged tables finds the same versions: no new artifact record.
+    p.run(&["scan", "--record", "--full", "sqlite:shop.db"])
+        .expect(0);
+    assert_eq!(records(&p, "artifact").len(), 5);
+    assert_eq!(records(&p, "scan").len(), 10);
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    db.execute(
+        "UPDATE customers SET email = 'new@example.org' WHERE customer_id = 3",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    p.run(&["scan", "--record", "sqlite:shop.db", "--table", "customers"])
+        .expect(0);
+    let versions = records(&p, "artifact");
+    assert_eq!(versions.len(), 6, "customers changed: a new version");
+    assert_eq!(versions[5]["artifact"]["path"], "sqlite:shop.db.customers");
+    assert_eq!(versions[5]["artifact"]["previous"], version.as_str());
+    p.run(&["ledger", "verify"]).expect(0);
+    p.run(&["audit", "--out", "report"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
+    let paths: Vec<&str> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"sqlite:shop.db.customers"), "{paths:?}");
+    assert!(!p.read("report/report.json").contains("new@example.org"));
 }
 
 #[test]
@@ -504,4 +559,94 @@ fn table_globs_narrow_a_database_scan_and_a_glob_that_names_nothing_is_refused()
         .expect_error("--table '[a'");
     p.run(&["gate", "sqlite:shop.db", "--table", "countries"])
         .expect(0);
+}
+
+#[test]
+fn a_subject_is_found_in_database_tables_and_along_their_declared_foreign_keys() {
+    let p = Project::new();
+    write_shop(&p, 300);
+    p.run(&["init"]).expect(0);
+    p.run(&["scan", "--record", "sqlite:shop.db"]).expect(0);
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    // Rows are numbered in rowid order; these tables' rowids are their keys 1..N.
+    let rows_of = |sql: &str| -> Vec<u64> {
+        let mut stmt = db.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|r| r.unwrap() as u64)
+            .collect()
+    };
+    let orders = rows_of("SELECT order_id FROM orders WHERE customer_id = 7 ORDER BY order_id");
+    let tickets = rows_of("SELECT ticket_id FROM tickets WHERE customer_id = 7 ORDER BY ticket_id");
+    assert!(!orders.is_empty() && !tickets.is_empty());
+    let before = std::fs::read(p.path("shop.db")).unwrap();
+    let found: serde_json::Value = serde_json::from_str(
+        &p.run(&[
+            "subject",
+            "find",
+            "--id",
+            "email=user7@example.org",
+            "--format",
+            "json",
+            "--export",
+            "access",
+        ])
+        .expect(0)
+        .stdout(),
+    )
+    .unwrap();
+    let locators = |path: &str| -> Vec<u64> {
+        found["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["path"] == path)
+            .unwrap_or_else(|| panic!("{path} in {found}"))["locators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(locators("sqlite:shop.db.customers"), [7]);
+    // `orders.customer_id REFERENCES customers(customer_id)`: the key found in customers
+    // is followed into the tables that declare a foreign key to it.
+    assert_eq!(locators("sqlite:shop.db.orders"), orders);
+    assert_eq!(locators("sqlite:shop.db.tickets"), tickets);
+    let out = serde_json::to_string(&found).unwrap();
+    assert!(
+        !out.contains("user7@example.org"),
+        "values are never printed"
+    );
+    let export = std::fs::read_dir(p.path("access"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains("sqlite:shop.db.customers"))
+        .expect("the customer's own row is exported");
+    assert!(export.contains("user7@example.org"), "{export}");
+    // Erasure cannot delete rows of a database yet: it says so and certifies nothing.
+    let plan = p
+        .run(&["subject", "erase", "--id", "email=user7@example.org"])
+        .expect(0);
+    assert!(
+        plan.stdout()
+            .contains("sqlite:shop.db.orders: a database table"),
+        "{}",
+        plan.stdout()
+    );
+    let applied = p
+        .run(&[
+            "subject",
+            "erase",
+            "--id",
+            "email=user7@example.org",
+            "--apply",
+        ])
+        .expect(1);
+    assert!(
+        applied.stdout().contains("NOT VERIFIED"),
+        "{}",
+        applied.stdout()
+    );
+    assert_eq!(std::fs::read(p.path("shop.db")).unwrap(), before);
 }

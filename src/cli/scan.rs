@@ -93,22 +93,6 @@ impl RuleArgs {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
-    // A table's version is a digest of its rows, which `verify --artifacts` cannot check
-    // against a file yet: database scans are not recorded in this version.
-    if args.record
-        && let Some(db) = args.paths.iter().find(|p| {
-            matches!(
-                crate::source::location::Location::parse(&p.to_string_lossy()),
-                Ok(crate::source::location::Location::Database(_))
-            )
-        })
-    {
-        return Err(UsageError(format!(
-            "{}: database tables cannot be recorded in the ledger yet; scan without --record",
-            crate::source::location::mask(&db.to_string_lossy())
-        ))
-        .into());
-    }
     // Open the ledger first: a scan that cannot be recorded is refused before any work.
     let ledger = if args.record {
         Some(crate::ledger::Ledger::open(&ctx.root)?)

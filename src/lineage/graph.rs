@@ -539,7 +539,10 @@ pub fn to_mermaid(w: &Walk) -> String {
     let id = |d: &str| {
         format!(
             "n{}",
-            &d.trim_start_matches("sha256:")
+            // The hex after the digest's mark (`sha256:`, `name:`, `rows-sha256:`).
+            d.rsplit(':')
+                .next()
+                .unwrap_or(d)
                 .chars()
                 .take(12)
                 .collect::<String>()

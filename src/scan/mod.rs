@@ -256,7 +256,10 @@ pub fn scan_all(
             source::location::Location::Database(db)
                 if db.engine == source::location::Engine::Sqlite =>
             {
-                let db = std::rc::Rc::new(source::sqlite::Db::open(&db)?);
+                let mut db = source::sqlite::Db::open(&db)?;
+                // Named from the project root, as files are: `sqlite:data/shop.db.customers`.
+                db.location.database = display_path(db.path(), &req.root);
+                let db = std::rc::Rc::new(db);
                 databases.push(source::location::mask(&path.to_string_lossy()));
                 for table in db.tables()? {
                     if globs.selects(source::sqlite::SCHEMA, &table.name) {
@@ -364,6 +367,13 @@ fn scan_table(
         matcher.feed(batch);
         Ok(())
     })?;
+    // A sample's version covers only what it read; the table's version (what a recorded
+    // scan names, as a file's digest covers all its bytes) needs every row, read once more.
+    let digest = if req.digest && digest.starts_with(source::sqlite::SAMPLE_VERSION) {
+        db.version(table)?
+    } else {
+        digest
+    };
     let read = Read {
         rows,
         rows_total: info.rows_total,

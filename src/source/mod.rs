@@ -20,6 +20,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use self::dialect::Dialect;
 use crate::scan::ScanError;
 
+pub mod dataset;
 pub mod dialect;
 pub mod frame;
 pub mod location;

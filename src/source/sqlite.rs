@@ -33,6 +33,9 @@ use crate::scan::ScanError;
 
 /// The schema of a database file's own tables, as `--table main.TABLE` names it.
 pub const SCHEMA: &str = "main";
+/// The marks of a table's version: after a full read, and after a sample.
+pub const ROWS_VERSION: &str = "rows-sha256:";
+pub const SAMPLE_VERSION: &str = "sample-sha256:";
 /// Rowid ranges a sample is drawn from.
 pub const SAMPLE_RANGES: u64 = 16;
 /// Rows per batch handed to the caller.
@@ -67,6 +70,16 @@ pub struct ForeignKey {
     pub column: String,
     pub table: String,
     pub to: String,
+}
+
+impl Table {
+    /// Which of `columns` the table has.
+    pub fn present(&self, columns: &[String]) -> Vec<bool> {
+        columns
+            .iter()
+            .map(|c| self.columns.iter().any(|(n, _)| n == c))
+            .collect()
+    }
 }
 
 /// How many rows to read of a table.
@@ -107,6 +120,190 @@ impl Db {
             })
             .map_err(|e| db.error(e))?;
         Ok(db)
+    }
+
+    /// Opens the file to delete rows from (a subject's erasure): read-write, never created,
+    /// with the database's foreign keys enforced.
+    pub fn open_for_erasure(location: &Database) -> Result<Db, ScanError> {
+        let path = PathBuf::from(&location.database);
+        std::fs::metadata(&path).map_err(|e| ScanError::Open {
+            path: path.clone(),
+            source: e,
+        })?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_error(&path, e))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|e| sql_error(&path, e))?;
+        Ok(Db {
+            conn,
+            path,
+            location: location.clone(),
+        })
+    }
+
+    /// Deletes, in one transaction, the rows at the given positions (1-based, rowid order, as
+    /// [`super::dataset`] numbers them) of each table, whose version must still be the one
+    /// given (the positions are of that content). Returns each table's rows before and
+    /// after. Every check fails the whole: a table that changed, a `WITHOUT ROWID` table, a
+    /// position past the end, a count after the deletes other than expected (the database
+    /// removed more by `ON DELETE CASCADE` or a trigger), or a foreign key of a row left that
+    /// still refers to a deleted one (checked at commit). Then it is rolled back and nothing
+    /// was deleted.
+    pub fn delete_rows(
+        &self,
+        work: &[(&Table, &[u64], &str)],
+    ) -> Result<Vec<(u64, u64)>, ScanError> {
+        let err = |e| self.error(e);
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE; PRAGMA defer_foreign_keys = ON;")
+            .map_err(err)?;
+        let done = self.delete_in_transaction(work).and_then(|counts| {
+            self.conn.execute_batch("COMMIT").map_err(|e| ScanError::Read {
+                path: self.path.clone(),
+                message: format!(
+                    "rows of other tables still refer to the subject's rows (a foreign key holds them back: {e}); nothing was deleted"
+                ),
+            })?;
+            Ok(counts)
+        });
+        if done.is_err() && !self.conn.is_autocommit() {
+            // The error is what is reported; a failed rollback leaves SQLite's own journal
+            // to undo the transaction when the file is next opened.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        done
+    }
+
+    fn delete_in_transaction(
+        &self,
+        work: &[(&Table, &[u64], &str)],
+    ) -> Result<Vec<(u64, u64)>, ScanError> {
+        let err = |e| self.error(e);
+        let refused = |table: &Table, why: String| ScanError::Read {
+            path: self.path.clone(),
+            message: format!("table {}: {why}; nothing was deleted", table.name),
+        };
+        // Every check before the first delete.
+        let mut plan = Vec::with_capacity(work.len());
+        for (table, positions, version) in work {
+            if !table.rowid {
+                return Err(refused(
+                    table,
+                    "a WITHOUT ROWID table is not erased by position".into(),
+                ));
+            }
+            if self.version(table)? != *version {
+                return Err(refused(
+                    table,
+                    "it changed since the subject was searched".into(),
+                ));
+            }
+            let wanted: std::collections::BTreeSet<u64> = positions.iter().copied().collect();
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT rowid FROM {} ORDER BY rowid",
+                    quoted(&table.name)
+                ))
+                .map_err(err)?;
+            let mut rows = stmt.query([]).map_err(err)?;
+            let (mut at, mut rowids) = (0u64, Vec::with_capacity(wanted.len()));
+            while let Some(r) = rows.next().map_err(err)? {
+                at += 1;
+                if wanted.contains(&at) {
+                    rowids.push(r.get::<_, i64>(0).map_err(err)?);
+                }
+            }
+            if rowids.len() != wanted.len() {
+                return Err(refused(
+                    table,
+                    format!("it has {at} rows, fewer than the positions given"),
+                ));
+            }
+            plan.push((*table, rowids, self.count(table)?));
+        }
+        // Rows that refer to others first, so that a cascade finds nothing left to remove.
+        let names: Vec<&str> = plan.iter().map(|(t, ..)| t.name.as_str()).collect();
+        let refers = |t: &Table| {
+            t.foreign_keys
+                .iter()
+                .filter(|fk| {
+                    names.iter().any(|n| n.eq_ignore_ascii_case(&fk.table)) && fk.table != t.name
+                })
+                .count()
+        };
+        plan.sort_by_key(|(t, ..)| std::cmp::Reverse(refers(t)));
+        for (table, rowids, _) in &plan {
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "DELETE FROM {} WHERE rowid = ?1",
+                    quoted(&table.name)
+                ))
+                .map_err(err)?;
+            for id in rowids {
+                stmt.execute([id]).map_err(err)?;
+            }
+        }
+        let mut counts = Vec::with_capacity(work.len());
+        for (table, ..) in work {
+            let (_, rowids, before) = plan
+                .iter()
+                .find(|(t, ..)| t.name == table.name)
+                .expect("every table is planned");
+            let after = self.count(table)?;
+            if before - after != rowids.len() as u64 {
+                return Err(refused(
+                    table,
+                    format!(
+                        "the database removed {} row(s) more than the subject's {} (ON DELETE CASCADE or a trigger): erase by hand",
+                        (before - after).saturating_sub(rowids.len() as u64),
+                        rowids.len()
+                    ),
+                ));
+            }
+            counts.push((*before, after));
+        }
+        Ok(counts)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The number of rows of a table.
+    pub fn count(&self, table: &Table) -> Result<u64, ScanError> {
+        self.conn
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quoted(&table.name)),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Streams the named columns of a table (those it has, in the order given:
+    /// [`Table::present`]) in row order, [`BATCH`] rows at a time.
+    pub fn stream(
+        &self,
+        table: &Table,
+        columns: &[String],
+        sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        let projected = Table {
+            columns: columns
+                .iter()
+                .filter_map(|c| table.columns.iter().find(|(n, _)| n == c).cloned())
+                .collect(),
+            ..table.clone()
+        };
+        self.read(&projected, Rows::Full, sink)?;
+        Ok(())
     }
 
     fn error(&self, e: rusqlite::Error) -> ScanError {
@@ -225,6 +422,12 @@ impl Db {
             .collect()
     }
 
+    /// The table's version from every row (`rows-sha256:`), as a full read gives it.
+    pub fn version(&self, table: &Table) -> Result<String, ScanError> {
+        let (_, _, digest) = self.read(table, Rows::Full, &mut |_| Ok(()))?;
+        Ok(digest)
+    }
+
     /// Reads the table's rows into batches for `sink`; returns how they were drawn, the rows
     /// read and the table's version ([`self`] module doc).
     pub fn read(
@@ -322,10 +525,10 @@ impl Db {
         };
         let read = batches.finish(&mut version)?;
         let digest = if full {
-            format!("rows-sha256:{}", hex::encode(version.finalize()))
+            format!("{ROWS_VERSION}{}", hex::encode(version.finalize()))
         } else {
             version.update(total.to_le_bytes());
-            format!("sample-sha256:{}", hex::encode(version.finalize()))
+            format!("{SAMPLE_VERSION}{}", hex::encode(version.finalize()))
         };
         let info = ReadInfo {
             rows_total: Some(total),

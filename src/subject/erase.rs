@@ -159,6 +159,16 @@ pub fn plan(
                     Err(u) => p.unresolved.push(u),
                 }
             }
+            Match::Rows if a.rows > 0 && a.path.starts_with("sqlite:") => {
+                p.unresolved.push(Unresolved {
+                    path: a.path.clone(),
+                    reason: format!(
+                        "a database table: piitrail does not delete its rows yet; delete the {} row(s) `subject find` located (rowid order) in the database",
+                        a.rows
+                    ),
+                    refuses: false,
+                })
+            }
             Match::Rows if a.rows > 0 => p.unresolved.push(Unresolved {
                 path: a.path.clone(),
                 reason: "not a file here (known from imported lineage): erase the rows where it is stored".into(),
@@ -754,7 +764,8 @@ fn mark_rewritten(
                 .as_ref()
                 .filter(|v| v.reference.digest != e.digest_before)
         {
-            let rows_after = super::read::count(&file)?;
+            let rows_after =
+                super::read::count(&crate::source::dataset::Dataset::File(file.clone()))?;
             e.done = Some(journal::Done {
                 digest_after: v.reference.digest.clone(),
                 rows_before: rows_after + e.rows.len() as u64,

@@ -34,6 +34,7 @@ use crate::ledger::{ColumnRef, ExecutionRecord, Record, live_executions_of};
 use crate::policy::Declaration;
 use crate::propagate::{Propagation, propagate};
 use crate::rules::RuleSet;
+use crate::source::dataset::Dataset;
 pub use identity::{Identity, Normaliser};
 
 #[derive(Debug, thiserror::Error)]
@@ -219,17 +220,45 @@ impl<'a> Edges<'a> {
                         path: path.to_string(),
                         column: column.clone(),
                     };
-                    self.references
-                        .entry(here.clone())
-                        .or_default()
-                        .push(target.clone());
-                    self.references
-                        .entry(target.clone())
-                        .or_default()
-                        .push(here);
+                    self.link(here, target.clone());
                 }
             }
         }
+    }
+
+    /// Adds the foreign keys a database declares for the tables among `paths`: they link
+    /// identities as declared references do.
+    fn declare_catalog(
+        &mut self,
+        root: &std::path::Path,
+        paths: &[&str],
+    ) -> Result<(), SubjectError> {
+        for path in paths.iter().filter(|p| p.starts_with("sqlite:")) {
+            let Some(Dataset::Table { db, table }) = Dataset::find(root, path)? else {
+                continue;
+            };
+            for fk in &table.foreign_keys {
+                let here = ColumnRef {
+                    path: path.to_string(),
+                    column: fk.column.clone(),
+                };
+                let target = ColumnRef {
+                    path: db.location.table_name(None, &fk.table),
+                    column: fk.to.clone(),
+                };
+                self.link(here, target);
+            }
+        }
+        Ok(())
+    }
+
+    /// Links two columns both ways.
+    fn link(&mut self, a: ColumnRef, b: ColumnRef) {
+        self.references
+            .entry(a.clone())
+            .or_default()
+            .push(b.clone());
+        self.references.entry(b).or_default().push(a);
     }
 
     /// Columns linked to `c` for an expanded identity: the other join keys of a step where
@@ -296,6 +325,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
         .map(|v| v.path.as_str())
         .collect();
     edges.declare(req.declarations, &datasets);
+    edges.declare_catalog(&req.root, &datasets)?;
     // Targets: (path, column) → needles. Each is searched in the latest version of its path.
     let mut targets: BTreeMap<(String, String), Vec<(Needle, bool)>> = BTreeMap::new();
     let add = |targets: &mut BTreeMap<(String, String), Vec<(Needle, bool)>>,
@@ -390,8 +420,8 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
             let Some(version) = prop.latest.get(&path).and_then(|d| prop.versions.get(d)) else {
                 continue;
             };
-            let file = req.root.join(&path);
-            if !file.is_file() || !req.roots.contains(&file) {
+            let data = Dataset::find(&req.root, &path)?.filter(|d| req.roots.contains(d.file()));
+            let Some(data) = data else {
                 // Known only by name (imported lineage), outside the data roots, or gone:
                 // nothing to search here.
                 for c in &columns {
@@ -400,7 +430,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                     }
                 }
                 continue;
-            }
+            };
             let expand: Vec<(String, String)> = version
                 .columns
                 .iter()
@@ -435,11 +465,17 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 .iter()
                 .filter_map(|(c, _)| wanted.iter().position(|w| w == c))
                 .collect();
-            let found = read::search(&file, &wanted, &matcher)?;
+            let found = read::search(&data, &wanted, &matcher)?;
             // Changed since recorded: another size, or written after the ledger recorded it
             // (hashing a large file would cost more than the search).
-            if let Some((size, time)) = recorded.get(path.as_str()) {
-                let meta = std::fs::metadata(&file).ok();
+            if let Dataset::Table { db, table } = &data {
+                // A table has no size or time to compare: its version is its rows.
+                if prop.latest.get(&path) != Some(&db.version(table)?) {
+                    changed.insert(path.clone());
+                }
+            } else if let Some((size, time)) = recorded.get(path.as_str()) {
+                let file = data.file();
+                let meta = std::fs::metadata(file).ok();
                 let modified = meta
                     .as_ref()
                     .and_then(|m| m.modified().ok())
@@ -499,7 +535,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                     .iter()
                     .flat_map(|(_, r)| r.iter().copied())
                     .collect();
-                read::shared(&file, &wanted, &check, &matched)?
+                read::shared(&data, &wanted, &check, &matched)?
             };
             for (ci, value, category, from, linked) in fresh {
                 let normaliser = Normaliser::of(&category);
@@ -767,12 +803,12 @@ fn primary_keys(
                     .all(|c| crate::policy::is_within(c, "user.unique_id"))
             })
     });
-    let file = req.root.join(&f.path);
-    if !pseudonymous || !file.is_file() {
-        return Ok(Vec::new());
-    }
+    let data = match Dataset::find(&req.root, &f.path)? {
+        Some(data) if pseudonymous => data,
+        _ => return Ok(Vec::new()),
+    };
     let rows: BTreeSet<u64> = f.locators.iter().copied().collect();
-    Ok(read::values(&file, key, &rows)?
+    Ok(read::values(&data, key, &rows)?
         .into_iter()
         .map(|values| key.iter().cloned().zip(values).collect())
         .collect())
@@ -799,10 +835,12 @@ fn group_of(
             continue;
         };
         let rows: BTreeSet<u64> = cols.values().flatten().copied().collect();
-        let file = root.join(&input.path);
-        if rows.is_empty() || !file.is_file() || keys.iter().any(|k| k.path != input.path) {
+        if rows.is_empty() || keys.iter().any(|k| k.path != input.path) {
             continue;
         }
+        let Some(file) = Dataset::find(root, &input.path)? else {
+            continue;
+        };
         let in_keys: Vec<String> = keys.iter().map(|k| k.column.clone()).collect();
         // Each key's column in the aggregate: a direct copy of it.
         let out_keys: Vec<Option<String>> = keys
@@ -819,14 +857,13 @@ fn group_of(
                     .map(|e| e.to.column.clone())
             })
             .collect();
-        let out_file = root.join(out);
+        let out_file = Dataset::find(root, out)?;
         if keys.is_empty() {
             // One total over every row.
             let size = read::count(&file)?;
-            let n = if out_file.is_file() {
-                read::count(&out_file)?
-            } else {
-                0
+            let n = match &out_file {
+                Some(out_file) => read::count(out_file)?,
+                None => 0,
             };
             f.group_by = Some(Vec::new());
             f.groups = vec![Group {
@@ -837,10 +874,13 @@ fn group_of(
         } else {
             let groups = read::groups(&file, &in_keys, &rows)?;
             let mut at: Vec<Option<u64>> = vec![None; groups.len()];
-            if out_file.is_file() && out_keys.iter().all(Option::is_some) {
+            if let Some(out_file) = out_file
+                .as_ref()
+                .filter(|_| out_keys.iter().all(Option::is_some))
+            {
                 let columns: Vec<String> = out_keys.iter().flatten().cloned().collect();
                 let wanted: Vec<read::Key> = groups.iter().map(|g| g.0.clone()).collect();
-                for (row, i) in read::rows_with(&out_file, &columns, &wanted)? {
+                for (row, i) in read::rows_with(out_file, &columns, &wanted)? {
                     at[i].get_or_insert(row);
                 }
             }
@@ -937,12 +977,11 @@ pub fn export(
         .iter()
         .filter(|a| a.matched == Match::Rows && !a.locators.is_empty())
     {
-        let file = root.join(&a.path);
-        if !file.is_file() {
+        let Some(data) = Dataset::find(root, &a.path)? else {
             continue;
-        }
+        };
         let wanted: BTreeSet<u64> = a.locators.iter().copied().collect();
-        let rows = read::rows(&file, &wanted)?;
+        let rows = read::rows(&data, &wanted)?;
         let name = format!(
             "{}.json",
             a.path

@@ -1,5 +1,6 @@
-//! Reading a data file for a subject: the wanted columns as text, in file order (one
-//! partition, so row numbers are the file's), matched against the identities' needles.
+//! Reading a dataset for a subject: the wanted columns as text, in file order (one
+//! partition, so row numbers are the file's; a database table's rows in rowid order, see
+//! [`crate::source::dataset`]), matched against the identities' needles.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,6 +13,7 @@ use futures::StreamExt;
 use super::Needle;
 use super::identity::{Identity, Normaliser};
 use crate::scan::ScanError;
+use crate::source::dataset::Dataset;
 use crate::source::frame::{df_error, ordered_session, read_text_frame};
 use crate::source::{Format, Source};
 
@@ -253,7 +255,7 @@ fn open(file: &Path) -> Result<(Source, &'static tokio::runtime::Runtime), ScanE
 /// Reads `wanted` columns of `file` (those present) and matches them. In a Parquet file,
 /// row groups whose statistics show they cannot hold a match are not read (see
 /// [`Matcher::may_hold`]).
-pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found, ScanError> {
+pub fn search(data: &Dataset, wanted: &[String], matcher: &Matcher) -> Result<Found, ScanError> {
     let mut found = Found {
         rows: matcher
             .checks
@@ -264,7 +266,7 @@ pub fn search(file: &Path, wanted: &[String], matcher: &Matcher) -> Result<Found
     };
     let mut seen_ids: HashSet<(usize, String)> = HashSet::new();
     let keep = |g: &RowGroup| matcher.may_hold(g, wanted);
-    scan_batches(file, wanted, Some(&keep), |row0, n, text| {
+    scan_batches(data, wanted, Some(&keep), |row0, n, text| {
         for r in 0..n {
             let mut matched = false;
             for (slot, (ci, checks)) in found.rows.iter_mut().zip(&matcher.checks) {
@@ -303,11 +305,27 @@ pub struct RowGroup<'a> {
 /// as text; `f` returns false to stop early. With `keep`, the row groups of a Parquet file it
 /// refuses are skipped (every batch still carries its rows' numbers in the file).
 fn scan_batches(
-    file: &Path,
+    data: &Dataset,
     columns: &[String],
     keep: Option<&dyn Fn(&RowGroup) -> bool>,
     mut f: impl FnMut(u64, usize, &[Option<Text>]) -> bool,
 ) -> Result<(), ScanError> {
+    let file = match data {
+        Dataset::File(file) => file,
+        Dataset::Table { db, table } => {
+            let present = table.present(columns);
+            let (mut row0, mut more) = (0u64, true);
+            return db.stream(table, columns, &mut |batch| {
+                if more {
+                    let text = columns_as_text(batch, &present)
+                        .map_err(|e| ScanError::Internal(format!("{}: {e}", db.artifact(table))))?;
+                    more = f(row0, batch.num_rows(), &text);
+                    row0 += batch.num_rows() as u64;
+                }
+                Ok(())
+            });
+        }
+    };
     let (src, runtime) = open(file)?;
     if let (Some(keep), Format::Parquet) = (keep, src.format) {
         return scan_parquet(&src, columns, keep, f);
@@ -458,13 +476,13 @@ fn key_at(text: &[Option<Text>], r: usize) -> Key {
 
 /// The values of `columns` in the given rows (1-based), in row order.
 pub fn values(
-    file: &Path,
+    data: &Dataset,
     columns: &[String],
     rows: &std::collections::BTreeSet<u64>,
 ) -> Result<Vec<Key>, ScanError> {
     let last = rows.last().copied().unwrap_or(0);
     let mut out = Vec::with_capacity(rows.len());
-    scan_batches(file, columns, None, |row0, n, text| {
+    scan_batches(data, columns, None, |row0, n, text| {
         for &r in rows.range(row0 + 1..=row0 + n as u64) {
             out.push(key_at(text, (r - row0 - 1) as usize));
         }
@@ -477,12 +495,12 @@ pub fn values(
 /// key (the values of `keys`), its size (the file's rows with that key) and how many of the
 /// given rows it holds, in order of first appearance.
 pub fn groups(
-    file: &Path,
+    data: &Dataset,
     keys: &[String],
     rows: &std::collections::BTreeSet<u64>,
 ) -> Result<Vec<(Key, u64, u64)>, ScanError> {
     let mut out: Vec<(Key, u64, u64)> = Vec::new();
-    for key in values(file, keys, rows)? {
+    for key in values(data, keys, rows)? {
         match out.iter_mut().find(|(k, _, _)| *k == key) {
             Some(g) => g.2 += 1,
             None => out.push((key, 0, 1)),
@@ -494,7 +512,7 @@ pub fn groups(
         .map(|(i, (k, _, _))| (k.clone(), i))
         .collect();
     let mut sizes = vec![0u64; out.len()];
-    scan_batches(file, keys, None, |_, n, text| {
+    scan_batches(data, keys, None, |_, n, text| {
         for r in 0..n {
             if let Some(&i) = index.get(&key_at(text, r)) {
                 sizes[i] += 1;
@@ -511,14 +529,14 @@ pub fn groups(
 /// The rows (1-based) of `file` whose `columns` hold one of `keys`, each with the index of
 /// its key.
 pub fn rows_with(
-    file: &Path,
+    data: &Dataset,
     columns: &[String],
     keys: &[Key],
 ) -> Result<Vec<(u64, usize)>, ScanError> {
     let index: std::collections::HashMap<&Key, usize> =
         keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
     let mut out = Vec::new();
-    scan_batches(file, columns, None, |row0, n, text| {
+    scan_batches(data, columns, None, |row0, n, text| {
         for r in 0..n {
             if let Some(&i) = index.get(&key_at(text, r)) {
                 out.push((row0 + r as u64 + 1, i));
@@ -532,7 +550,7 @@ pub fn rows_with(
 /// Which of `values` ((column index into `columns`, value as stored)) a row of `file` other
 /// than the `matched` ones (1-based) holds too.
 pub fn shared(
-    file: &Path,
+    data: &Dataset,
     columns: &[String],
     values: &[(usize, String)],
     matched: &std::collections::BTreeSet<u64>,
@@ -542,7 +560,7 @@ pub fn shared(
         by_column.entry(*ci).or_default().insert(v.trim());
     }
     let mut out = HashSet::new();
-    scan_batches(file, columns, None, |row0, n, text| {
+    scan_batches(data, columns, None, |row0, n, text| {
         for r in 0..n {
             if matched.contains(&(row0 + r as u64 + 1)) {
                 continue;
@@ -566,7 +584,11 @@ pub fn shared(
 }
 
 /// The number of rows of `file`.
-pub fn count(file: &Path) -> Result<u64, ScanError> {
+pub fn count(data: &Dataset) -> Result<u64, ScanError> {
+    let file = match data {
+        Dataset::File(file) => file,
+        Dataset::Table { db, table } => return db.count(table),
+    };
     let (src, runtime) = open(file)?;
     let ctx = ordered_session();
     runtime.block_on(async {
@@ -579,9 +601,32 @@ pub fn count(file: &Path) -> Result<u64, ScanError> {
 /// The given rows (1-based, file order) of `file`, every column as text (null as null): the
 /// subject's own data for an access request.
 pub fn rows(
-    file: &Path,
+    data: &Dataset,
     wanted: &std::collections::BTreeSet<u64>,
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ScanError> {
+    let file = match data {
+        Dataset::File(file) => file,
+        Dataset::Table { table, .. } => {
+            let names: Vec<String> = table.columns.iter().map(|(c, _)| c.clone()).collect();
+            let mut out = Vec::new();
+            scan_batches(data, &names, None, |row0, n, text| {
+                for &r in wanted.range(row0 + 1..=row0 + n as u64) {
+                    let i = (r - row0 - 1) as usize;
+                    let row = names
+                        .iter()
+                        .zip(text)
+                        .map(|(c, t)| {
+                            let v = t.as_ref().and_then(|t| t.get(i));
+                            (c.clone(), v.map_or(serde_json::Value::Null, |v| v.into()))
+                        })
+                        .collect();
+                    out.push(row);
+                }
+                true
+            })?;
+            return Ok(out);
+        }
+    };
     let (src, runtime) = open(file)?;
     let ctx = ordered_session();
     let mut out = Vec::new();
@@ -737,7 +782,7 @@ mod tests {
             expand: Vec::new(),
         };
         let wanted = vec!["email".to_string()];
-        let found = search(&file, &wanted, &matcher).unwrap();
+        let found = search(&Dataset::File(file.clone()), &wanted, &matcher).unwrap();
         let expected: Vec<u64> = emails
             .iter()
             .enumerate()
@@ -753,7 +798,13 @@ mod tests {
             kept.set(kept.get() + usize::from(k));
             k
         };
-        scan_batches(&file, &wanted, Some(&keep), |_, _, _| true).unwrap();
+        scan_batches(
+            &Dataset::File(file.clone()),
+            &wanted,
+            Some(&keep),
+            |_, _, _| true,
+        )
+        .unwrap();
         let (kept, total) = (kept.get(), total.get());
         assert_eq!(total, 21);
         assert!(kept <= 3, "{kept} of {total} row groups read");

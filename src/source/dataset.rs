@@ -1,0 +1,114 @@
+//! A recorded dataset found again by its artifact name: a data file under the project root,
+//! or a table of a SQLite database (`sqlite:PATH.TABLE`). Subject requests search and read
+//! datasets through this, whatever holds them.
+//!
+//! A SQLite name is split at the dot that ends an existing database file: in
+//! `sqlite:data/shop.v2.db.customers` the file is `data/shop.v2.db` and the table `customers`
+//! (a database file's path may hold dots; the table name comes last, see [`super::location`]).
+//! Rows of a table are numbered from 1 in rowid order (key order for a `WITHOUT ROWID` table),
+//! as a file's rows are in file order.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use super::location::{Engine, Location};
+use super::sqlite::{Db, Table};
+use crate::scan::ScanError;
+
+/// A dataset that is here to read.
+pub enum Dataset {
+    File(PathBuf),
+    Table { db: Rc<Db>, table: Table },
+}
+
+impl Dataset {
+    /// The dataset named `name` (an artifact path as the ledger records it) under `root`, or
+    /// `None` when nothing by that name is here: a file that is gone, a database table that
+    /// is not in its file, a place known only by name (a server's table from imported
+    /// lineage, an object store).
+    pub fn find(root: &Path, name: &str) -> Result<Option<Dataset>, ScanError> {
+        if let Some(rest) = name.strip_prefix("sqlite:") {
+            return Self::find_table(root, rest);
+        }
+        match Location::parse(name) {
+            Ok(Location::File(_)) => {
+                let file = root.join(name);
+                Ok(file.is_file().then_some(Dataset::File(file)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn find_table(root: &Path, rest: &str) -> Result<Option<Dataset>, ScanError> {
+        for (i, _) in rest.rmatch_indices('.') {
+            let (path, table) = (&rest[..i], &rest[i + 1..]);
+            let file = root.join(path);
+            if path.is_empty() || table.is_empty() || !file.is_file() {
+                continue;
+            }
+            let Ok(Location::Database(mut location)) =
+                Location::parse(&format!("sqlite:{}", file.display()))
+            else {
+                continue;
+            };
+            debug_assert_eq!(location.engine, Engine::Sqlite);
+            let mut db = Db::open(&location)?;
+            location.database = path.to_string();
+            db.location = location;
+            let tables = db.tables()?;
+            let found = tables
+                .iter()
+                .find(|t| t.name == table)
+                .or_else(|| tables.iter().find(|t| t.name.eq_ignore_ascii_case(table)))
+                .cloned();
+            return Ok(found.map(|table| Dataset::Table {
+                db: Rc::new(db),
+                table,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The file that holds it (a data file, or the database file), for the data roots.
+    pub fn file(&self) -> &Path {
+        match self {
+            Dataset::File(f) => f,
+            Dataset::Table { db, .. } => db.path(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_name_is_split_where_its_database_file_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join("shop.v2.db")).unwrap();
+        conn.execute_batch("CREATE TABLE Customers (id INTEGER PRIMARY KEY, email TEXT);")
+            .unwrap();
+        drop(conn);
+        std::fs::write(dir.path().join("a.csv"), "x\n1\n").unwrap();
+        let found = Dataset::find(dir.path(), "sqlite:shop.v2.db.customers").unwrap();
+        match found {
+            Some(Dataset::Table { table, .. }) => assert_eq!(table.name, "Customers"),
+            _ => panic!("the table is found"),
+        }
+        assert!(
+            Dataset::find(dir.path(), "sqlite:shop.v2.db.orders")
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            Dataset::find(dir.path(), "a.csv").unwrap(),
+            Some(Dataset::File(_))
+        ));
+        assert!(Dataset::find(dir.path(), "gone.csv").unwrap().is_none());
+        assert!(
+            Dataset::find(dir.path(), "postgres://db:5432/shop.public.customers")
+                .unwrap()
+                .is_none()
+        );
+    }
+}
