@@ -624,17 +624,53 @@ fn a_subject_is_found_in_database_tables_and_along_their_declared_foreign_keys()
         .find(|t| t.contains("sqlite:shop.db.customers"))
         .expect("the customer's own row is exported");
     assert!(export.contains("user7@example.org"), "{export}");
-    // Erasure cannot delete rows of a database yet: it says so and certifies nothing.
-    let plan = p
-        .run(&["subject", "erase", "--id", "email=user7@example.org"])
-        .expect(0);
-    assert!(
-        plan.stdout()
-            .contains("sqlite:shop.db.orders: a database table"),
-        "{}",
-        plan.stdout()
+    assert_eq!(
+        std::fs::read(p.path("shop.db")).unwrap(),
+        before,
+        "a search changes nothing"
     );
-    let applied = p
+}
+
+/// Every row of a table as text, in rowid order.
+fn dump(p: &Project, table: &str) -> Vec<String> {
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    let mut stmt = db
+        .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+        .unwrap();
+    let width = stmt.column_count();
+    stmt.query_map([], |r| {
+        Ok((0..width)
+            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+            .collect::<Vec<_>>()
+            .join("|"))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+#[test]
+fn an_erasure_deletes_exactly_the_subjects_rows_of_a_database_in_one_transaction() {
+    let p = Project::new();
+    write_shop(&p, 300);
+    p.run(&["init"]).expect(0);
+    p.run(&["keygen", "--out", "keys"]).expect(0);
+    p.run(&["scan", "--record", "sqlite:shop.db"]).expect(0);
+    let before: BTreeMap<&str, Vec<String>> = ["customers", "orders", "tickets", "employees"]
+        .into_iter()
+        .map(|t| (t, dump(&p, t)))
+        .collect();
+    // A table nobody recorded still refers to customer 7 and forbids deleting them: the
+    // database holds the erasure back, and nothing is deleted.
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE loyalty (card INTEGER PRIMARY KEY,
+             customer_id INTEGER REFERENCES customers(customer_id) ON DELETE RESTRICT);
+         INSERT INTO loyalty VALUES (1, 7);",
+    )
+    .unwrap();
+    drop(db);
+    let held = p
         .run(&[
             "subject",
             "erase",
@@ -643,10 +679,75 @@ fn a_subject_is_found_in_database_tables_and_along_their_declared_foreign_keys()
             "--apply",
         ])
         .expect(1);
+    assert!(held.stdout().contains("FAILED"), "{}", held.stdout());
     assert!(
-        applied.stdout().contains("NOT VERIFIED"),
-        "{}",
-        applied.stdout()
+        held.stdout().contains("FOREIGN KEY"),
+        "the reason is the database's: {}",
+        held.stdout()
     );
-    assert_eq!(std::fs::read(p.path("shop.db")).unwrap(), before);
+    for (table, rows) in &before {
+        assert_eq!(&dump(&p, table), rows, "{table} is as it was");
+    }
+    // Without it, a re-run finishes the erasure.
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    db.execute_batch("DROP TABLE loyalty;").unwrap();
+    drop(db);
+    let done = p
+        .run(&[
+            "subject",
+            "erase",
+            "--id",
+            "email=user7@example.org",
+            "--apply",
+            "--key",
+            "keys/piitrail.key",
+        ])
+        .expect(0);
+    assert!(done.stdout().contains("verified"), "{}", done.stdout());
+    // Exactly the subject's rows are gone; every other row is as it was.
+    let subject = |table: &str, row: &String| match table {
+        "customers" => row.starts_with("Integer(7)|"),
+        "orders" | "tickets" => row.split('|').nth(1) == Some("Integer(7)"),
+        _ => false,
+    };
+    for (table, rows) in &before {
+        let kept: Vec<String> = rows
+            .iter()
+            .filter(|r| !subject(table, r))
+            .cloned()
+            .collect();
+        assert!(kept.len() < rows.len() || *table == "employees", "{table}");
+        assert_eq!(dump(&p, table), kept, "{table}");
+    }
+    let cert: serde_json::Value =
+        serde_json::from_str(&p.read("piitrail-erasure/certificate.json")).unwrap();
+    let removed = cert["applied"]["removed"].as_array().unwrap();
+    let customers = removed
+        .iter()
+        .find(|r| r["path"] == "sqlite:shop.db.customers")
+        .unwrap();
+    assert_eq!(customers["removed"], 1);
+    assert_eq!(customers["rows_after"], 299);
+    assert!(
+        customers["digest_after"]
+            .as_str()
+            .unwrap()
+            .starts_with("rows-sha256:")
+    );
+    p.run(&["ledger", "verify"]).expect(0);
+    p.run(&[
+        "verify",
+        "piitrail-erasure/certificate.dsse.json",
+        "--key",
+        "keys/piitrail.pub",
+    ])
+    .expect(0);
+    p.run(&[
+        "subject",
+        "find",
+        "--id",
+        "email=user7@example.org",
+        "--fail-if-found",
+    ])
+    .expect(0);
 }

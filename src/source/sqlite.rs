@@ -73,6 +73,11 @@ pub struct ForeignKey {
 }
 
 impl Table {
+    /// False for a `WITHOUT ROWID` table (its rows are not erased by position).
+    pub fn has_rowid(&self) -> bool {
+        self.rowid
+    }
+
     /// Which of `columns` the table has.
     pub fn present(&self, columns: &[String]) -> Vec<bool> {
         columns

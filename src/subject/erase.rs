@@ -29,6 +29,7 @@ use crate::ledger::{
     live_executions_of,
 };
 use crate::lineage::{LineageError, Version, append_execution};
+use crate::source::dataset::Dataset;
 use crate::source::{Format, Source};
 
 /// A file to rewrite without some rows.
@@ -102,6 +103,69 @@ fn rewritable(
     Ok(is_link.then(|| crate::scan::display_path(&target, root)))
 }
 
+/// The current version of a dataset of an erasure (a file, or a database table: its
+/// `rows-sha256:`), or `None` when it is not here.
+fn version_of(root: &Path, path: &str) -> Result<Option<Version>, SubjectError> {
+    Ok(match Dataset::find(root, path)? {
+        None => None,
+        Some(Dataset::File(file)) => Some(Version::of(&file, root, "dataset", "dataset")?),
+        Some(Dataset::Table { db, table }) => Some(Version {
+            reference: ArtifactRef {
+                path: path.to_string(),
+                digest: db.version(&table)?,
+            },
+            size: 0,
+            format: "sqlite".into(),
+            role: "dataset",
+            schema: table
+                .columns
+                .iter()
+                .map(|(name, data_type)| crate::ledger::SchemaField {
+                    name: name.clone(),
+                    data_type: data_type.clone(),
+                })
+                .collect(),
+        }),
+    })
+}
+
+/// A database table with the subject's rows: erased in the database (inside the data roots,
+/// a table with rowids), else listed by hand.
+fn table_delete(
+    root: &Path,
+    roots: &crate::policy::DataRoots,
+    path: &str,
+    rows: &[u64],
+) -> Result<Delete, Unresolved> {
+    let by_hand = |reason: String| Unresolved {
+        path: path.to_string(),
+        reason,
+        refuses: false,
+    };
+    match Dataset::find(root, path) {
+        Err(e) => Err(by_hand(format!("cannot be opened: {e}"))),
+        Ok(Some(Dataset::Table { db, table })) => {
+            if !roots.contains(db.path()) {
+                Err(by_hand("its database file is outside the data roots, so not searched: erase the subject's rows there, or add its folder to [project] data_roots".into()))
+            } else if !table.has_rowid() {
+                Err(by_hand(format!(
+                    "a WITHOUT ROWID table: delete the {} row(s) `subject find` located (key order) in the database",
+                    rows.len()
+                )))
+            } else {
+                Ok(Delete {
+                    path: path.to_string(),
+                    rows: rows.to_vec(),
+                    through_link_to: None,
+                })
+            }
+        }
+        Ok(_) => Err(by_hand(
+            "not here (known from imported lineage): erase the rows where it is stored".into(),
+        )),
+    }
+}
+
 /// The live SQL steps, in ledger order, that can be replayed (their table names recorded).
 fn sql_steps(records: &[Record]) -> Vec<&ExecutionRecord> {
     live_executions_of(records)
@@ -160,14 +224,13 @@ pub fn plan(
                 }
             }
             Match::Rows if a.rows > 0 && a.path.starts_with("sqlite:") => {
-                p.unresolved.push(Unresolved {
-                    path: a.path.clone(),
-                    reason: format!(
-                        "a database table: piitrail does not delete its rows yet; delete the {} row(s) `subject find` located (rowid order) in the database",
-                        a.rows
-                    ),
-                    refuses: false,
-                })
+                match table_delete(root, roots, &a.path, &a.locators) {
+                    Ok(d) => {
+                        changed.insert(a.path.clone());
+                        p.delete.push(d);
+                    }
+                    Err(u) => p.unresolved.push(u),
+                }
             }
             Match::Rows if a.rows > 0 => p.unresolved.push(Unresolved {
                 path: a.path.clone(),
@@ -541,7 +604,19 @@ pub fn apply(
         failed: None,
     };
     let mut finished = Vec::new();
-    for d in &plan.delete {
+    let tables: Vec<&Delete> = plan
+        .delete
+        .iter()
+        .filter(|d| d.path.starts_with("sqlite:"))
+        .collect();
+    if let Err(e) = erase_tables(root, &tables, journal, &mut finished) {
+        done.failed = Some(e);
+    }
+    let files = plan
+        .delete
+        .iter()
+        .filter(|d| !d.path.starts_with("sqlite:"));
+    for d in files.take_while(|_| done.failed.is_none()) {
         let file = root.join(&d.path);
         let Some(digest_before) = journal.entry(&d.path).map(|e| e.digest_before.clone()) else {
             done.failed = Some(format!("{}: not in the erasure journal", d.path));
@@ -646,6 +721,79 @@ pub fn apply(
         }
     }
     done
+}
+
+/// Deletes the subject's rows of database tables: each database's tables in one
+/// transaction ([`crate::source::sqlite::Db::delete_rows`]: the versions the positions are
+/// of, the counts and the foreign keys checked, or nothing deleted), then each table's new
+/// version in the journal.
+fn erase_tables(
+    root: &Path,
+    deletes: &[&Delete],
+    journal: &mut Journal,
+    finished: &mut Vec<Finished>,
+) -> Result<(), String> {
+    let mut by_db: BTreeMap<PathBuf, Vec<(&Delete, crate::source::sqlite::Table, String)>> =
+        BTreeMap::new();
+    for d in deletes {
+        let Some(before) = journal.entry(&d.path).map(|e| e.digest_before.clone()) else {
+            return Err(format!("{}: not in the erasure journal", d.path));
+        };
+        match Dataset::find(root, &d.path).map_err(|e| e.to_string())? {
+            Some(Dataset::Table { db, table }) => by_db
+                .entry(db.path().to_path_buf())
+                .or_default()
+                .push((d, table, before)),
+            _ => return Err(format!("{}: the table is gone", d.path)),
+        }
+    }
+    for (file, work) in by_db {
+        let location =
+            match crate::source::location::Location::parse(&format!("sqlite:{}", file.display())) {
+                Ok(crate::source::location::Location::Database(db)) => db,
+                _ => return Err(format!("{}: not a SQLite location", file.display())),
+            };
+        let db =
+            crate::source::sqlite::Db::open_for_erasure(&location).map_err(|e| e.to_string())?;
+        let args: Vec<(&crate::source::sqlite::Table, &[u64], &str)> = work
+            .iter()
+            .map(|(d, t, v)| (t, d.rows.as_slice(), v.as_str()))
+            .collect();
+        let counts = db.delete_rows(&args).map_err(|e| {
+            let paths: Vec<&str> = work.iter().map(|(d, ..)| d.path.as_str()).collect();
+            format!("deleting the subject's rows of {}: {e}", paths.join(", "))
+        })?;
+        drop(db);
+        for ((d, _, before), (rows_before, rows_after)) in work.iter().zip(counts) {
+            let new = version_of(root, &d.path)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{}: gone after its rows were deleted", d.path))?;
+            if let Some(e) = journal.entry_mut(&d.path) {
+                e.done = Some(journal::Done {
+                    digest_after: new.reference.digest.clone(),
+                    rows_before,
+                    rows_after,
+                    recorded: false,
+                });
+            }
+            finished.push(Finished {
+                before: ArtifactRef {
+                    path: d.path.clone(),
+                    digest: before.clone(),
+                },
+                after: new,
+                rows_before,
+                rows_after,
+            });
+        }
+        journal.save().map_err(|e| {
+            format!(
+                "the rows of {} were deleted, but the erasure journal could not be updated: {e}",
+                file.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// A rewrite carried out.
@@ -753,19 +901,17 @@ fn mark_rewritten(
 ) -> Result<Vec<Option<Version>>, SubjectError> {
     let mut versions = Vec::with_capacity(journal.files.len());
     for e in journal.files.iter_mut() {
-        let file = root.join(&e.path);
         let now = match e.done.as_ref() {
             Some(d) if d.recorded => None,
-            _ if !file.is_file() => None,
-            _ => Some(Version::of(&file, root, "dataset", "dataset")?),
+            _ => version_of(root, &e.path)?,
         };
         if e.done.is_none()
             && let Some(v) = now
                 .as_ref()
                 .filter(|v| v.reference.digest != e.digest_before)
+            && let Some(data) = Dataset::find(root, &e.path)?
         {
-            let rows_after =
-                super::read::count(&crate::source::dataset::Dataset::File(file.clone()))?;
+            let rows_after = super::read::count(&data)?;
             e.done = Some(journal::Done {
                 digest_after: v.reference.digest.clone(),
                 rows_before: rows_after + e.rows.len() as u64,
@@ -879,22 +1025,19 @@ pub fn write_certificate(
     if let Some(key) = key {
         let signing =
             crate::sign::load_signing_key(key).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        // Files' digests only: a table's version (`rows-sha256:`) is in the predicate, never
+        // passed off as the sha256 of a file.
         let subjects: Vec<(String, String)> = cert
             .applied
             .removed
             .iter()
-            .map(|r| {
-                (
-                    r.path.clone(),
-                    r.digest_after.trim_start_matches("sha256:").to_string(),
-                )
+            .map(|r| (&r.path, &r.digest_after))
+            .chain(cert.applied.recomputed.iter().map(|r| (&r.path, &r.digest)))
+            .filter_map(|(path, digest)| {
+                digest
+                    .strip_prefix("sha256:")
+                    .map(|hex| (path.clone(), hex.to_string()))
             })
-            .chain(cert.applied.recomputed.iter().map(|r| {
-                (
-                    r.path.clone(),
-                    r.digest.trim_start_matches("sha256:").to_string(),
-                )
-            }))
             .collect();
         let predicate =
             serde_json::to_value(cert).map_err(|e| SubjectError::Usage(e.to_string()))?;
@@ -994,13 +1137,17 @@ pub fn erase(
     for d in &plan.delete {
         match journal.entry_mut(&d.path) {
             Some(e) => e.rows = d.rows.clone(),
-            None => match crate::source::digest_file(&req.root.join(&d.path)) {
-                Ok(digest) => journal.files.push(journal::Entry {
+            None => match version_of(&req.root, &d.path) {
+                Ok(Some(v)) => journal.files.push(journal::Entry {
                     path: d.path.clone(),
-                    digest_before: digest,
+                    digest_before: v.reference.digest,
                     rows: d.rows.clone(),
                     done: None,
                 }),
+                Ok(None) => {
+                    applied.failed = Some(format!("{}: it is gone", d.path));
+                    break;
+                }
                 Err(e) => {
                     applied.failed = Some(e.to_string());
                     break;
