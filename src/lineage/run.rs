@@ -7,20 +7,18 @@
 //! postcode or customer number with a leading zero stays text.
 
 use std::collections::HashMap;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::datasource::source_as_provider;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
 
 use super::{LineageError, Version, append_execution, sql};
 use crate::ledger::{Code, ExecutionRecord, Ledger, SchemaField};
 use crate::source::frame::{self, CsvRead};
+use crate::source::write::Output;
 use crate::source::{self, Format, Source, csv_sql_schema};
 
 /// One SQL step.
@@ -44,38 +42,6 @@ pub struct Ran {
     pub schema: Vec<SchemaField>,
     /// Whether the execution went into the ledger.
     pub recorded: bool,
-}
-
-/// The file formats `run` writes, by the output's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Output {
-    Csv(u8),
-    Parquet,
-    NdJson,
-    Arrow,
-}
-
-impl Output {
-    pub(crate) fn of(path: &Path) -> Result<Output, LineageError> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        Ok(match ext.as_str() {
-            "csv" => Output::Csv(b','),
-            "tsv" | "tab" => Output::Csv(b'\t'),
-            "parquet" | "pq" => Output::Parquet,
-            "json" | "jsonl" | "ndjson" => Output::NdJson,
-            "arrow" | "ipc" | "feather" => Output::Arrow,
-            _ => {
-                return Err(LineageError::Usage(format!(
-                    "--output {}: unknown format; name it .parquet, .csv, .tsv, .ndjson, .jsonl, .json or .arrow",
-                    path.display()
-                )));
-            }
-        })
-    }
 }
 
 /// A valid table name: a letter or `_`, then letters, digits or `_` (SQL folds it to lower case).
@@ -259,76 +225,21 @@ async fn register(
     Ok(schema)
 }
 
-/// Writes the result stream into `file` in the output's format; returns the row count.
-pub(crate) async fn write_stream(
-    mut stream: SendableRecordBatchStream,
+/// Writes the result stream into `file` through the data layer; returns the row count.
+async fn write_stream(
+    stream: SendableRecordBatchStream,
     format: Output,
     file: &mut std::fs::File,
     csv_inputs: &[CsvInput],
 ) -> Result<u64, LineageError> {
-    let schema = stream.schema();
-    let mut rows = 0u64;
-    let io = |e: std::io::Error| LineageError::Sql(format!("writing the result: {e}"));
-    let arrow = |e: datafusion::arrow::error::ArrowError| {
-        LineageError::Sql(format!("writing the result: {e}"))
-    };
-    let mut next = async || -> Result<Option<RecordBatch>, LineageError> {
-        match stream.next().await {
-            None => Ok(None),
-            Some(Ok(b)) => {
-                rows += b.num_rows() as u64;
-                Ok(Some(b))
+    source::write::write_stream(stream, format, file)
+        .await
+        .map_err(|e| match e {
+            source::write::WriteError::Query(e) => execution_error(e, csv_inputs),
+            source::write::WriteError::Write(m) => {
+                LineageError::Sql(format!("writing the result: {m}"))
             }
-            Some(Err(e)) => Err(execution_error(e, csv_inputs)),
-        }
-    };
-    match format {
-        Output::Csv(delimiter) => {
-            let mut w = datafusion::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .with_delimiter(delimiter)
-                .build(BufWriter::new(&mut *file));
-            // The header is written even when the result has no rows.
-            w.write(&RecordBatch::new_empty(schema.clone()))
-                .map_err(arrow)?;
-            while let Some(b) = next().await? {
-                w.write(&b).map_err(arrow)?;
-            }
-            w.into_inner().flush().map_err(io)?;
-        }
-        Output::NdJson => {
-            let mut w =
-                datafusion::arrow::json::LineDelimitedWriter::new(BufWriter::new(&mut *file));
-            while let Some(b) = next().await? {
-                w.write(&b).map_err(arrow)?;
-            }
-            w.finish().map_err(arrow)?;
-            w.into_inner().flush().map_err(io)?;
-        }
-        Output::Parquet => {
-            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut *file, schema, None)
-                .map_err(|e| LineageError::Sql(format!("writing the result: {e}")))?;
-            while let Some(b) = next().await? {
-                w.write(&b)
-                    .map_err(|e| LineageError::Sql(format!("writing the result: {e}")))?;
-            }
-            w.close()
-                .map_err(|e| LineageError::Sql(format!("writing the result: {e}")))?;
-        }
-        Output::Arrow => {
-            let mut w = datafusion::arrow::ipc::writer::FileWriter::try_new(
-                BufWriter::new(&mut *file),
-                &schema,
-            )
-            .map_err(arrow)?;
-            while let Some(b) = next().await? {
-                w.write(&b).map_err(arrow)?;
-            }
-            w.finish().map_err(arrow)?;
-            w.into_inner().map_err(arrow)?.flush().map_err(io)?;
-        }
-    }
-    Ok(rows)
+        })
 }
 
 /// Writing the output fails on the file itself or on the query.
@@ -353,7 +264,7 @@ impl From<LineageError> for WriteError {
 pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> {
     // Refused before anything is written: a URL is not a folder to create.
     source::require_local(&req.output)?;
-    let format = Output::of(&req.output)?;
+    let format = Output::of(&req.output).map_err(LineageError::Usage)?;
     if req.sql.trim().is_empty() {
         return Err(LineageError::Usage("--sql: the query is empty".into()));
     }

@@ -24,8 +24,11 @@ pub mod dataset;
 pub mod dialect;
 pub mod frame;
 pub mod location;
+pub mod rewrite;
+pub mod rows;
 pub mod select;
 pub mod sqlite;
+pub mod write;
 
 /// Files up to this size are sampled by reading them whole (and counting every row).
 pub const SMALL_FILE: u64 = 16 * 1024 * 1024;

@@ -16,7 +16,6 @@
 //!   finishes the job (files already clean have nothing left to remove).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -30,7 +29,6 @@ use crate::ledger::{
 };
 use crate::lineage::{LineageError, Version, append_execution};
 use crate::source::dataset::Dataset;
-use crate::source::{Format, Source};
 
 /// A file to rewrite without some rows.
 #[derive(Debug, Clone, Serialize)]
@@ -373,206 +371,6 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SubjectError + '_ {
     move |e| SubjectError::Usage(format!("{}: {e}", path.display()))
 }
 
-/// Copies a CSV file without the given data records (1-based), byte for byte otherwise.
-/// Returns (records before, records after).
-fn rewrite_csv(
-    src: &Source,
-    drop: &BTreeSet<u64>,
-    out: &mut std::fs::File,
-) -> Result<(u64, u64), SubjectError> {
-    let header = crate::source::csv_header(src)?;
-    let mut copy = BufReader::new(std::fs::File::open(&src.path).map_err(io(&src.path))?);
-    let mut w = std::io::BufWriter::new(out);
-    // The header (and a byte-order mark) as it is.
-    let mut head = vec![0u8; header.data_start as usize];
-    copy.read_exact(&mut head).map_err(io(&src.path))?;
-    w.write_all(&head).map_err(io(&src.path))?;
-    let mut file = std::fs::File::open(&src.path).map_err(io(&src.path))?;
-    file.seek(SeekFrom::Start(header.data_start))
-        .map_err(io(&src.path))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(header.dialect.delimiter)
-        .quote(header.dialect.quote)
-        .from_reader(BufReader::new(file));
-    let mut record = csv::ByteRecord::new();
-    let (mut before, mut after) = (0u64, 0u64);
-    let mut at = 0u64;
-    loop {
-        let more = rdr
-            .read_byte_record(&mut record)
-            .map_err(|e| SubjectError::Usage(format!("{}: {e}", src.path.display())))?;
-        let end = rdr.position().byte();
-        // Bytes up to the end of this record (blank lines before it included).
-        let mut chunk = vec![0u8; (end - at) as usize];
-        copy.read_exact(&mut chunk).map_err(io(&src.path))?;
-        at = end;
-        if !more {
-            w.write_all(&chunk).map_err(io(&src.path))?;
-            break;
-        }
-        before += 1;
-        if drop.contains(&before) {
-            continue;
-        }
-        after += 1;
-        w.write_all(&chunk).map_err(io(&src.path))?;
-    }
-    // Anything after the last record (a trailing blank line).
-    let mut rest = Vec::new();
-    copy.read_to_end(&mut rest).map_err(io(&src.path))?;
-    w.write_all(&rest).map_err(io(&src.path))?;
-    w.flush().map_err(io(&src.path))?;
-    Ok((before, after))
-}
-
-/// Rewrites Parquet, NDJSON or Arrow without the given rows (1-based, file order).
-fn rewrite_frame(
-    src: &Source,
-    drop: &BTreeSet<u64>,
-    out: &mut std::fs::File,
-) -> Result<(u64, u64), SubjectError> {
-    use datafusion::arrow::array::BooleanArray;
-    use datafusion::arrow::compute::filter_record_batch;
-    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-    use futures::StreamExt;
-    let format = crate::lineage::run::Output::of(&src.path)
-        .map_err(|e| SubjectError::Usage(e.to_string()))?;
-    let runtime = crate::source::runtime().map_err(|e| SubjectError::Usage(e.to_string()))?;
-    let ctx = crate::source::frame::ordered_session();
-    runtime.block_on(async {
-        let df = crate::source::frame::read_text_frame(&ctx, src).await?;
-        let stream = df
-            .execute_stream()
-            .await
-            .map_err(|e| crate::source::frame::df_error(src, e))?;
-        let schema = stream.schema();
-        // The rows read, counted as they pass: "before" is what was read, not inferred.
-        let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let drop = drop.clone();
-        let counter = seen.clone();
-        let filtered = stream.map(move |b| {
-            let b = b?;
-            let row0 = counter.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::SeqCst);
-            let keep: BooleanArray = (0..b.num_rows())
-                .map(|r| Some(!drop.contains(&(row0 + r as u64 + 1))))
-                .collect();
-            Ok(filter_record_batch(&b, &keep)?)
-        });
-        let adapted = Box::pin(RecordBatchStreamAdapter::new(schema, filtered));
-        let after = crate::lineage::run::write_stream(adapted, format, out, &[])
-            .await
-            .map_err(|e| SubjectError::Usage(format!("{}: {e}", src.path.display())))?;
-        Ok::<_, SubjectError>((seen.load(std::sync::atomic::Ordering::SeqCst), after))
-    })
-}
-
-/// The rows of a file just written (read back from its start): the check that the rewrite
-/// holds what it claims, whatever the writer said.
-fn rows_written(src: &Source, file: &std::fs::File) -> Result<u64, SubjectError> {
-    let bad = |e: &dyn std::fmt::Display| {
-        SubjectError::Usage(format!(
-            "{}: the rewritten file cannot be read back: {e}",
-            src.path.display()
-        ))
-    };
-    let mut f = file.try_clone().map_err(|e| bad(&e))?;
-    f.seek(SeekFrom::Start(0)).map_err(|e| bad(&e))?;
-    match src.format {
-        Format::Csv => {
-            let header = crate::source::csv_header(src).map_err(|e| bad(&e))?;
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(header.headerless.is_none())
-                .flexible(true)
-                .delimiter(header.dialect.delimiter)
-                .quote(header.dialect.quote)
-                .from_reader(BufReader::new(f));
-            let mut record = csv::ByteRecord::new();
-            let mut n = 0u64;
-            while rdr.read_byte_record(&mut record).map_err(|e| bad(&e))? {
-                n += 1;
-            }
-            Ok(n)
-        }
-        Format::Parquet => {
-            use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| bad(&e))?;
-            let declared = b.metadata().file_metadata().num_rows().max(0) as u64;
-            let mut n = 0u64;
-            for batch in b.build().map_err(|e| bad(&e))? {
-                n += batch.map_err(|e| bad(&e))?.num_rows() as u64;
-            }
-            if n != declared {
-                return Err(bad(&format!("it declares {declared} rows and holds {n}")));
-            }
-            Ok(n)
-        }
-        Format::Arrow => {
-            let r = datafusion::arrow::ipc::reader::FileReader::try_new(BufReader::new(f), None)
-                .map_err(|e| bad(&e))?;
-            let mut n = 0u64;
-            for batch in r {
-                n += batch.map_err(|e| bad(&e))?.num_rows() as u64;
-            }
-            Ok(n)
-        }
-        Format::NdJson => {
-            let mut n = 0u64;
-            for line in std::io::BufRead::split(BufReader::new(f), b'\n') {
-                let line = line.map_err(|e| bad(&e))?;
-                if !line.iter().all(u8::is_ascii_whitespace) {
-                    n += 1;
-                }
-            }
-            Ok(n)
-        }
-    }
-}
-
-/// Rewrites one file without `rows`, atomically; checks the counts before replacing it.
-fn rewrite(path: &Path, rows: &[u64]) -> Result<(u64, u64), SubjectError> {
-    let src = Source::open(path).map_err(|e| match e {
-        crate::scan::ScanError::UnknownFormat(_) => SubjectError::Usage(format!(
-            "{}: not a format piitrail can rewrite",
-            path.display()
-        )),
-        e => e.into(),
-    })?;
-    let drop: BTreeSet<u64> = rows.iter().copied().collect();
-    let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
-    // A symbolic link (the plan checked its target lies inside the data roots) is never
-    // replaced by a file: the file it leads to is rewritten, so every later read through the
-    // link, the verification search first, reads what was written.
-    let target = std::fs::canonicalize(path)
-        .map_err(|e| SubjectError::Usage(format!("{}: {e}", path.display())))?;
-    crate::fsio::write_atomic_with(&target, |file| {
-        // The new file keeps the old one's mode.
-        if let Some(p) = permissions {
-            file.set_permissions(p)?;
-        }
-        let (before, after) = match src.format {
-            Format::Csv => rewrite_csv(&src, &drop, file)?,
-            _ => rewrite_frame(&src, &drop, file)?,
-        };
-        let written = rows_written(&src, file)?;
-        if written != after {
-            return Err(SubjectError::Usage(format!(
-                "{}: {after} rows were written but the new file holds {written}; the file was left as it was",
-                path.display()
-            )));
-        }
-        if after + drop.len() as u64 != before {
-            return Err(SubjectError::Usage(format!(
-                "{}: {before} rows before, {after} after, {} to remove: the counts do not add up, the file was left as it was",
-                path.display(),
-                drop.len()
-            )));
-        }
-        Ok((before, after))
-    })
-}
-
 impl From<std::io::Error> for SubjectError {
     fn from(e: std::io::Error) -> Self {
         SubjectError::Usage(e.to_string())
@@ -622,7 +420,7 @@ pub fn apply(
             done.failed = Some(format!("{}: not in the erasure journal", d.path));
             break;
         };
-        let (rows_before, rows_after) = match rewrite(&file, &d.rows) {
+        let (rows_before, rows_after) = match crate::source::rewrite::without_rows(&file, &d.rows) {
             Ok(c) => c,
             Err(e) => {
                 done.failed = Some(format!(
@@ -911,7 +709,7 @@ fn mark_rewritten(
                 .filter(|v| v.reference.digest != e.digest_before)
             && let Some(data) = Dataset::find(root, &e.path)?
         {
-            let rows_after = super::read::count(&data)?;
+            let rows_after = crate::source::rows::count(&data)?;
             e.done = Some(journal::Done {
                 digest_after: v.reference.digest.clone(),
                 rows_before: rows_after + e.rows.len() as u64,

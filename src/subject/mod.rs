@@ -860,9 +860,9 @@ fn group_of(
         let out_file = Dataset::find(root, out)?;
         if keys.is_empty() {
             // One total over every row.
-            let size = read::count(&file)?;
+            let size = crate::source::rows::count(&file)?;
             let n = match &out_file {
-                Some(out_file) => read::count(out_file)?,
+                Some(out_file) => crate::source::rows::count(out_file)?,
                 None => 0,
             };
             f.group_by = Some(Vec::new());
@@ -981,7 +981,7 @@ pub fn export(
             continue;
         };
         let wanted: BTreeSet<u64> = a.locators.iter().copied().collect();
-        let rows = read::rows(&data, &wanted)?;
+        let rows = crate::source::rows::rows(&data, &wanted)?;
         let name = format!(
             "{}.json",
             a.path
