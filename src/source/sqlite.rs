@@ -103,21 +103,7 @@ fn quoted(name: &str) -> String {
 impl Db {
     /// Opens the file read-only. A missing file is an error naming it (SQLite would create it).
     pub fn open(location: &Database) -> Result<Db, ScanError> {
-        let path = PathBuf::from(&location.database);
-        std::fs::metadata(&path).map_err(|e| ScanError::Open {
-            path: path.clone(),
-            source: e,
-        })?;
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| sql_error(&path, e))?;
-        let db = Db {
-            conn,
-            path,
-            location: location.clone(),
-        };
+        let db = Self::connect(location, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         // A file that is not a database fails here, on its first read.
         db.conn
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
@@ -130,17 +116,21 @@ impl Db {
     /// Opens the file to delete rows from (a subject's erasure): read-write, never created,
     /// with the database's foreign keys enforced.
     pub fn open_for_erasure(location: &Database) -> Result<Db, ScanError> {
+        let db = Self::connect(location, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        db.conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|e| db.error(e))?;
+        Ok(db)
+    }
+
+    /// Opens the named file with `mode`; a missing file is an error naming it, never created.
+    fn connect(location: &Database, mode: OpenFlags) -> Result<Db, ScanError> {
         let path = PathBuf::from(&location.database);
         std::fs::metadata(&path).map_err(|e| ScanError::Open {
             path: path.clone(),
             source: e,
         })?;
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| sql_error(&path, e))?;
-        conn.execute_batch("PRAGMA foreign_keys = ON")
+        let conn = Connection::open_with_flags(&path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(|e| sql_error(&path, e))?;
         Ok(Db {
             conn,

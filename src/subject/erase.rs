@@ -438,14 +438,7 @@ pub fn apply(
                 break;
             }
         };
-        if let Some(e) = journal.entry_mut(&d.path) {
-            e.done = Some(journal::Done {
-                digest_after: new.reference.digest.clone(),
-                rows_before,
-                rows_after,
-                recorded: false,
-            });
-        }
+        journal.mark_done(&d.path, &new.reference.digest, rows_before, rows_after);
         let saved = journal.save();
         finished.push(Finished {
             before: ArtifactRef {
@@ -566,14 +559,7 @@ fn erase_tables(
             let new = version_of(root, &d.path)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{}: gone after its rows were deleted", d.path))?;
-            if let Some(e) = journal.entry_mut(&d.path) {
-                e.done = Some(journal::Done {
-                    digest_after: new.reference.digest.clone(),
-                    rows_before,
-                    rows_after,
-                    recorded: false,
-                });
-            }
+            journal.mark_done(&d.path, &new.reference.digest, rows_before, rows_after);
             finished.push(Finished {
                 before: ArtifactRef {
                     path: d.path.clone(),

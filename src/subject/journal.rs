@@ -138,6 +138,19 @@ impl Journal {
     pub fn entry_mut(&mut self, path: &str) -> Option<&mut Entry> {
         self.files.iter_mut().find(|e| e.path == path)
     }
+
+    /// Marks `path` rewritten (in memory; [`Journal::save`] writes it): its new version and
+    /// counts, not yet recorded in the ledger.
+    pub fn mark_done(&mut self, path: &str, digest_after: &str, rows_before: u64, rows_after: u64) {
+        if let Some(e) = self.entry_mut(path) {
+            e.done = Some(Done {
+                digest_after: digest_after.to_string(),
+                rows_before,
+                rows_after,
+                recorded: false,
+            });
+        }
+    }
 }
 
 #[cfg(test)]
