@@ -364,6 +364,61 @@ fn recorded_table_scans_version_each_table_by_its_rows_and_reach_the_audit() {
         .collect();
     assert!(paths.contains(&"sqlite:shop.db.customers"), "{paths:?}");
     assert!(!p.read("report/report.json").contains("new@example.org"));
+    // Signed, each table's version is a subject under its own digest name (never `sha256`),
+    // and `verify --artifacts` reads the table again to check it.
+    p.run(&["keygen", "--out", "keys"]).expect(0);
+    p.run(&["audit", "--out", "signed", "--key", "keys/piitrail.key"])
+        .expect(0);
+    let envelope: serde_json::Value =
+        serde_json::from_str(&p.read("signed/report.dsse.json")).unwrap();
+    let payload = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(envelope["payload"].as_str().unwrap())
+            .unwrap()
+    };
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let subject = statement["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "sqlite:shop.db.customers")
+        .unwrap_or_else(|| panic!("{statement}"));
+    let now = versions[5]["artifact"]["digest"].as_str().unwrap();
+    assert_eq!(
+        subject["digest"],
+        serde_json::json!({"piitrail-rows-sha256": now.trim_start_matches("rows-sha256:")})
+    );
+    let verify = [
+        "verify",
+        "signed/report.dsse.json",
+        "--key",
+        "keys/piitrail.pub",
+        "--artifacts",
+    ];
+    let ok = p.run(&verify).expect(0);
+    assert!(
+        ok.stdout().contains("ok       sqlite:shop.db.customers"),
+        "{}",
+        ok.stdout()
+    );
+    let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
+    db.execute("DELETE FROM orders WHERE order_id = 5", [])
+        .unwrap();
+    drop(db);
+    let changed = p.run(&verify).expect(1);
+    assert!(
+        changed
+            .stdout()
+            .contains("CHANGED  sqlite:shop.db.orders: its rows' version is now"),
+        "{}",
+        changed.stdout()
+    );
+    assert!(
+        changed
+            .stdout()
+            .contains("ok       sqlite:shop.db.customers")
+    );
 }
 
 #[test]

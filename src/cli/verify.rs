@@ -69,7 +69,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
             }
             Some(Subject::Changed(now)) => writeln!(
                 o,
-                "CHANGED  {name}: sha256 is now {} (signed: {})",
+                "CHANGED  {name}: {} is now {} (signed: {})",
+                if now.starts_with(crate::source::sqlite::ROWS_VERSION) {
+                    "its rows' version"
+                } else {
+                    "sha256"
+                },
                 crate::scan::short_digest(now),
                 signed.get(..12).unwrap_or(signed)
             )?,

@@ -411,17 +411,20 @@ fn summarise(artifacts: &[Artifact], findings: &[Finding], threshold: u64) -> Su
 }
 
 impl Report {
-    /// The in-toto subjects: every artifact with a content digest (sha256). Artifacts known
-    /// only by name from imported lineage (`name:` digests) are in the report, not subjects.
+    /// The in-toto subjects: every artifact with a content digest (a file's sha256, a database
+    /// table's `rows-sha256:` version). Artifacts known only by name from imported lineage
+    /// (`name:` digests) are in the report, not subjects.
     pub fn subjects(&self) -> Vec<(String, String)> {
         self.artifacts
             .iter()
-            .filter(|a| a.digest.starts_with("sha256:"))
-            .map(|a| {
-                (
-                    a.path.clone(),
-                    a.digest.trim_start_matches("sha256:").to_string(),
-                )
+            .filter_map(|a| {
+                if let Some(hex) = a.digest.strip_prefix("sha256:") {
+                    Some((a.path.clone(), hex.to_string()))
+                } else if a.digest.starts_with(crate::source::sqlite::ROWS_VERSION) {
+                    Some((a.path.clone(), a.digest.clone()))
+                } else {
+                    None
+                }
             })
             .collect()
     }

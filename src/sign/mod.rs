@@ -302,16 +302,27 @@ pub fn check_report(
     let mut subjects = Vec::new();
     for s in statement["subject"].as_array().into_iter().flatten() {
         let name = s["name"].as_str().unwrap_or("").to_string();
-        let want = s["digest"]["sha256"].as_str().unwrap_or("").to_string();
+        // A file's sha256, or a database table's version (its rows' digest).
+        let (table, want) = match (
+            s["digest"]["sha256"].as_str(),
+            s["digest"][TABLE_DIGEST].as_str(),
+        ) {
+            (Some(hex), _) => (false, hex.to_string()),
+            (None, Some(hex)) => (true, hex.to_string()),
+            (None, None) => (false, String::new()),
+        };
         // in-toto's digest is lower-case hex; anything else is not a report piitrail wrote
         // (and must not reach code that slices it).
         if want.len() != 64 || !want.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err(format!(
-                "subject {} has no valid sha256 digest (64 lower-case hex digits)",
+                "subject {} has no valid sha256 or {TABLE_DIGEST} digest (64 lower-case hex digits)",
                 serde_json::Value::from(name.as_str())
             ));
         }
         let state = artifacts.map(|(root, roots)| {
+            if table {
+                return table_state(root, roots, &name, &want);
+            }
             let path = root.join(&name);
             if !roots.contains_name(&name, root) {
                 return Subject::External;
@@ -340,7 +351,42 @@ pub fn check_report(
     })
 }
 
-/// An in-toto Statement v1 of an audit report over `subjects` (name, sha256 hex).
+/// The in-toto digest name of a database table's version: the sha256 of its rows
+/// ([`crate::source::sqlite`]), which is no file's sha256 and is never signed as one.
+pub const TABLE_DIGEST: &str = "piitrail-rows-sha256";
+
+/// A signed table's version against the table now: read again whole (it is the proof).
+fn table_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want: &str) -> Subject {
+    use crate::source::dataset::Dataset;
+    match Dataset::find(root, name) {
+        Ok(Some(Dataset::Table { db, table })) => {
+            if !roots.contains(db.path()) {
+                return Subject::External;
+            }
+            match db.version(&table) {
+                Ok(now) if now.strip_prefix(crate::source::sqlite::ROWS_VERSION) == Some(want) => {
+                    Subject::Matches
+                }
+                Ok(now) => Subject::Changed(now),
+                Err(e) => Subject::Changed(format!("unreadable: {e}")),
+            }
+        }
+        Ok(_) => Subject::Missing,
+        Err(e) => Subject::Changed(format!("unreadable: {e}")),
+    }
+}
+
+/// The in-toto digest set of an artifact's digest: a file's `sha256:` (or bare hex), or a
+/// table's `rows-sha256:` under [`TABLE_DIGEST`].
+fn digest_set(digest: &str) -> serde_json::Value {
+    match digest.strip_prefix(crate::source::sqlite::ROWS_VERSION) {
+        Some(hex) => serde_json::json!({ TABLE_DIGEST: hex }),
+        None => serde_json::json!({"sha256": digest.trim_start_matches("sha256:")}),
+    }
+}
+
+/// An in-toto Statement v1 of an audit report over `subjects` (name, sha256 hex, or a
+/// table's `rows-sha256:` version).
 pub fn statement(
     subjects: &[(String, String)],
     predicate: &serde_json::Value,
@@ -358,7 +404,7 @@ pub fn statement_of(
         "_type": STATEMENT_TYPE,
         "subject": subjects
             .iter()
-            .map(|(name, sha)| serde_json::json!({"name": name, "digest": {"sha256": sha}}))
+            .map(|(name, digest)| serde_json::json!({"name": name, "digest": digest_set(digest)}))
             .collect::<Vec<_>>(),
         "predicateType": predicate_type,
         "predicate": predicate,

@@ -809,8 +809,8 @@ pub fn write_certificate(
     if let Some(key) = key {
         let signing =
             crate::sign::load_signing_key(key).map_err(|e| SubjectError::Usage(e.to_string()))?;
-        // Files' digests only: a table's version (`rows-sha256:`) is in the predicate, never
-        // passed off as the sha256 of a file.
+        // A file's sha256; a table's version (`rows-sha256:`) is signed under its own digest
+        // name, never passed off as a file's sha256 ([`crate::sign::TABLE_DIGEST`]).
         let subjects: Vec<(String, String)> = cert
             .applied
             .removed
@@ -818,9 +818,13 @@ pub fn write_certificate(
             .map(|r| (&r.path, &r.digest_after))
             .chain(cert.applied.recomputed.iter().map(|r| (&r.path, &r.digest)))
             .filter_map(|(path, digest)| {
-                digest
-                    .strip_prefix("sha256:")
-                    .map(|hex| (path.clone(), hex.to_string()))
+                if let Some(hex) = digest.strip_prefix("sha256:") {
+                    Some((path.clone(), hex.to_string()))
+                } else {
+                    digest
+                        .starts_with(crate::source::sqlite::ROWS_VERSION)
+                        .then(|| (path.clone(), digest.clone()))
+                }
             })
             .collect();
         let predicate =
