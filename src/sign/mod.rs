@@ -315,8 +315,9 @@ pub fn check_report(
         // (and must not reach code that slices it).
         if want.len() != 64 || !want.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err(format!(
-                "subject {} has no valid sha256 or {TABLE_DIGEST} digest (64 lower-case hex digits)",
-                serde_json::Value::from(name.as_str())
+                "subject {} has no valid {} digest (64 lower-case hex digits)",
+                serde_json::Value::from(name.as_str()),
+                if table { TABLE_DIGEST } else { "sha256" }
             ));
         }
         let state = artifacts.map(|(root, roots)| {
