@@ -305,6 +305,15 @@ fn a_missing_or_broken_database_is_named_and_nothing_is_created() {
     assert!(!run.stderr().contains("a@b.de"));
 }
 
+/// A project with the shop as `shop.db` of `rows` customers, every table's scan recorded.
+fn recorded_shop(rows: u64) -> Project {
+    let p = Project::new();
+    write_shop(&p, rows);
+    p.run(&["init"]).expect(0);
+    p.run(&["scan", "--record", "sqlite:shop.db"]).expect(0);
+    p
+}
+
 /// The ledger's records of one kind, in order.
 fn records(p: &Project, kind: &str) -> Vec<serde_json::Value> {
     p.read(".piitrail/ledger.jsonl")
@@ -500,23 +509,18 @@ fn a_declared_foreign_key_to_a_person_table_makes_a_person_key() {
         .run(&["scan", "sqlite:ledger.db", "--format", "json"])
         .expect(0)
         .json_lines();
-    let column = |table: &str, name: &str| -> serde_json::Value {
-        let s = scans
-            .iter()
-            .find(|s| s["artifact"] == format!("sqlite:ledger.db.{table}"))
-            .unwrap();
-        s["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap()
-            .clone()
+    let tags = |table: &str, name: &str| {
+        let artifact = format!("sqlite:ledger.db.{table}");
+        common::tags_of(
+            scans.iter().find(|s| s["artifact"] == artifact).unwrap(),
+            name,
+        )
     };
     // `account` and `holder` say nothing by name; the catalog says they hold customers' keys
     // (`holder` by `REFERENCES CUSTOMERS`: the primary key, the table named in any case).
     for name in ["account", "holder"] {
-        let tag = &column("invoices", name)["tags"][0];
+        let tags = tags("invoices", name);
+        let tag = tags.first().unwrap_or_else(|| panic!("{name} has no tag"));
         assert_eq!(tag["category"], "user.unique_id", "{name}: {tag}");
         assert_eq!(tag["evidence"]["basis"], "reference");
         assert_eq!(tag["evidence"]["references"], "customers.customer_id");
@@ -534,11 +538,7 @@ fn a_declared_foreign_key_to_a_person_table_makes_a_person_key() {
         ("shipments", "depot"),
         ("pairs", "a"),
     ] {
-        assert_eq!(
-            column(table, name)["tags"],
-            serde_json::json!([]),
-            "{table}.{name}"
-        );
+        assert!(tags(table, name).is_empty(), "{table}.{name}");
     }
     // The same tables as CSV files have no catalog: nothing links `account` to customers.
     let db = rusqlite::Connection::open(p.path("ledger.db")).unwrap();
@@ -618,10 +618,7 @@ fn table_globs_narrow_a_database_scan_and_a_glob_that_names_nothing_is_refused()
 
 #[test]
 fn a_subject_is_found_in_database_tables_and_along_their_declared_foreign_keys() {
-    let p = Project::new();
-    write_shop(&p, 300);
-    p.run(&["init"]).expect(0);
-    p.run(&["scan", "--record", "sqlite:shop.db"]).expect(0);
+    let p = recorded_shop(300);
     let db = rusqlite::Connection::open(p.path("shop.db")).unwrap();
     // Rows are numbered in rowid order; these tables' rowids are their keys 1..N.
     let rows_of = |sql: &str| -> Vec<u64> {
@@ -706,11 +703,8 @@ fn dump(p: &Project, table: &str) -> Vec<String> {
 
 #[test]
 fn an_erasure_deletes_exactly_the_subjects_rows_of_a_database_in_one_transaction() {
-    let p = Project::new();
-    write_shop(&p, 300);
-    p.run(&["init"]).expect(0);
+    let p = recorded_shop(300);
     p.run(&["keygen", "--out", "keys"]).expect(0);
-    p.run(&["scan", "--record", "sqlite:shop.db"]).expect(0);
     let before: BTreeMap<&str, Vec<String>> = ["customers", "orders", "tickets", "employees"]
         .into_iter()
         .map(|t| (t, dump(&p, t)))
