@@ -83,6 +83,12 @@ impl Dfa {
         Some(Dfa { dfa, start })
     }
 
+    /// Can a value starting with `b` match? False only when the DFA dies on `b`.
+    #[inline]
+    fn may_start_with(&self, b: u8) -> bool {
+        !self.dfa.is_dead_state(self.dfa.next_state(self.start, b))
+    }
+
     /// Does the whole value match? `None` when the DFA cannot tell (a quit byte: a non-ASCII
     /// byte for an ASCII-only DFA), and then the regex answers.
     #[inline]
@@ -168,6 +174,16 @@ impl Pattern {
     #[inline]
     pub fn is_match(&self, haystack: &str) -> bool {
         self.regex().is_match(haystack)
+    }
+
+    /// Can a whole value starting with byte `b` match? Asked of the DFA once one is built
+    /// (false only when its first step is dead); true before.
+    #[inline]
+    pub fn may_start_with(&self, b: u8) -> bool {
+        match self.shared.dfa.get() {
+            Some(Some(dfa)) => dfa.may_start_with(b),
+            _ => true,
+        }
     }
 
     /// Values a clone checks with the regex before a DFA is tried.

@@ -235,6 +235,10 @@ pub struct ColumnState {
     /// Indices of the counters still being evaluated: the hot loop only walks these.
     live_value: Vec<usize>,
     live_find: Vec<usize>,
+    /// Indices of the value counters counted on every value ([`Counter::sparse`]): they never
+    /// leave, so they are judged without per-value bookkeeping and their `examined` is the
+    /// column's values, added once per fed run.
+    sparse_value: Vec<usize>,
     /// Masked examples of matched values, per rule index (only kept when asked for).
     pub examples: Vec<(usize, String)>,
     /// Results of values seen before, for columns that repeat a few values (country, status,
@@ -309,10 +313,11 @@ fn trim(v: &str) -> &str {
 
 /// Values that mean "no value" in real exports.
 fn is_null_token(v: &str) -> bool {
-    v.is_empty()
-        || matches!(
+    // No token is longer than four bytes: most values are told apart by their length alone.
+    v.len() <= 4
+        && matches!(
             v,
-            "NULL"
+            "" | "NULL"
                 | "null"
                 | "Null"
                 | "N/A"
@@ -361,14 +366,17 @@ impl Matcher {
                         find.push(Counter::new(i, sparse));
                     }
                 }
+                let (sparse_value, live_value) =
+                    (0..value.len()).partition(|&i: &usize| value[i].sparse);
                 ColumnState {
                     name: name.clone(),
                     normalised,
                     data_type: dt.to_string(),
                     non_null: 0,
                     text_like: 0,
-                    live_value: (0..value.len()).collect(),
+                    live_value,
                     live_find: (0..find.len()).collect(),
+                    sparse_value,
                     value,
                     find,
                     profile: Profile::default(),
@@ -490,11 +498,12 @@ impl Matcher {
 }
 
 /// Counts a repeated value exactly as matching it again would. Takes the column's fields
-/// apart so that `seen` can stay borrowed from its cache. With `bulk` (a sparse-only column,
-/// see [`each`]) the value counters' `examined` is added up later, not here.
+/// apart so that `seen` can stay borrowed from its cache. Sparse counters' `examined` is added
+/// up later (see [`each`]), not here.
 fn replay(
-    (live_value, value, live_find, find, text_like): (
+    (live_value, sparse_value, value, live_find, find, text_like): (
         &mut Vec<usize>,
+        &[usize],
         &mut [Counter],
         &mut Vec<usize>,
         &mut [Counter],
@@ -502,7 +511,6 @@ fn replay(
     ),
     seen: &Seen,
     stop: Stopping,
-    bulk: bool,
 ) {
     let verdict = |idx: usize, c: &mut Counter| match seen.value[idx] {
         HIT => true,
@@ -512,14 +520,11 @@ fn replay(
         }
         _ => false,
     };
-    if bulk {
-        for &idx in live_value.iter() {
-            let c = &mut value[idx];
-            c.matched += verdict(idx, c) as u64;
-        }
-    } else {
-        walk_live(live_value, value, stop, verdict);
+    for &idx in sparse_value {
+        let c = &mut value[idx];
+        c.matched += verdict(idx, c) as u64;
     }
+    walk_live(live_value, value, stop, verdict);
     if seen.text {
         *text_like += 1;
         walk_live(live_find, find, stop, |idx, _| seen.find[idx]);
@@ -552,32 +557,39 @@ fn walk_live(
     }
 }
 
-/// Where only `sparse` value counters are live (what is left of a full scan once the other
-/// value rules have settled; sparse ones are never dropped), the fewest bytes a value needs for
-/// any live counter to look at it: shorter values are only counted as examined. Find counters
+/// Where only sparse value counters are left (what is left of a full scan once the other
+/// value rules have settled; sparse ones never leave), the fewest bytes a value needs for any
+/// counter to look at it: shorter values change no count but the examined ones. Find counters
 /// look at free text only, which is never shorter than [`ValueShape::MIN_TEXT_LEN`]; they
 /// may be of any rule (a column without text never settles them).
-fn sparse_gate(rules: &RuleSet, state: &ColumnState, stop: Stopping) -> Option<usize> {
-    // A counter decided early leaves the live set: skipped values could not be added up later.
-    let sparse = stop.decide_after.is_none()
-        && !(state.live_value.is_empty() && state.live_find.is_empty())
-        && state.live_value.iter().all(|&i| state.value[i].sparse);
-    sparse.then(|| {
+fn sparse_gate(rules: &RuleSet, state: &ColumnState) -> Option<usize> {
+    #[cfg(test)]
+    if NO_GATE.get() {
+        return None;
+    }
+    let sparse_only = state.live_value.is_empty() && !state.sparse_value.is_empty();
+    sparse_only.then(|| {
         let text = if state.live_find.is_empty() {
             usize::MAX
         } else {
             ValueShape::MIN_TEXT_LEN
         };
         state
-            .live_value
+            .sparse_value
             .iter()
             .map(|&i| rules.rules[state.value[i].rule].prefilter.min_len)
             .fold(text, usize::min)
     })
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Turns the sparse-only gate off, so that a test compares it with the whole matching.
+    static NO_GATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn column_done(state: &ColumnState) -> bool {
-    state.live_value.is_empty() && state.live_find.is_empty()
+    state.live_value.is_empty() && state.sparse_value.is_empty() && state.live_find.is_empty()
 }
 
 fn feed_column(
@@ -631,11 +643,10 @@ fn each<'a>(
     stop: Stopping,
     keep: bool,
 ) {
-    let mut gate = sparse_gate(rules, state, stop);
-    // Values examined by every live value counter but not counted one by one: while the gate
-    // is set, the live value counters are sparse and none ever leaves, so each is given these
-    // at the end (values the gate turned away, and values judged without the bookkeeping).
-    let mut bulk = 0u64;
+    let mut gate = sparse_gate(rules, state);
+    // Sparse counters examine every non-null value: they are given the values counted here
+    // once at the end.
+    let non_null_before = state.non_null;
     for v in values {
         let Some(v) = v else { continue };
         let v = trim(v);
@@ -646,12 +657,24 @@ fn each<'a>(
         state.profile.observe(v);
         // Where only free text still matters, a value that cannot be text has nothing more to
         // count (no rule revives, so the cache need not see it either).
-        if state.live_value.is_empty() && !ValueShape::may_be_text(v) {
+        if state.live_value.is_empty()
+            && state.sparse_value.is_empty()
+            && !ValueShape::may_be_text(v)
+        {
             continue;
         }
-        if gate.is_some_and(|min| v.len() < min) {
-            bulk += 1;
-            continue;
+        if let Some(min) = gate {
+            // A value no sparse counter can match, and that cannot be text, changes no count
+            // but the examined ones: it needs neither the cache nor a shape.
+            if v.len() < min
+                || (!state
+                    .sparse_value
+                    .iter()
+                    .any(|&i| rules.rules[state.value[i].rule].may_match(v))
+                    && !ValueShape::may_be_text(v))
+            {
+                continue;
+            }
         }
         let live = state.live_value.len() + state.live_find.len();
         let cache = !keep;
@@ -659,18 +682,18 @@ fn each<'a>(
         if cache && let Some(seen) = state.repeats.get(v) {
             let fields = (
                 &mut state.live_value,
+                &state.sparse_value[..],
                 &mut state.value[..],
                 &mut state.live_find,
                 &mut state.find[..],
                 &mut state.text_like,
             );
-            replay(fields, seen, stop, gate.is_some());
-            bulk += gate.is_some() as u64;
+            replay(fields, seen, stop);
             if column_done(state) {
                 break;
             }
             if state.live_value.len() + state.live_find.len() != live {
-                gate = sparse_gate(rules, state, stop);
+                gate = sparse_gate(rules, state);
             }
             continue;
         }
@@ -680,44 +703,40 @@ fn each<'a>(
             text: false,
         });
         let shape = ValueShape::of(v);
-        let text = if state.live_value.is_empty() {
-            shape.is_text()
-        } else {
-            let examples = &mut state.examples;
-            let mut judge = |idx: usize, c: &mut Counter| {
-                let rule = &rules.rules[c.rule];
-                let shaped = rule.prefilter.admits(&shape)
-                    && rule.value_regex().is_none_or(|re| re.is_whole_match(v))
-                    && !(rule.reject_dates && crate::rules::looks_like_date(v));
-                let hit = shaped && rule.confirm(v);
-                if shaped && !hit && rule.validator.is_some() {
-                    c.unconfirmed += 1;
-                    if let Some(r) = &mut record {
-                        r.value[idx] = SHAPE_ONLY;
-                    }
+        let examples = &mut state.examples;
+        let mut judge = |idx: usize, c: &mut Counter| {
+            let rule = &rules.rules[c.rule];
+            let shaped = rule.prefilter.admits(&shape)
+                && rule.value_regex().is_none_or(|re| re.is_whole_match(v))
+                && !(rule.reject_dates && crate::rules::looks_like_date(v));
+            let hit = shaped && rule.confirm(v);
+            if shaped && !hit && rule.validator.is_some() {
+                c.unconfirmed += 1;
+                if let Some(r) = &mut record {
+                    r.value[idx] = SHAPE_ONLY;
                 }
-                if hit {
-                    if let Some(r) = &mut record {
-                        r.value[idx] = HIT;
-                    }
-                    if keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
-                        examples.push((c.rule, mask(v)));
-                    }
-                }
-                hit
-            };
-            if gate.is_some() {
-                for &idx in &state.live_value {
-                    let c = &mut state.value[idx];
-                    c.matched += judge(idx, c) as u64;
-                }
-                bulk += 1;
-            } else {
-                walk_live(&mut state.live_value, &mut state.value, stop, judge);
             }
-            shape.is_text()
+            if hit {
+                if let Some(r) = &mut record {
+                    r.value[idx] = HIT;
+                }
+                if keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
+                    examples.push((c.rule, mask(v)));
+                }
+            }
+            hit
         };
-        if text {
+        for &idx in &state.sparse_value {
+            let c = &mut state.value[idx];
+            // Most values fail the prefilter: no call for them.
+            if rules.rules[c.rule].prefilter.admits(&shape) {
+                c.matched += judge(idx, c) as u64;
+            }
+        }
+        if !state.live_value.is_empty() {
+            walk_live(&mut state.live_value, &mut state.value, stop, judge);
+        }
+        if shape.is_text() {
             if let Some(r) = &mut record {
                 r.text = true;
             }
@@ -741,11 +760,12 @@ fn each<'a>(
             break;
         }
         if state.live_value.len() + state.live_find.len() != live {
-            gate = sparse_gate(rules, state, stop);
+            gate = sparse_gate(rules, state);
         }
     }
-    for &i in &state.live_value {
-        state.value[i].examined += bulk;
+    let examined = state.non_null - non_null_before;
+    for &i in &state.sparse_value {
+        state.value[i].examined += examined;
     }
 }
 
@@ -797,10 +817,10 @@ mod tests {
         let batch = RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from(few)),
-                Arc::new(StringArray::from(unique)),
-                Arc::new(StringArray::from(mixed)),
-                Arc::new(StringArray::from(sparse)),
+                Arc::new(StringArray::from(few.clone())),
+                Arc::new(StringArray::from(unique.clone())),
+                Arc::new(StringArray::from(mixed.clone())),
+                Arc::new(StringArray::from(sparse.clone())),
             ],
         )
         .unwrap();
@@ -808,24 +828,42 @@ mod tests {
             .iter()
             .map(|n| (n.to_string(), DataType::Utf8))
             .collect();
-        let counts = |stop: Stopping, keep: bool| {
-            let mut m = Matcher::new(rules.clone(), &fields, stop, keep);
+        let counts = |keep: bool, gate: bool| {
+            NO_GATE.set(!gate);
+            let mut m = Matcher::new(rules.clone(), &fields, Stopping::FULL, keep);
             m.feed(&batch);
-            m.counts()
+            NO_GATE.set(false);
+            m
         };
-        let cached = counts(Stopping::FULL, false);
-        assert_eq!(cached, counts(Stopping::FULL, true));
-        assert!(cached[0].2.iter().any(|&(m, _)| m > 0), "something matched");
-        // A decision point never reached turns the sparse-only length gate off: every value is
-        // matched, and the counts are the same.
-        let ungated = Stopping {
-            decide_after: Some(u64::MAX),
-            ..Stopping::FULL
-        };
-        assert_eq!(cached, counts(ungated, true));
-        let rare = cached[3].2.iter().filter(|&&(m, e)| m > 0 && e == n as u64);
+        let cached = counts(false, true);
+        assert_eq!(cached.counts(), counts(true, true).counts());
         assert!(
-            rare.count() >= 2,
+            cached.counts()[0].2.iter().any(|&(m, _)| m > 0),
+            "something matched"
+        );
+        // Without the sparse-only gate every value meets the whole matching: the same counts.
+        assert_eq!(cached.counts(), counts(true, false).counts());
+        // Each sparse counter counted exactly the values its rule matches, out of every value.
+        for (col, values) in cached.columns.iter().zip([&few, &unique, &mixed, &sparse]) {
+            let live: Vec<&str> = values
+                .iter()
+                .map(|v| v.trim())
+                .filter(|v| !is_null_token(v))
+                .collect();
+            for c in col.value.iter().filter(|c| c.sparse) {
+                let rule = &rules.rules[c.rule];
+                let expected = live.iter().filter(|v| rule.value_matches(v)).count();
+                assert_eq!(c.matched, expected as u64, "{} in {}", rule.id, col.name);
+                assert_eq!(c.examined, live.len() as u64, "{} in {}", rule.id, col.name);
+            }
+        }
+        let rare = cached.counts()[3]
+            .2
+            .iter()
+            .filter(|&&(m, e)| m > 0 && e == n as u64)
+            .count();
+        assert!(
+            rare >= 2,
             "the rare IBAN and e-mail are counted on every value"
         );
     }
