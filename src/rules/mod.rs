@@ -380,6 +380,18 @@ impl Rule {
             })
     }
 
+    /// [`Rule::may_match`] and then the whole value pattern: false only where
+    /// [`Rule::value_matches`] is false (what is left is the prefilter's counts, the date
+    /// check, the validator and the dictionary).
+    #[inline]
+    pub fn may_match_pattern(&self, value: &str) -> bool {
+        self.may_match(value)
+            && self
+                .value
+                .as_ref()
+                .is_none_or(|re| re.is_whole_match(value))
+    }
+
     /// Whole-value check after the regex matched: validator and dictionary.
     #[inline]
     pub fn confirm(&self, value: &str) -> bool {

@@ -497,21 +497,28 @@ impl Matcher {
     }
 }
 
+/// The counts of one column that a replay adds to, borrowed apart from its cache.
+struct Tally<'a> {
+    live_value: &'a mut Vec<usize>,
+    sparse_value: &'a [usize],
+    value: &'a mut [Counter],
+    live_find: &'a mut Vec<usize>,
+    find: &'a mut [Counter],
+    text_like: &'a mut u64,
+}
+
 /// Counts a repeated value exactly as matching it again would. Takes the column's fields
 /// apart so that `seen` can stay borrowed from its cache. Sparse counters' `examined` is added
 /// up later (see [`each`]), not here.
-fn replay(
-    (live_value, sparse_value, value, live_find, find, text_like): (
-        &mut Vec<usize>,
-        &[usize],
-        &mut [Counter],
-        &mut Vec<usize>,
-        &mut [Counter],
-        &mut u64,
-    ),
-    seen: &Seen,
-    stop: Stopping,
-) {
+fn replay(tally: Tally<'_>, seen: &Seen, stop: Stopping) {
+    let Tally {
+        live_value,
+        sparse_value,
+        value,
+        live_find,
+        find,
+        text_like,
+    } = tally;
     let verdict = |idx: usize, c: &mut Counter| match seen.value[idx] {
         HIT => true,
         SHAPE_ONLY => {
@@ -666,12 +673,20 @@ fn each<'a>(
         if let Some(min) = gate {
             // A value no sparse counter can match, and that cannot be text, changes no count
             // but the examined ones: it needs neither the cache nor a shape.
-            if v.len() < min
-                || (!state
+            if v.len() < min {
+                continue;
+            }
+            let sparse = || {
+                state
                     .sparse_value
                     .iter()
-                    .any(|&i| rules.rules[state.value[i].rule].may_match(v))
-                    && !ValueShape::may_be_text(v))
+                    .map(|&i| &rules.rules[state.value[i].rule])
+            };
+            if !ValueShape::may_be_text(v)
+                && (!sparse().any(|r| r.may_match(v))
+                    // Where the cache gave up (values rarely repeat), the patterns themselves
+                    // turn away the rest before a shape is made.
+                    || (state.repeats.off && !sparse().any(|r| r.may_match_pattern(v))))
             {
                 continue;
             }
@@ -680,15 +695,15 @@ fn each<'a>(
         let cache = !keep;
         // A value seen before: replay what the rules said (examples need the real matching).
         if cache && let Some(seen) = state.repeats.get(v) {
-            let fields = (
-                &mut state.live_value,
-                &state.sparse_value[..],
-                &mut state.value[..],
-                &mut state.live_find,
-                &mut state.find[..],
-                &mut state.text_like,
-            );
-            replay(fields, seen, stop);
+            let tally = Tally {
+                live_value: &mut state.live_value,
+                sparse_value: &state.sparse_value,
+                value: &mut state.value,
+                live_find: &mut state.live_find,
+                find: &mut state.find,
+                text_like: &mut state.text_like,
+            };
+            replay(tally, seen, stop);
             if column_done(state) {
                 break;
             }
@@ -808,11 +823,22 @@ mod tests {
                 _ => (i % 1_000).to_string(),
             })
             .collect();
+        // Values that never repeat (the cache gives up) with rare identifiers among them.
+        let unrepeated: Vec<String> = (0..n)
+            .map(|i| match i % 5_000 {
+                0 => "DE89370400440532013000".to_string(),
+                1 => format!("a{i}@b.de"),
+                2 => "4111 1111 1111 1111".to_string(),
+                3 => "4111 1111 1111 1112".to_string(),
+                _ => format!("2024-03-{:02}T{i:08}", i % 28),
+            })
+            .collect();
         let schema = Arc::new(Schema::new(vec![
             Field::new("a", DataType::Utf8, true),
             Field::new("b", DataType::Utf8, true),
             Field::new("c", DataType::Utf8, true),
             Field::new("d", DataType::Utf8, true),
+            Field::new("e", DataType::Utf8, true),
         ]));
         let batch = RecordBatch::try_new(
             schema,
@@ -821,10 +847,11 @@ mod tests {
                 Arc::new(StringArray::from(unique.clone())),
                 Arc::new(StringArray::from(mixed.clone())),
                 Arc::new(StringArray::from(sparse.clone())),
+                Arc::new(StringArray::from(unrepeated.clone())),
             ],
         )
         .unwrap();
-        let fields: Vec<(String, DataType)> = ["a", "b", "c", "d"]
+        let fields: Vec<(String, DataType)> = ["a", "b", "c", "d", "e"]
             .iter()
             .map(|n| (n.to_string(), DataType::Utf8))
             .collect();
@@ -844,7 +871,8 @@ mod tests {
         // Without the sparse-only gate every value meets the whole matching: the same counts.
         assert_eq!(cached.counts(), counts(true, false).counts());
         // Each sparse counter counted exactly the values its rule matches, out of every value.
-        for (col, values) in cached.columns.iter().zip([&few, &unique, &mixed, &sparse]) {
+        let columns = [&few, &unique, &mixed, &sparse, &unrepeated];
+        for (col, values) in cached.columns.iter().zip(columns) {
             let live: Vec<&str> = values
                 .iter()
                 .map(|v| v.trim())
@@ -865,6 +893,17 @@ mod tests {
         assert!(
             rare >= 2,
             "the rare IBAN and e-mail are counted on every value"
+        );
+        let e = &cached.columns[4];
+        assert!(
+            e.repeats.off,
+            "the cache gave up on values that never repeat"
+        );
+        assert!(e.live_value.is_empty(), "only sparse counters are left");
+        let found = e.value.iter().filter(|c| c.sparse && c.matched > 0).count();
+        assert_eq!(
+            found, 3,
+            "the IBAN, e-mail and card among unrepeated values"
         );
     }
 }
