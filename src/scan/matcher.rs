@@ -676,18 +676,18 @@ fn each<'a>(
             if v.len() < min {
                 continue;
             }
-            let sparse = || {
-                state
-                    .sparse_value
-                    .iter()
-                    .map(|&i| &rules.rules[state.value[i].rule])
+            // Where the cache gave up (values rarely repeat), the whole patterns turn values
+            // away too; otherwise the cheap look alone, and the cache answers the rest.
+            let patterns = state.repeats.off;
+            let may_match = |&i: &usize| {
+                let rule = &rules.rules[state.value[i].rule];
+                if patterns {
+                    rule.may_match_pattern(v)
+                } else {
+                    rule.may_match(v)
+                }
             };
-            if !ValueShape::may_be_text(v)
-                && (!sparse().any(|r| r.may_match(v))
-                    // Where the cache gave up (values rarely repeat), the patterns themselves
-                    // turn away the rest before a shape is made.
-                    || (state.repeats.off && !sparse().any(|r| r.may_match_pattern(v))))
-            {
+            if !ValueShape::may_be_text(v) && !state.sparse_value.iter().any(may_match) {
                 continue;
             }
         }
@@ -748,9 +748,7 @@ fn each<'a>(
                 c.matched += judge(idx, c) as u64;
             }
         }
-        if !state.live_value.is_empty() {
-            walk_live(&mut state.live_value, &mut state.value, stop, judge);
-        }
+        walk_live(&mut state.live_value, &mut state.value, stop, judge);
         if shape.is_text() {
             if let Some(r) = &mut record {
                 r.text = true;
