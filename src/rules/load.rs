@@ -657,6 +657,7 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
         abbreviations: Abbreviations::new(abbreviations),
         categories,
         tables,
+        subsets: Default::default(),
     })
 }
 

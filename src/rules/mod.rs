@@ -11,14 +11,15 @@ mod pattern;
 pub mod tables;
 pub mod validators;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 pub use load::{RuleError, RuleProblem, load};
 pub use names::Abbreviations;
-pub use pattern::Pattern;
+pub use pattern::{Dfa, Pattern};
 pub use tables::{Context, TableKind, Tables};
 pub use validators::Validator;
 
@@ -81,6 +82,7 @@ pub struct ValueShape {
     pub digits: usize,
     pub has_at: bool,
     pub has_colon: bool,
+    pub ascii: bool,
     /// Spaces and ASCII letters: free text has several words.
     pub spaces: usize,
     pub letters: usize,
@@ -91,28 +93,31 @@ impl ValueShape {
     pub fn of(value: &str) -> ValueShape {
         // Counted in u8 lanes over blocks of at most 255 bytes, so that the loop vectorises
         // 16 bytes at a time instead of widening every byte to 64 bits.
-        let (mut digits, mut spaces, mut letters, mut at, mut colon) =
-            (0usize, 0usize, 0usize, 0usize, 0usize);
+        let (mut digits, mut spaces, mut letters, mut at, mut colon, mut high) =
+            (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
         for block in value.as_bytes().chunks(255) {
-            let (mut d, mut s, mut l, mut a, mut c) = (0u8, 0u8, 0u8, 0u8, 0u8);
+            let (mut d, mut s, mut l, mut a, mut c, mut h) = (0u8, 0u8, 0u8, 0u8, 0u8, 0u8);
             for &b in block {
                 d += b.is_ascii_digit() as u8;
                 s += (b == b' ') as u8;
                 l += ((b | 0x20).wrapping_sub(b'a') < 26) as u8;
                 a += (b == b'@') as u8;
                 c += (b == b':') as u8;
+                h += (b >= 0x80) as u8;
             }
             digits += d as usize;
             spaces += s as usize;
             letters += l as usize;
             at += a as usize;
             colon += c as usize;
+            high += h as usize;
         }
         ValueShape {
             len: value.len(),
             digits,
             has_at: at > 0,
             has_colon: colon > 0,
+            ascii: high == 0,
             spaces,
             letters,
         }
@@ -449,9 +454,34 @@ pub struct RuleSet {
     pub categories: std::collections::BTreeMap<String, GdprClass>,
     /// Table context: which tables are about people (`rules/tables.toml`).
     pub tables: Tables,
+    /// Which rules' value patterns hold every ASCII match of which others, as proven so far:
+    /// shared by the clones of the set.
+    pub subsets: Subsets,
 }
 
+/// [`RuleSet::pattern_implies`] answers by pair of rule indices.
+#[derive(Debug, Clone, Default)]
+pub struct Subsets(Arc<Mutex<HashMap<(usize, usize), bool>>>);
+
 impl RuleSet {
+    /// Does rule `b`'s value pattern match every ASCII value rule `a`'s matches? Proven on
+    /// their DFAs ([`Dfa::ascii_subset_of`]) once both are built, and remembered; `None`
+    /// before that.
+    pub fn pattern_implies(&self, a: usize, b: usize) -> Option<bool> {
+        let mut known = self
+            .subsets
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(&answer) = known.get(&(a, b)) {
+            return Some(answer);
+        }
+        let dfa = |i: usize| self.rules[i].value.as_ref().and_then(Pattern::dfa);
+        let answer = dfa(a)?.ascii_subset_of(dfa(b)?);
+        known.insert((a, b), answer);
+        Some(answer)
+    }
+
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 
-use crate::rules::{RuleSet, ValueShape};
+use crate::rules::{Dfa, Rule, RuleSet, ValueShape};
 use crate::sensitive::mask;
 
 /// When a rule may stop being evaluated on a column.
@@ -133,11 +133,17 @@ impl Profile {
     pub const LIMIT: u64 = 4096;
     pub const DISTINCT: usize = 12;
 
+    /// Profiles `v` if fewer than [`Profile::LIMIT`] values were: a check inlined in the hot
+    /// loop, which every value of a long column passes.
     #[inline]
     fn observe(&mut self, v: &str) {
-        if self.seen >= Self::LIMIT {
-            return;
+        if self.seen < Self::LIMIT {
+            self.profile(v);
         }
+    }
+
+    #[inline(never)]
+    fn profile(&mut self, v: &str) {
         self.seen += 1;
         self.keys.insert(v);
         let chars = v.chars().count();
@@ -244,6 +250,82 @@ pub struct ColumnState {
     /// Results of values seen before, for columns that repeat a few values (country, status,
     /// canned notes): a repeated value costs one hash lookup instead of every live rule.
     repeats: Repeats,
+    implied: Implied,
+}
+
+/// Patterns a sparse counter's pattern answers for: where rule B's value pattern matches every
+/// ASCII value rule A's matches (proven on their DFAs, [`RuleSet::pattern_implies`]) and A is
+/// a sparse counter (judged first), an ASCII value A's pattern matched needs no walk of B's.
+/// An e-mail column walks the e-mail DFA once, not again for the internationalised rule.
+#[derive(Debug, Clone, Default)]
+struct Implied {
+    /// Per value counter: its place in `sparse_value` (below 64), or [`Implied::NONE`].
+    place: Vec<u8>,
+    /// Per value counter: the place of a sparse counter whose pattern implies its own.
+    by: Vec<u8>,
+    /// Whether every pair was answered (both DFAs are built once the column is long).
+    done: bool,
+}
+
+impl Implied {
+    const NONE: u8 = u8::MAX;
+
+    fn new(sparse: &[usize], counters: usize) -> Implied {
+        let mut place = vec![Self::NONE; counters];
+        for (k, &i) in sparse.iter().enumerate().take(64) {
+            place[i] = k as u8;
+        }
+        Implied {
+            place,
+            by: vec![Self::NONE; counters],
+            done: sparse.is_empty(),
+        }
+    }
+
+    /// Asks, for the counters still judged, which sparse counter's pattern implies theirs;
+    /// once the column has had [`Pattern::DFA_AFTER`] values, until every pair is answered.
+    fn refresh(rules: &RuleSet, state: &mut ColumnState) {
+        #[cfg(test)]
+        if NO_GATE.get() {
+            return;
+        }
+        if state.implied.done || state.non_null < crate::rules::Pattern::DFA_AFTER as u64 {
+            return;
+        }
+        let ColumnState {
+            value,
+            live_value,
+            sparse_value,
+            implied,
+            ..
+        } = state;
+        let mut done = true;
+        for &i in live_value.iter().chain(sparse_value.iter()) {
+            if implied.by[i] != Self::NONE || value_pattern_less(rules, value[i].rule) {
+                continue;
+            }
+            for (k, &a) in sparse_value.iter().enumerate().take(64) {
+                // Only a counter judged before this one can answer for it.
+                if a == i || (implied.place[i] != Self::NONE && implied.place[i] <= k as u8) {
+                    continue;
+                }
+                match rules.pattern_implies(value[a].rule, value[i].rule) {
+                    Some(true) => {
+                        implied.by[i] = k as u8;
+                        break;
+                    }
+                    Some(false) => {}
+                    None => done = false,
+                }
+            }
+        }
+        implied.done = done;
+    }
+}
+
+/// A rule without a value pattern (a dictionary): nothing to imply.
+fn value_pattern_less(rules: &RuleSet, rule: usize) -> bool {
+    rules.rules[rule].value_regex().is_none()
 }
 
 /// What every rule said about one value: `value` verdicts by counter index ([`MISS`], [`HIT`],
@@ -312,6 +394,7 @@ fn trim(v: &str) -> &str {
 }
 
 /// Values that mean "no value" in real exports.
+#[inline]
 fn is_null_token(v: &str) -> bool {
     // No token is longer than four bytes: most values are told apart by their length alone.
     v.len() <= 4
@@ -366,8 +449,9 @@ impl Matcher {
                         find.push(Counter::new(i, sparse));
                     }
                 }
-                let (sparse_value, live_value) =
+                let (sparse_value, live_value): (Vec<usize>, Vec<usize>) =
                     (0..value.len()).partition(|&i: &usize| value[i].sparse);
+                let implied = Implied::new(&sparse_value, value.len());
                 ColumnState {
                     name: name.clone(),
                     normalised,
@@ -382,6 +466,7 @@ impl Matcher {
                     profile: Profile::default(),
                     examples: Vec::new(),
                     repeats: Repeats::default(),
+                    implied,
                 }
             })
             .collect();
@@ -565,33 +650,78 @@ fn walk_live(
 }
 
 /// Where only sparse value counters are left (what is left of a full scan once the other
-/// value rules have settled; sparse ones never leave), the fewest bytes a value needs for any
-/// counter to look at it: shorter values change no count but the examined ones. Find counters
-/// look at free text only, which is never shorter than [`ValueShape::MIN_TEXT_LEN`]; they
-/// may be of any rule (a column without text never settles them).
-fn sparse_gate(rules: &RuleSet, state: &ColumnState) -> Option<usize> {
-    #[cfg(test)]
-    if NO_GATE.get() {
-        return None;
-    }
-    let sparse_only = state.live_value.is_empty() && !state.sparse_value.is_empty();
-    sparse_only.then(|| {
+/// value rules have settled; sparse ones never leave), what turns a value away before the cache
+/// or a shape: it is shorter than any sparse rule or free text needs (`min`), or no sparse rule
+/// can match it ([`Gate::may_match`]). Find counters look at free text only, which is never
+/// shorter than [`ValueShape::MIN_TEXT_LEN`]; they may be of any rule (a column without text
+/// never settles them).
+struct Gate<'r> {
+    min: usize,
+    rules: Vec<GateRule<'r>>,
+}
+
+/// One sparse rule as the gate asks it, its DFA at hand once built.
+struct GateRule<'r> {
+    rule: &'r Rule,
+    dfa: Option<&'r Dfa>,
+}
+
+impl<'r> Gate<'r> {
+    fn of(rules: &'r RuleSet, state: &ColumnState) -> Option<Gate<'r>> {
+        #[cfg(test)]
+        if NO_GATE.get() {
+            return None;
+        }
+        if !state.live_value.is_empty() || state.sparse_value.is_empty() {
+            return None;
+        }
         let text = if state.live_find.is_empty() {
             usize::MAX
         } else {
             ValueShape::MIN_TEXT_LEN
         };
-        state
+        let rules: Vec<GateRule<'r>> = state
             .sparse_value
             .iter()
-            .map(|&i| rules.rules[state.value[i].rule].prefilter.min_len)
-            .fold(text, usize::min)
-    })
+            .map(|&i| {
+                let rule = &rules.rules[state.value[i].rule];
+                let dfa = rule.value_regex().and_then(|p| p.dfa());
+                GateRule { rule, dfa }
+            })
+            .collect();
+        let min = rules
+            .iter()
+            .map(|g| g.rule.prefilter.min_len)
+            .fold(text, usize::min);
+        Some(Gate { min, rules })
+    }
+
+    /// Can any sparse rule match `v`? With `whole`, each rule's whole pattern answers (where
+    /// the cache gave up: values rarely repeat); otherwise the cheap look alone (the length,
+    /// the required byte, the DFA's first step), and the cache answers the rest. False only
+    /// where no sparse rule's [`Rule::value_matches`] is true.
+    #[inline]
+    fn may_match(&self, v: &str, whole: bool) -> bool {
+        self.rules.iter().any(|g| {
+            if !g.rule.prefilter.may_admit(v) {
+                return false;
+            }
+            match (g.dfa, whole) {
+                (Some(dfa), true) => dfa
+                    .matches(v)
+                    .unwrap_or_else(|| g.rule.may_match_pattern(v)),
+                (Some(dfa), false) => v.as_bytes().first().is_none_or(|&b| dfa.may_start_with(b)),
+                (None, true) => g.rule.may_match_pattern(v),
+                (None, false) => g.rule.may_match(v),
+            }
+        })
+    }
 }
 
 #[cfg(test)]
 thread_local! {
-    /// Turns the sparse-only gate off, so that a test compares it with the whole matching.
+    /// Turns the sparse-only gate and the implied patterns off, so that a test compares them
+    /// with the whole matching.
     static NO_GATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
@@ -650,7 +780,8 @@ fn each<'a>(
     stop: Stopping,
     keep: bool,
 ) {
-    let mut gate = sparse_gate(rules, state);
+    Implied::refresh(rules, state);
+    let mut gate = Gate::of(rules, state);
     // Sparse counters examine every non-null value: they are given the values counted here
     // once at the end.
     let non_null_before = state.non_null;
@@ -670,24 +801,12 @@ fn each<'a>(
         {
             continue;
         }
-        if let Some(min) = gate {
+        if let Some(gate) = &gate {
             // A value no sparse counter can match, and that cannot be text, changes no count
             // but the examined ones: it needs neither the cache nor a shape.
-            if v.len() < min {
-                continue;
-            }
-            // Where the cache gave up (values rarely repeat), the whole patterns turn values
-            // away too; otherwise the cheap look alone, and the cache answers the rest.
-            let patterns = state.repeats.off;
-            let may_match = |&i: &usize| {
-                let rule = &rules.rules[state.value[i].rule];
-                if patterns {
-                    rule.may_match_pattern(v)
-                } else {
-                    rule.may_match(v)
-                }
-            };
-            if !ValueShape::may_be_text(v) && !state.sparse_value.iter().any(may_match) {
+            if v.len() < gate.min
+                || (!ValueShape::may_be_text(v) && !gate.may_match(v, state.repeats.off))
+            {
                 continue;
             }
         }
@@ -708,7 +827,7 @@ fn each<'a>(
                 break;
             }
             if state.live_value.len() + state.live_find.len() != live {
-                gate = sparse_gate(rules, state);
+                gate = Gate::of(rules, state);
             }
             continue;
         }
@@ -719,11 +838,23 @@ fn each<'a>(
         });
         let shape = ValueShape::of(v);
         let examples = &mut state.examples;
+        let implied = &state.implied;
+        // Sparse counters (by place) whose pattern matched this value: judged first, they
+        // answer for the patterns that hold all their ASCII matches.
+        let mut matched = 0u64;
         let mut judge = |idx: usize, c: &mut Counter| {
             let rule = &rules.rules[c.rule];
-            let shaped = rule.prefilter.admits(&shape)
-                && rule.value_regex().is_none_or(|re| re.is_whole_match(v))
-                && !(rule.reject_dates && crate::rules::looks_like_date(v));
+            let by = implied.by[idx];
+            let pattern = |re: &crate::rules::Pattern| {
+                (by != Implied::NONE && shape.ascii && matched >> by & 1 == 1)
+                    || re.is_whole_match(v)
+            };
+            let patterned = rule.prefilter.admits(&shape) && rule.value_regex().is_none_or(pattern);
+            let place = implied.place[idx];
+            if patterned && place != Implied::NONE {
+                matched |= 1 << place;
+            }
+            let shaped = patterned && !(rule.reject_dates && crate::rules::looks_like_date(v));
             let hit = shaped && rule.confirm(v);
             if shaped && !hit && rule.validator.is_some() {
                 c.unconfirmed += 1;
@@ -773,7 +904,7 @@ fn each<'a>(
             break;
         }
         if state.live_value.len() + state.live_find.len() != live {
-            gate = sparse_gate(rules, state);
+            gate = Gate::of(rules, state);
         }
     }
     let examined = state.non_null - non_null_before;
@@ -831,12 +962,25 @@ mod tests {
                 _ => format!("2024-03-{:02}T{i:08}", i % 28),
             })
             .collect();
+        // E-mail addresses in ASCII and in other scripts (a Kelvin sign, which the ASCII
+        // rule's `(?i)k` matches too), and near misses: the internationalised rule's pattern
+        // is answered by the ASCII rule's on ASCII values once both DFAs are built.
+        let email: Vec<String> = (0..n)
+            .map(|i| match i % 6 {
+                0 => format!("josé{i}@bücher.example"),
+                1 => format!("\u{212A}im{i}@example.de"),
+                2 => format!("user{i}@example"),
+                3 => format!("user{i}@@example.de"),
+                _ => format!("u.{i}@mail.example.org"),
+            })
+            .collect();
         let schema = Arc::new(Schema::new(vec![
             Field::new("a", DataType::Utf8, true),
             Field::new("b", DataType::Utf8, true),
             Field::new("c", DataType::Utf8, true),
             Field::new("d", DataType::Utf8, true),
             Field::new("e", DataType::Utf8, true),
+            Field::new("email", DataType::Utf8, true),
         ]));
         let batch = RecordBatch::try_new(
             schema,
@@ -846,17 +990,22 @@ mod tests {
                 Arc::new(StringArray::from(mixed.clone())),
                 Arc::new(StringArray::from(sparse.clone())),
                 Arc::new(StringArray::from(unrepeated.clone())),
+                Arc::new(StringArray::from(email.clone())),
             ],
         )
         .unwrap();
-        let fields: Vec<(String, DataType)> = ["a", "b", "c", "d", "e"]
+        let fields: Vec<(String, DataType)> = ["a", "b", "c", "d", "e", "email"]
             .iter()
             .map(|n| (n.to_string(), DataType::Utf8))
             .collect();
         let counts = |keep: bool, gate: bool| {
             NO_GATE.set(!gate);
             let mut m = Matcher::new(rules.clone(), &fields, Stopping::FULL, keep);
-            m.feed(&batch);
+            // In runs, as a file is fed: what a column learnt (DFAs, implied patterns) is used
+            // by the runs after.
+            for at in (0..n).step_by(5_000) {
+                m.feed(&batch.slice(at, 5_000));
+            }
             NO_GATE.set(false);
             m
         };
@@ -869,7 +1018,7 @@ mod tests {
         // Without the sparse-only gate every value meets the whole matching: the same counts.
         assert_eq!(cached.counts(), counts(true, false).counts());
         // Each sparse counter counted exactly the values its rule matches, out of every value.
-        let columns = [&few, &unique, &mixed, &sparse, &unrepeated];
+        let columns = [&few, &unique, &mixed, &sparse, &unrepeated, &email];
         for (col, values) in cached.columns.iter().zip(columns) {
             let live: Vec<&str> = values
                 .iter()
@@ -903,5 +1052,23 @@ mod tests {
             found, 3,
             "the IBAN, e-mail and card among unrepeated values"
         );
+        // The internationalised e-mail pattern was answered by the ASCII one's (a mutation that
+        // answers for non-ASCII values, or for values the ASCII rule refused, changes counts).
+        let col = &cached.columns[5];
+        let counter = |id: &str| {
+            col.value
+                .iter()
+                .position(|c| rules.rules[c.rule].id == id)
+                .unwrap()
+        };
+        let intl = counter("email-address-intl");
+        assert_ne!(col.implied.by[intl], Implied::NONE, "{:?}", col.implied);
+        for id in ["email-address", "email-address-intl"] {
+            let c = &col.value[counter(id)];
+            let rule = &rules.rules[c.rule];
+            let expected = email.iter().filter(|v| rule.value_matches(v)).count() as u64;
+            assert!(expected > 0 && expected < n as u64, "{id}: {expected}");
+            assert_eq!((c.matched, c.examined), (expected, n as u64), "{id}");
+        }
     }
 }
