@@ -3,23 +3,23 @@
 //! result into the output file atomically, and (when asked) record the execution.
 //!
 //! Planning and lineage come before anything is written: a query DataFusion cannot plan
-//! leaves no file and no record behind. CSV inputs are read with [`csv_sql_schema`] types, so a
+//! leaves no file and no record behind. The inputs are opened by the data layer
+//! ([`frame::file_table`]); CSV inputs are read with [`source::csv_sql_schema`] types, so a
 //! postcode or customer number with a leading zero stays text.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::datasource::source_as_provider;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 
 use super::{LineageError, Version, append_execution, sql};
 use crate::ledger::{Code, ExecutionRecord, Ledger, SchemaField};
-use crate::source::frame::{self, CsvRead};
+use crate::source;
+use crate::source::frame::{self, CsvInput};
 use crate::source::write::Output;
-use crate::source::{self, Format, Source, csv_sql_schema};
 
 /// One SQL step.
 #[derive(Debug, Clone)]
@@ -79,13 +79,6 @@ fn sql_error(e: impl std::fmt::Display) -> LineageError {
     )
 }
 
-/// A CSV input, kept to explain a value that does not fit the type chosen for its column.
-pub(crate) struct CsvInput {
-    src: Source,
-    header: source::CsvHeader,
-    schema: Schema,
-}
-
 /// An error while the query runs. Arrow's CSV errors quote the value and the whole row they
 /// failed on, without naming the file: for a value that does not fit its column's type, the
 /// CSV inputs are searched for it and the error names file, line, column and the masked
@@ -94,11 +87,9 @@ fn execution_error(e: impl std::fmt::Display, csv_inputs: &[CsvInput]) -> Lineag
     let mut msg = e.to_string();
     if msg.contains("while parsing value") {
         for input in csv_inputs {
-            if let Ok(Some((line, column, value, expected))) =
-                source::csv_type_violation(&input.src, &input.header, &input.schema)
-            {
+            if let Ok(Some((line, column, value, expected))) = input.type_violation() {
                 return LineageError::Io {
-                    path: input.src.path.clone(),
+                    path: input.path().to_path_buf(),
                     message: format!(
                         "line {line}, column '{column}': value '{value}' is not {expected}; \
                          the column's type was chosen from the first {} rows \
@@ -185,48 +176,15 @@ async fn register(
             path: path.to_path_buf(),
         });
     }
-    let src = Source::open(path)?;
-    let format = src.format;
-    if src.size == 0 {
-        return Err(crate::scan::ScanError::Empty(src.path).into());
-    }
-    let df = if format == Format::Csv {
-        let header = source::csv_header(&src)?;
-        let quotes = source::check_quotes(&src, header.data_start)?;
-        let schema = csv_sql_schema(&src, &header)?;
-        let csv = CsvRead {
-            header: &header,
-            schema: &schema,
-            newlines: quotes.any,
-        };
-        let df = frame::read_frame(ctx, &src, Some(csv)).await?;
-        csv_inputs.push(CsvInput {
-            src,
-            header,
-            schema,
-        });
-        df
-    } else {
-        frame::read_frame(ctx, &src, None).await?
-    };
-    let schema: SchemaRef = df.schema().inner().clone();
-    // Register the file's own table (not a view of the DataFrame, which the SQL planner would
-    // inline under an anonymous name), so the plan's scan carries the table's name.
-    let LogicalPlan::TableScan(scan) = df.logical_plan() else {
-        return Err(LineageError::Internal(format!(
-            "reading {} did not give a table scan",
-            path.display()
-        )));
-    };
-    let provider =
-        source_as_provider(&scan.source).map_err(|e| LineageError::Internal(e.to_string()))?;
-    ctx.register_table(name, provider)
+    let table = frame::file_table(ctx, path).await?;
+    ctx.register_table(name, table.provider)
         .map_err(|e| LineageError::Usage(format!("--input {name}: {e}")))?;
-    Ok(schema)
+    csv_inputs.extend(table.csv);
+    Ok(table.schema)
 }
 
 /// Writes the result stream into `file` through the data layer; returns the row count.
-async fn write_stream(
+async fn write_result(
     stream: SendableRecordBatchStream,
     format: Output,
     file: &mut std::fs::File,
@@ -313,7 +271,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
                 .execute_stream()
                 .await
                 .map_err(|e| execution_error(e, &csv_inputs))?;
-            Ok::<_, WriteError>(write_stream(stream, format, file, &csv_inputs).await?)
+            Ok::<_, WriteError>(write_result(stream, format, file, &csv_inputs).await?)
         })
     })
     .map_err(|e| match e {

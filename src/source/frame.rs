@@ -138,3 +138,80 @@ pub async fn read_text_frame(ctx: &SessionContext, src: &Source) -> Result<DataF
         });
     read_frame(ctx, src, csv).await
 }
+
+/// A data file as a table for SQL that piitrail runs (`run --input`): the file's own table
+/// provider (not a view of a DataFrame, which the SQL planner would inline under an anonymous
+/// name, so the plan's scan carries the table's name), its schema, and for a CSV file what
+/// explains a value that does not fit the type chosen for its column.
+pub struct FileTable {
+    pub provider: std::sync::Arc<dyn datafusion::catalog::TableProvider>,
+    pub schema: datafusion::arrow::datatypes::SchemaRef,
+    pub csv: Option<CsvInput>,
+}
+
+/// A CSV file read with [`source::csv_sql_schema`] types (so a postcode with a leading zero
+/// stays text), kept to explain a value that does not fit them.
+pub struct CsvInput {
+    src: Source,
+    header: source::CsvHeader,
+    schema: Schema,
+}
+
+impl CsvInput {
+    pub fn path(&self) -> &std::path::Path {
+        &self.src.path
+    }
+
+    /// The first value that does not have its column's type: line, column, masked value and
+    /// the type ([`source::csv_type_violation`]).
+    pub fn type_violation(&self) -> Result<Option<(u64, String, String, DataType)>, ScanError> {
+        source::csv_type_violation(&self.src, &self.header, &self.schema)
+    }
+}
+
+/// Opens one local data file as a [`FileTable`] (CSV with [`source::csv_sql_schema`] types,
+/// Parquet, NDJSON, Arrow IPC).
+pub async fn file_table(
+    ctx: &SessionContext,
+    path: &std::path::Path,
+) -> Result<FileTable, ScanError> {
+    let src = Source::open(path)?;
+    if src.size == 0 {
+        return Err(ScanError::Empty(src.path));
+    }
+    let (df, csv) = if src.format == Format::Csv {
+        let header = source::csv_header(&src)?;
+        let quotes = source::check_quotes(&src, header.data_start)?;
+        let schema = source::csv_sql_schema(&src, &header)?;
+        let read = CsvRead {
+            header: &header,
+            schema: &schema,
+            newlines: quotes.any,
+        };
+        let df = read_frame(ctx, &src, Some(read)).await?;
+        (
+            df,
+            Some(CsvInput {
+                src,
+                header,
+                schema,
+            }),
+        )
+    } else {
+        (read_frame(ctx, &src, None).await?, None)
+    };
+    let schema = df.schema().inner().clone();
+    let datafusion::logical_expr::LogicalPlan::TableScan(scan) = df.logical_plan() else {
+        return Err(ScanError::Internal(format!(
+            "reading {} did not give a table scan",
+            path.display()
+        )));
+    };
+    let provider = datafusion::datasource::source_as_provider(&scan.source)
+        .map_err(|e| ScanError::Internal(e.to_string()))?;
+    Ok(FileTable {
+        provider,
+        schema,
+        csv,
+    })
+}
