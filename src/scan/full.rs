@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::physical_plan::execute_stream_partitioned;
 use futures::StreamExt;
 
 use super::matcher::{self, Matcher, Stopping};
 use super::{Read, Request, ScanError};
-use crate::source::frame::{df_error, read_text_frame, session};
+use crate::source::frame::{df_error, session, text_partitions};
 use crate::source::{self, Format, Source};
 
 pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
@@ -53,17 +52,7 @@ pub(crate) fn hashes_itself(req: &Request, src: &Source) -> bool {
 fn scan_frame_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
     let runtime = source::runtime()?;
     let ctx = session();
-    let (streams, schema) = runtime.block_on(async {
-        let df = read_text_frame(&ctx, src).await?;
-        let plan = df
-            .create_physical_plan()
-            .await
-            .map_err(|e| df_error(src, e))?;
-        let schema = plan.schema();
-        let streams =
-            execute_stream_partitioned(plan, ctx.task_ctx()).map_err(|e| df_error(src, e))?;
-        Ok::<_, ScanError>((streams, schema))
-    })?;
+    let (streams, schema) = runtime.block_on(text_partitions(&ctx, src))?;
     let fields: Vec<(String, DataType)> = schema
         .fields()
         .iter()
@@ -177,27 +166,9 @@ fn joined<T>(
 /// page by page: memory stays near a page per column instead of a whole row group's column
 /// chunks per partition (which DataFusion's async reader fetches at once).
 fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let read_error = |e: &dyn std::fmt::Display| ScanError::Read {
-        path: src.path.clone(),
-        message: e.to_string(),
-    };
-    let open = || {
-        std::fs::File::open(&src.path).map_err(|e| ScanError::Open {
-            path: src.path.clone(),
-            source: e,
-        })
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(|e| read_error(&e))?;
-    let groups = builder.metadata().num_row_groups();
-    let declared = builder.metadata().file_metadata().num_rows().max(0) as u64;
-    let fields: Vec<(String, DataType)> = builder
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone()))
-        .collect();
-    drop(builder);
+    let file = source::stream::ParquetRowGroups::open(src)?;
+    let file = &file;
+    let groups = file.groups;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let producers = cores.min(groups).max(1);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, ScanError>>(8);
@@ -206,16 +177,9 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
             let tx = tx.clone();
             s.spawn(move || {
                 let produce = || -> Result<(), ScanError> {
-                    let b = ParquetRecordBatchReaderBuilder::try_new(open()?)
-                        .map_err(|e| read_error(&e))?;
                     let mine: Vec<usize> = (k..groups).step_by(producers).collect();
-                    let reader = b
-                        .with_row_groups(mine)
-                        .with_batch_size(8192)
-                        .build()
-                        .map_err(|e| read_error(&e))?;
-                    for batch in reader {
-                        if tx.blocking_send(batch.map_err(|e| read_error(&e))).is_err() {
+                    for batch in file.read(mine, 8192)? {
+                        if tx.blocking_send(batch).is_err() {
                             break;
                         }
                     }
@@ -227,9 +191,9 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
             });
         }
         drop(tx);
-        consume(req, &fields, rx)
+        consume(req, &file.fields, rx)
     })?;
-    source::check_row_count(src, rows, declared)?;
+    source::check_row_count(src, rows, file.declared_rows)?;
     Ok((matcher, Read::every_row(rows)))
 }
 
@@ -254,7 +218,6 @@ fn scan_csv_lines(
     header: &source::CsvHeader,
     block: usize,
 ) -> Result<Option<(Matcher, Read, Option<String>)>, ScanError> {
-    use std::io::Read as _;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
     let fields: Vec<(String, DataType)> = header
@@ -262,7 +225,6 @@ fn scan_csv_lines(
         .iter()
         .map(|n| (n.clone(), DataType::Utf8))
         .collect();
-    let io = |e: std::io::Error| source::read_error(&src.path, e);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let columns = header.names.len();
     // Set by a worker that meets a quote byte, or fails: the reader stops.
@@ -314,27 +276,14 @@ fn scan_csv_lines(
     let read = |full: mpsc::SyncSender<Block>,
                 free: mpsc::Receiver<Vec<u8>>|
      -> Result<Option<String>, ScanError> {
-        use sha2::{Digest, Sha256};
-        let mut f = std::fs::File::open(&src.path).map_err(|e| ScanError::Open {
-            path: src.path.clone(),
-            source: e,
-        })?;
-        let mut hasher = req.digest.then(Sha256::new);
-        // The header line only goes into the digest.
-        let mut head = vec![0u8; header.data_start as usize];
-        f.read_exact(&mut head).map_err(io)?;
-        if let Some(h) = &mut hasher {
-            h.update(&head);
-        }
-        let mut carry: Vec<u8> = Vec::new(); // a partial line, for the next block
-        let mut spare: Option<Vec<u8>> = None;
+        let mut lines =
+            source::stream::LineBlocks::open(src, header.data_start, block, req.digest)?;
         let mut blocks = 0;
-        let mut base = header.data_start;
         loop {
             if quoted.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            let mut buf = match spare.take().map_or_else(|| free.try_recv(), Ok) {
+            let mut buf = match free.try_recv() {
                 Ok(b) => b,
                 Err(_) if blocks < cores + 2 => {
                     blocks += 1;
@@ -345,51 +294,11 @@ fn scan_csv_lines(
                     Err(_) => return Ok(None), // every worker has stopped
                 },
             };
-            if buf.len() < carry.len() + block {
-                // A line longer than a block.
-                buf.resize(carry.len() + block, 0);
-            }
-            let start = carry.len();
-            buf[..start].copy_from_slice(&carry);
-            let mut len = start;
-            while len < buf.len() {
-                match f.read(&mut buf[len..]) {
-                    Ok(0) => break,
-                    Ok(n) => len += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(io(e)),
-                }
-            }
-            if let Some(h) = &mut hasher {
-                h.update(&buf[start..len]);
-            }
-            let eof = len < buf.len();
-            // Whole lines only, unless the file ends here.
-            let upto = if eof {
-                len
-            } else {
-                match memchr::memrchr(b'\n', &buf[start..len]) {
-                    Some(i) => start + i + 1,
-                    None => 0,
-                }
+            let Some((len, base)) = lines.next_into(&mut buf)? else {
+                return Ok(lines.digest());
             };
-            carry.clear();
-            carry.extend_from_slice(&buf[upto..len]);
-            if upto == 0 {
-                spare = Some(buf);
-            } else if full
-                .send(Block {
-                    buf,
-                    len: upto,
-                    base,
-                })
-                .is_err()
-            {
+            if full.send(Block { buf, len, base }).is_err() {
                 return Ok(None); // every worker has stopped
-            }
-            base += upto as u64;
-            if eof {
-                return Ok(hasher.map(source::digest_string));
             }
         }
     };

@@ -215,3 +215,27 @@ pub async fn file_table(
         csv,
     })
 }
+
+/// One data file read as text ([`read_text_frame`]) and planned, as one record batch stream
+/// per partition of `ctx`, with the schema they share: for full scans, which match the
+/// partitions on worker threads.
+pub async fn text_partitions(
+    ctx: &SessionContext,
+    src: &Source,
+) -> Result<
+    (
+        Vec<datafusion::execution::SendableRecordBatchStream>,
+        datafusion::arrow::datatypes::SchemaRef,
+    ),
+    ScanError,
+> {
+    let df = read_text_frame(ctx, src).await?;
+    let plan = df
+        .create_physical_plan()
+        .await
+        .map_err(|e| df_error(src, e))?;
+    let schema = plan.schema();
+    let streams = datafusion::physical_plan::execute_stream_partitioned(plan, ctx.task_ctx())
+        .map_err(|e| df_error(src, e))?;
+    Ok((streams, schema))
+}

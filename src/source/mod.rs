@@ -28,6 +28,7 @@ pub mod rewrite;
 pub mod rows;
 pub mod select;
 pub mod sqlite;
+pub mod stream;
 pub mod write;
 
 /// Files up to this size are sampled by reading them whole (and counting every row).
