@@ -665,6 +665,16 @@ fn a_subject_is_found_in_database_tables_and_along_their_declared_foreign_keys()
     // is followed into the tables that declare a foreign key to it.
     assert_eq!(locators("sqlite:shop.db.orders"), orders);
     assert_eq!(locators("sqlite:shop.db.tickets"), tickets);
+    // Each row found is named by the primary key its table declares.
+    assert_eq!(
+        keys(&found, "sqlite:shop.db.customers", "customer_id"),
+        ["7"]
+    );
+    let order_keys: Vec<String> = orders.iter().map(|o| o.to_string()).collect();
+    assert_eq!(
+        keys(&found, "sqlite:shop.db.orders", "order_id"),
+        order_keys
+    );
     let out = serde_json::to_string(&found).unwrap();
     assert!(
         !out.contains("user7@example.org"),
@@ -681,6 +691,77 @@ fn a_subject_is_found_in_database_tables_and_along_their_declared_foreign_keys()
         before,
         "a search changes nothing"
     );
+}
+
+/// The `column` values of an artifact's `keys` in a `subject find` answer.
+fn keys(found: &serde_json::Value, path: &str, column: &str) -> Vec<String> {
+    let artifact = found["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == path)
+        .unwrap_or_else(|| panic!("{path} in {found}"));
+    artifact["keys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("keys of {path}: {artifact}"))
+        .iter()
+        .map(|k| k[column].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Rows are located by the primary key their table declares, not by their place: a key of
+/// member numbers out of insertion order names the subject's rows. A key that is personal
+/// data itself (an e-mail address) is never printed.
+#[test]
+fn a_subjects_rows_are_named_by_their_tables_declared_primary_key() {
+    let p = Project::new();
+    let db = rusqlite::Connection::open(p.path("club.db")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE members (member_no TEXT PRIMARY KEY, name TEXT, email TEXT);
+         CREATE TABLE newsletter (email TEXT PRIMARY KEY, topic TEXT);",
+    )
+    .unwrap();
+    for i in 0..200u32 {
+        // Member numbers that do not follow the rows' order.
+        let no = format!("M-{:04}", (i * 7919) % 10_000);
+        let email = format!("member{i}@example.org");
+        db.execute(
+            "INSERT INTO members VALUES (?1, ?2, ?3)",
+            rusqlite::params![no, format!("Anna Meyer{i}"), email],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO newsletter VALUES (?1, ?2)",
+            rusqlite::params![email, ["sport", "music"][i as usize % 2]],
+        )
+        .unwrap();
+    }
+    drop(db);
+    p.run(&["init"]).expect(0);
+    p.run(&["scan", "--record", "sqlite:club.db"]).expect(0);
+    let found: serde_json::Value = serde_json::from_str(
+        &p.run(&[
+            "subject",
+            "find",
+            "--id",
+            "email=member42@example.org",
+            "--format",
+            "json",
+        ])
+        .expect(0)
+        .stdout(),
+    )
+    .unwrap();
+    let want = format!("M-{:04}", (42 * 7919) % 10_000);
+    assert_eq!(keys(&found, "sqlite:club.db.members", "member_no"), [want]);
+    let newsletter = found["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "sqlite:club.db.newsletter")
+        .unwrap_or_else(|| panic!("the newsletter row in {found}"));
+    assert!(newsletter.get("keys").is_none(), "{newsletter}");
+    assert!(!found.to_string().contains("member42@example.org"));
 }
 
 /// Every row of a table as text, in rowid order.

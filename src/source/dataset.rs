@@ -69,6 +69,14 @@ impl Dataset {
         Ok(None)
     }
 
+    /// The primary key its catalog declares (a database table's; none for a file).
+    pub fn primary_key(&self) -> &[String] {
+        match self {
+            Dataset::File(_) => &[],
+            Dataset::Table { table, .. } => &table.primary_key,
+        }
+    }
+
     /// The file that holds it (a data file, or the database file), for the data roots.
     pub fn file(&self) -> &Path {
         match self {

@@ -104,9 +104,9 @@ pub struct Found {
     /// For a model: the training inputs that held the subject's data.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
-    /// The declared primary key's values of the rows found, in the order of `locators`
-    /// (piitrail.toml `primary_key`; only when the key holds no personal data but
-    /// pseudonymous ids).
+    /// The primary key's values of the rows found, in the order of `locators` (piitrail.toml
+    /// `primary_key`, else the key a database table declares; only when the key holds no
+    /// personal data but pseudonymous ids).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<BTreeMap<String, Option<String>>>,
     /// For an aggregate: its group key columns (none for one total over all rows).
@@ -777,38 +777,43 @@ impl Identity {
     }
 }
 
-/// The primary key values of the rows found in a dataset, when piitrail.toml declares its
-/// primary key, every key column is in it, and none is tagged with a category other than a
-/// pseudonymous id (`user.unique_id`): a key that is an e-mail address is not printed.
+/// The primary key values of the rows found in a dataset: its key as piitrail.toml declares
+/// it, else as its database's catalog does (a table's declared `PRIMARY KEY`), when every key
+/// column is in it and none is tagged with a category other than a pseudonymous id
+/// (`user.unique_id`): a key that is an e-mail address is not printed.
 fn primary_keys(
     req: &Request,
     prop: &Propagation,
     f: &Found,
 ) -> Result<Vec<BTreeMap<String, Option<String>>>, SubjectError> {
-    let Some(key) = req
+    let declared = req
         .declarations
         .iter()
         .find(|d| d.path.matches(&f.path) && !d.primary_key.is_empty())
-        .map(|d| &d.primary_key)
-    else {
-        return Ok(Vec::new());
-    };
+        .map(|d| d.primary_key.clone());
     let Some(version) = prop.versions.get(&f.digest) else {
         return Ok(Vec::new());
     };
-    let pseudonymous = key.iter().all(|k| {
-        version.schema.contains(k)
-            && version.columns.get(k).is_none_or(|tags| {
-                tags.keys()
-                    .all(|c| crate::policy::is_within(c, "user.unique_id"))
-            })
-    });
-    let data = match Dataset::find(&req.root, &f.path)? {
-        Some(data) if pseudonymous => data,
-        _ => return Ok(Vec::new()),
+    let Some(data) = Dataset::find(&req.root, &f.path)? else {
+        return Ok(Vec::new());
     };
+    let key = match declared {
+        Some(key) => key,
+        None => data.primary_key().to_vec(),
+    };
+    let pseudonymous = !key.is_empty()
+        && key.iter().all(|k| {
+            version.schema.contains(k)
+                && version.columns.get(k).is_none_or(|tags| {
+                    tags.keys()
+                        .all(|c| crate::policy::is_within(c, "user.unique_id"))
+                })
+        });
+    if !pseudonymous {
+        return Ok(Vec::new());
+    }
     let rows: BTreeSet<u64> = f.locators.iter().copied().collect();
-    Ok(read::values(&data, key, &rows)?
+    Ok(read::values(&data, &key, &rows)?
         .into_iter()
         .map(|values| key.iter().cloned().zip(values).collect())
         .collect())
