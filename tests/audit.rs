@@ -148,6 +148,102 @@ fn a_signed_report_verifies_and_every_kind_of_tampering_fails() {
     );
 }
 
+/// The signed report pins the ledger (record count and head hash): `verify --ledger` and
+/// `ledger verify --anchors` pass while the ledger grows, and fail once it is cut, tampered
+/// with before the pinned record, or replaced by another valid chain.
+#[test]
+fn a_signed_report_pins_the_ledger_and_a_cut_or_rewritten_ledger_fails() {
+    let p = demo();
+    let pinned = |p: &Project| {
+        in_shop(
+            p,
+            &[
+                "verify",
+                "shop/report/report.dsse.json",
+                "--key",
+                "shop/keys/piitrail.pub",
+                "--ledger",
+            ],
+        )
+    };
+    let anchors = |p: &Project| {
+        in_shop(
+            p,
+            &[
+                "ledger",
+                "verify",
+                "--anchors",
+                "shop/report",
+                "--key",
+                "shop/keys/piitrail.pub",
+            ],
+        )
+    };
+    let ledger = p.path("shop/.piitrail/ledger.jsonl");
+    let signed = std::fs::read_to_string(&ledger).unwrap();
+    let n = signed.lines().count();
+    let report: serde_json::Value =
+        serde_json::from_str(&p.read("shop/report/report.json")).unwrap();
+    assert_eq!(report["ledger"]["records"], n as u64);
+    let ok = pinned(&p).expect(0).stdout();
+    assert!(
+        ok.contains(&format!("ledger ok: record {n} has the signed hash")),
+        "{ok}"
+    );
+    // The ledger grows: the signed record is still there.
+    p.write(
+        "shop/data/extra.csv",
+        "customer_id,email\n1,a@example.org\n",
+    );
+    in_shop(&p, &["scan", "--record", "shop/data/extra.csv"]).expect(0);
+    let grown = std::fs::read_to_string(&ledger).unwrap();
+    assert!(grown.lines().count() > n);
+    pinned(&p).expect(0);
+    let ok = anchors(&p).expect(0).stdout();
+    assert!(ok.contains("report.dsse.json: ledger ok"), "{ok}");
+    // Cut before the signed record.
+    let cut: String = signed
+        .lines()
+        .take(n - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&ledger, &cut).unwrap();
+    let out = pinned(&p).expect(1).stdout();
+    assert!(out.contains("the ledger was cut"), "{out}");
+    in_shop(&p, &["ledger", "verify"]).expect(0); // an intact, shorter chain
+    let out = anchors(&p).expect(1).stdout();
+    assert!(out.contains("the ledger was cut"), "{out}");
+    // One record before it changed.
+    let tampered: String = signed
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            1 => format!("{}\n", l.replacen("\"time\":\"20", "\"time\":\"19", 1)),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(tampered, signed);
+    std::fs::write(&ledger, &tampered).unwrap();
+    let out = pinned(&p).expect(1).stdout();
+    assert!(
+        out.contains("chain breaks before the signed record, at line 2"),
+        "{out}"
+    );
+    // Another valid chain of the same length (the demo made again: other times, other hashes).
+    p.run(&["demo", "--out", "again"]).expect(0);
+    let other = p.read("again/.piitrail/ledger.jsonl");
+    assert_eq!(other.lines().count(), n);
+    std::fs::write(&ledger, &other).unwrap();
+    in_shop(&p, &["ledger", "verify"]).expect(0);
+    let out = pinned(&p).expect(1).stdout();
+    assert!(out.contains("the ledger was rewritten"), "{out}");
+    // Restored: it holds again.
+    std::fs::write(&ledger, &signed).unwrap();
+    pinned(&p).expect(0);
+    // --anchors needs the key the anchors are signed with.
+    in_shop(&p, &["ledger", "verify", "--anchors", "shop/report"]).expect(2);
+}
+
 #[test]
 fn without_a_key_the_report_says_it_is_unsigned_and_drops_a_stale_signature() {
     let p = demo();

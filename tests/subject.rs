@@ -531,6 +531,23 @@ fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
         .stdout();
     assert!(verified.contains("erasure certificate"), "{verified}");
     assert!(verified.contains("all 7 artifacts match"), "{verified}");
+    // The certificate pins the ledger as the erasure left it: its erasure record last.
+    let records = p.read(".piitrail/ledger.jsonl").lines().count() as u64;
+    assert_eq!(cert["ledger"]["records"], records);
+    let pinned = p
+        .run(&[
+            "verify",
+            "erasures/req-1/certificate.dsse.json",
+            "--key",
+            "keys/piitrail.pub",
+            "--ledger",
+        ])
+        .expect(0)
+        .stdout();
+    assert!(
+        pinned.contains(&format!("ledger ok: record {records}")),
+        "{pinned}"
+    );
     // The ledger: chain intact, the erasure recorded with a salted hash, no raw identity.
     p.run(&["ledger", "verify"]).expect(0);
     let ledger = p.read(".piitrail/ledger.jsonl");

@@ -10,7 +10,15 @@ pub use super::TextOrJson as Format;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Recompute the hash chain and name the first bad line (exit 1 if there is one).
-    Verify,
+    Verify {
+        /// Also check every signed report and erasure certificate (`*.dsse.json`) under this
+        /// folder: the ledger must still hold the record each was signed at (exit 1 if not).
+        #[arg(long, value_name = "DIR", requires = "key")]
+        anchors: Option<std::path::PathBuf>,
+        /// The public key the anchors are signed with (SPKI PEM, piitrail.pub).
+        #[arg(long, value_name = "PUBKEY")]
+        key: Option<std::path::PathBuf>,
+    },
     /// List the records: sequence, time, kind and what each says.
     Log {
         /// Output format: a readable table, or one JSON object per line.
@@ -25,12 +33,20 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        Command::Verify => {
+        Command::Verify { anchors, key } => {
             let v = ledger.verify()?;
+            let anchored = match (anchors, key) {
+                (Some(dir), Some(key)) => check_anchors(ctx, &dir, &key, &mut out)?,
+                _ => true,
+            };
             match v.problem {
                 None => {
                     writeln!(out, "ledger intact: {} records, head {}", v.records, v.head)?;
-                    Ok(Outcome::Success)
+                    Ok(if anchored {
+                        Outcome::Success
+                    } else {
+                        Outcome::Findings
+                    })
                 }
                 Some((line, message)) => {
                     writeln!(
@@ -129,4 +145,52 @@ fn execution_note(x: &crate::ledger::ExecutionRecord) -> String {
         return format!("; {} run {} of {} ({})", r.source, r.id, r.job, r.state);
     }
     String::new()
+}
+
+/// Checks every signed envelope (`*.dsse.json`) under `dir` (its signature by `key`, then the
+/// ledger place it pins) and prints one line each; true when all of them hold.
+fn check_anchors(
+    ctx: &Context,
+    dir: &std::path::Path,
+    key: &std::path::Path,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let public = crate::sign::load_public_key(key)?;
+    let mut envelopes: Vec<std::path::PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| super::UsageError(format!("--anchors {}: {e}", dir.display())))?
+        .into_iter()
+        .map(|e| e.into_path())
+        .filter(|p| p.is_file() && p.to_string_lossy().ends_with(".dsse.json"))
+        .collect();
+    envelopes.sort();
+    if envelopes.is_empty() {
+        return Err(super::UsageError(format!(
+            "--anchors {}: no signed report or certificate (*.dsse.json) there",
+            dir.display()
+        ))
+        .into());
+    }
+    let mut held = true;
+    for path in &envelopes {
+        let env = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::from_str::<crate::sign::Envelope>(&t)
+                    .map_err(|e| format!("not a DSSE envelope: {e}"))
+            })
+            .and_then(|env| crate::sign::check_report(&env, &public, None));
+        match env {
+            Ok(checked) => {
+                write!(out, "{}: ", path.display())?;
+                held &= super::verify::check_pin(ctx, &checked, out)?;
+            }
+            Err(reason) => {
+                writeln!(out, "{}: FAILED: {reason}", path.display())?;
+                held = false;
+            }
+        }
+    }
+    Ok(held)
 }

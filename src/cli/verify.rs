@@ -17,6 +17,11 @@ pub struct Args {
     /// each one that changed or is missing.
     #[arg(long)]
     pub artifacts: bool,
+    /// Also check that the project's ledger still holds the record the report (or erasure
+    /// certificate) was signed at, with its hash and an intact chain up to it: exit 1 when the
+    /// ledger was cut or rewritten since.
+    #[arg(long)]
+    pub ledger: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
@@ -57,6 +62,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         checked.what,
         checked.time
     )?;
+    let pinned = if args.ledger {
+        let held = check_pin(ctx, &checked, &mut o)?;
+        if !args.artifacts {
+            return Ok(if held {
+                Outcome::Success
+            } else {
+                Outcome::Findings
+            });
+        }
+        held
+    } else {
+        true
+    };
     if !args.artifacts {
         return Ok(Outcome::Success);
     }
@@ -95,5 +113,43 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         "all {} artifacts match the signed report",
         checked.subjects.len()
     )?;
-    Ok(Outcome::Success)
+    Ok(if pinned {
+        Outcome::Success
+    } else {
+        Outcome::Findings
+    })
+}
+
+/// Checks the project's ledger against the place the envelope pinned, prints the answer, and
+/// says whether the ledger holds it.
+pub(crate) fn check_pin(
+    ctx: &Context,
+    checked: &sign::Checked,
+    o: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let Some(pin) = &checked.pin else {
+        writeln!(
+            o,
+            "FAILED: the signed {} names no ledger record (made before ledgers were pinned)",
+            checked.what
+        )?;
+        return Ok(false);
+    };
+    let ledger = crate::ledger::Ledger::open(&ctx.root)?;
+    let state = ledger.check_pin(pin)?;
+    if state == crate::ledger::PinState::Held {
+        writeln!(
+            o,
+            "ledger ok: record {} has the signed hash {}; the chain up to it is intact",
+            pin.records, pin.head
+        )?;
+        Ok(true)
+    } else {
+        writeln!(
+            o,
+            "FAILED: {state} (signed at record {}, hash {})",
+            pin.records, pin.head
+        )?;
+        Ok(false)
+    }
 }

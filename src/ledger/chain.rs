@@ -4,6 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -37,6 +38,47 @@ pub struct Verification {
     pub head: String,
     /// The first problem: line number and what is wrong.
     pub problem: Option<(u64, String)>,
+}
+
+/// A place in the ledger that a signed report or erasure certificate vouches for: the number
+/// of records it covered and the hash of the last of them (`ledger` in both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    pub head: String,
+    pub records: u64,
+}
+
+/// What [`Ledger::check_pin`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinState {
+    /// The pinned record is there, with its hash, and the chain up to it holds.
+    Held,
+    /// The ledger ends before the pinned record.
+    Cut { records: u64 },
+    /// The pinned record's place holds a record with another hash.
+    Rewritten { head: String },
+    /// The chain breaks before the pinned record.
+    Broken { line: u64, problem: String },
+}
+
+impl std::fmt::Display for PinState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PinState::Held => write!(f, "the ledger holds the signed record, its chain intact"),
+            PinState::Cut { records } => write!(
+                f,
+                "the ledger was cut: it has {records} records, fewer than were signed"
+            ),
+            PinState::Rewritten { head } => write!(
+                f,
+                "the ledger was rewritten: the signed record's place now has hash {head}"
+            ),
+            PinState::Broken { line, problem } => write!(
+                f,
+                "the ledger's chain breaks before the signed record, at line {line}: {problem}"
+            ),
+        }
+    }
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> LedgerError + '_ {
@@ -366,6 +408,29 @@ impl Ledger {
 
     /// Recomputes the whole chain and names the first bad line.
     pub fn verify(&self) -> Result<Verification, LedgerError> {
+        self.verify_upto(u64::MAX)
+    }
+
+    /// Whether the ledger still holds what a signed report or certificate pinned: `pin.records`
+    /// records whose chain is intact, the last of them with hash `pin.head`. Records after it
+    /// do not matter (the ledger grows); fewer records, another hash there, or a broken chain
+    /// before it mean the ledger was cut or rewritten since.
+    pub fn check_pin(&self, pin: &Pin) -> Result<PinState, LedgerError> {
+        let v = self.verify_upto(pin.records)?;
+        Ok(if v.records < pin.records {
+            match v.problem {
+                Some((line, problem)) => PinState::Broken { line, problem },
+                None => PinState::Cut { records: v.records },
+            }
+        } else if v.head != pin.head {
+            PinState::Rewritten { head: v.head }
+        } else {
+            PinState::Held
+        })
+    }
+
+    /// [`Ledger::verify`] of the first `limit` records only.
+    fn verify_upto(&self, limit: u64) -> Result<Verification, LedgerError> {
         let file = File::open(&self.path).map_err(io(&self.path))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut line = Vec::new();
@@ -376,6 +441,9 @@ impl Ledger {
         };
         let mut n = 0u64;
         loop {
+            if v.records == limit {
+                return Ok(v);
+            }
             line.clear();
             if reader
                 .read_until(b'\n', &mut line)

@@ -11,7 +11,7 @@ pub mod record;
 
 use std::path::PathBuf;
 
-pub use chain::{GENESIS, Ledger, Verification, record_hash};
+pub use chain::{GENESIS, Ledger, Pin, PinState, Verification, record_hash};
 pub use record::{
     ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, DECLARED, ErasedFile,
     ErasureRecord, ExecutionRecord, ImportedRun, Record, ScanRecord, SchemaField, imported_runs,

@@ -267,6 +267,9 @@ pub struct Checked {
     pub what: &'static str,
     /// Each subject: name, signed sha256 (hex), and, when artifacts were checked, its state.
     pub subjects: Vec<(String, String, Option<Subject>)>,
+    /// The place in the ledger it vouches for (`ledger.head` and `ledger.records`), when it
+    /// names one.
+    pub pin: Option<crate::ledger::Pin>,
 }
 
 impl Checked {
@@ -337,7 +340,9 @@ pub fn check_report(
         });
         subjects.push((name, want, state));
     }
+    let pin = serde_json::from_value(statement["predicate"]["ledger"].clone()).ok();
     Ok(Checked {
+        pin,
         keyid: keyid(public),
         time: statement["predicate"]["time"]
             .as_str()

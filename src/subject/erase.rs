@@ -793,6 +793,9 @@ pub struct Certificate {
     pub salt: String,
     pub plan: Plan,
     pub applied: Applied,
+    /// The ledger as the erasure left it (its erasure record last): `verify --ledger` checks
+    /// that the ledger still holds it.
+    pub ledger: crate::ledger::Pin,
 }
 
 /// Writes `certificate.json`, and `certificate.dsse.json` signed with `key` when given.
@@ -968,6 +971,15 @@ pub fn erase(
             .collect();
         applied.verified = applied.remaining.is_empty();
     }
+    let ledger = {
+        let v = ledger
+            .verify()
+            .map_err(|e| SubjectError::Usage(e.to_string()))?;
+        crate::ledger::Pin {
+            head: v.head,
+            records: v.records,
+        }
+    };
     let cert = Certificate {
         tool: serde_json::json!({"name": "piitrail", "version": env!("CARGO_PKG_VERSION")}),
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -981,6 +993,7 @@ pub fn erase(
         salt: journal.salt.clone(),
         plan,
         applied,
+        ledger,
     };
     let written = write_certificate(&cert, out, key)?;
     if cert.applied.failed.is_none() {
