@@ -691,3 +691,130 @@ fn a_scanned_derived_column_shows_both_detected_and_inherited_tags() {
         .collect();
     assert_eq!(origins, ["detected", "inherited"]);
 }
+
+/// A second audit lists what changed since the first: a new personal column, a new dataset
+/// and the categories reaching it. A previous report that no longer matches its signature is
+/// refused, and nothing is written.
+#[test]
+fn a_second_audit_lists_what_changed_since_the_first() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.run(&["keygen", "--out", "keys"]).expect(0);
+    let mut first = String::from("customer_id,email,city\n");
+    let mut second = String::from("customer_id,email,city,phone\n");
+    for i in 0..50 {
+        first.push_str(&format!("{i},user{i}@example.org,Berlin\n"));
+        second.push_str(&format!(
+            "{i},user{i}@example.org,Berlin,+49 30 {:07}\n",
+            1_234_567 + i * 7
+        ));
+    }
+    p.write("data/customers.csv", &first);
+    p.run(&["scan", "--record", "data/customers.csv"]).expect(0);
+    let audit = |p: &Project| p.run(&["audit", "--out", "report", "--key", "keys/piitrail.key"]);
+    audit(&p).expect(0);
+    let report = |p: &Project| -> serde_json::Value {
+        serde_json::from_str(&p.read("report/report.json")).unwrap()
+    };
+    let before = report(&p);
+    assert!(
+        before.get("changes").is_none(),
+        "a first audit has nothing to compare with"
+    );
+
+    p.write("data/customers.csv", &second);
+    p.write(
+        "data/leads.csv",
+        first.replace("@example.org", "@leads.example"),
+    );
+    p.run(&["scan", "--record", "data/customers.csv", "data/leads.csv"])
+        .expect(0);
+    let out = audit(&p).expect(0).stdout();
+    let now = report(&p);
+    let c = &now["changes"];
+    assert_eq!(c["since"]["time"], before["time"]);
+    assert_eq!(c["since"]["ledger_records"], before["ledger"]["records"]);
+    assert_eq!(c["since"]["signed"], true);
+    // The new column of a known dataset, and the personal columns of the new one.
+    let added = c["added_columns"].as_array().unwrap();
+    let phone = serde_json::json!({
+        "artifact": "data/customers.csv",
+        "column": "phone",
+        "category": "user.contact.phone_number"
+    });
+    assert!(added.contains(&phone), "{added:?}");
+    assert!(
+        added
+            .iter()
+            .all(|a| *a == phone || a["artifact"] == "data/leads.csv"),
+        "{added:?}"
+    );
+    assert!(
+        out.contains(&format!("{} personal column(s) added", added.len())),
+        "{out}"
+    );
+    assert_eq!(c["removed_columns"], serde_json::json!([]));
+    assert_eq!(c["new_artifacts"], serde_json::json!(["data/leads.csv"]));
+    let flows = c["new_flows"].as_array().unwrap();
+    assert!(
+        flows.contains(
+            &serde_json::json!({"category": "user.contact.email", "artifact": "data/leads.csv"})
+        ),
+        "{flows:?}"
+    );
+    let html = p.read("report/report.html");
+    assert!(
+        html.contains("What changed since"),
+        "the HTML shows the changes"
+    );
+    assert!(
+        html.find("What changed since") < html.find("<h2>Summary</h2>"),
+        "first"
+    );
+    assert!(
+        p.read("report/report.md")
+            .contains("personal column added: `data/customers.csv` phone")
+    );
+
+    // A previous report changed after it was signed: refused, nothing written.
+    let mut forged = report(&p);
+    forged["time"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(
+        p.path("report/report.json"),
+        serde_json::to_vec(&forged).unwrap(),
+    )
+    .unwrap();
+    let run = audit(&p).expect(2);
+    assert!(run.stderr().contains("does not verify"), "{}", run.stderr());
+    assert_eq!(report(&p), forged, "nothing was written");
+    // Put back as signed; then the phone column goes away again.
+    std::fs::write(
+        p.path("report/report.json"),
+        serde_json::to_vec(&now).unwrap(),
+    )
+    .unwrap();
+    p.write("data/customers.csv", &first);
+    p.run(&["scan", "--record", "data/customers.csv"]).expect(0);
+    audit(&p).expect(0);
+    let third = report(&p);
+    assert_eq!(
+        third["changes"]["removed_columns"],
+        serde_json::json!([phone])
+    );
+    assert_eq!(third["changes"]["added_columns"], serde_json::json!([]));
+    assert_eq!(third["changes"]["new_artifacts"], serde_json::json!([]));
+    // Named explicitly, an unsigned copy elsewhere is compared and said to be unsigned.
+    std::fs::create_dir_all(p.path("old")).unwrap();
+    std::fs::write(
+        p.path("old/report.json"),
+        serde_json::to_vec(&before).unwrap(),
+    )
+    .unwrap();
+    p.run(&["audit", "--out", "again", "--since", "old/report.json"])
+        .expect(0);
+    let again: serde_json::Value = serde_json::from_str(&p.read("again/report.json")).unwrap();
+    assert_eq!(again["changes"]["since"]["signed"], false);
+    // Against the first report: the new dataset's columns (the phone column came and went).
+    let leads: Vec<&serde_json::Value> = added.iter().filter(|a| **a != phone).collect();
+    assert_eq!(again["changes"]["added_columns"], serde_json::json!(leads));
+}

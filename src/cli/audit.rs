@@ -13,6 +13,11 @@ pub struct Args {
     /// Private key (PKCS#8 PEM, from `piitrail keygen`) to sign the report with.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// The previous audit's report.json to list what changed since (`changes`); by default the
+    /// report this audit replaces in --out. With --key, a previous report beside its
+    /// report.dsse.json must verify with the key's public half, or nothing is written.
+    #[arg(long, value_name = "REPORT")]
+    pub since: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
@@ -22,10 +27,29 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         std::env::current_dir()?.join(&args.out)
     };
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let w = crate::report::audit(&ctx.root, &out, args.key.as_deref(), time)?;
+    let w = crate::report::audit(
+        &ctx.root,
+        &out,
+        args.key.as_deref(),
+        args.since.as_deref(),
+        time,
+    )?;
     let r = &w.report;
     let mut o = anstream::stdout().lock();
     write_summary(&mut o, r, "")?;
+    if let Some(c) = &r.changes {
+        writeln!(
+            o,
+            "since {}: {} personal column(s) added, {} removed, {} new artifact(s), {} new flow(s), {} new finding(s), {} resolved",
+            c.since.time,
+            c.added_columns.len(),
+            c.removed_columns.len(),
+            c.new_artifacts.len(),
+            c.new_flows.len(),
+            c.new_findings.len(),
+            c.resolved_findings.len()
+        )?;
+    }
     for f in &w.files {
         writeln!(o, "wrote {}", crate::scan::display_path(f, &ctx.root))?;
     }

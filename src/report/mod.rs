@@ -4,6 +4,7 @@
 //! names, categories, statuses, digests and counts.
 
 pub mod annotations;
+pub mod changes;
 pub mod junit;
 pub mod picture;
 pub mod sarif;
@@ -28,6 +29,9 @@ pub struct Report {
     pub summary: Summary,
     pub artifacts: Vec<Artifact>,
     pub findings: Vec<Finding>,
+    /// What changed since the previous audit ([`changes`]), when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<changes::Changes>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -352,6 +356,7 @@ pub fn build(
         summary,
         artifacts,
         findings,
+        changes: None,
     }
 }
 
@@ -494,6 +499,8 @@ pub enum AuditError {
     Rules(#[from] crate::rules::RuleError),
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
+    #[error(transparent)]
+    Since(#[from] changes::SinceError),
     #[error("rendering the report: {0}")]
     Render(String),
     #[error("{path}: {source}")]
@@ -510,6 +517,7 @@ pub fn audit(
     root: &std::path::Path,
     out: &std::path::Path,
     key: Option<&std::path::Path>,
+    since: Option<&std::path::Path>,
     time: String,
 ) -> Result<Written, AuditError> {
     let ledger = crate::ledger::Ledger::open(root)?;
@@ -521,7 +529,15 @@ pub fn audit(
     // A broken ledger is reported on what precedes the break.
     records.truncate(verification.records as usize);
     let prop = crate::propagate::propagate(&records);
-    let report = build(&records, &verification, &prop, &config, time);
+    let mut report = build(&records, &verification, &prop, &config, time);
+    // The previous report: the one named, else the one this audit replaces in `out`.
+    let previous = out.join("report.json");
+    let since = since.or_else(|| previous.is_file().then_some(previous.as_path()));
+    if let Some(since) = since {
+        let public = key.as_ref().map(|k| k.verifying_key());
+        let (before, signed) = changes::previous(since, public.as_ref())?;
+        report.changes = Some(changes::between(&before, signed, &report));
+    }
     let signed = key.is_some();
     let json = serde_json::to_vec_pretty(&report).map_err(|e| AuditError::Render(e.to_string()))?;
     let html = to_html(&report, signed).map_err(|e| AuditError::Render(e.to_string()))?;
