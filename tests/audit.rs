@@ -818,3 +818,76 @@ fn a_second_audit_lists_what_changed_since_the_first() {
     let leads: Vec<&serde_json::Value> = added.iter().filter(|a| **a != phone).collect();
     assert_eq!(again["changes"]["added_columns"], serde_json::json!(leads));
 }
+
+/// Tags carry the rule pack that judged them: the scans record it, the report lists the packs
+/// of the scans in force, and `verify` says whether they are this binary's built-in rules.
+#[test]
+fn the_report_names_the_rule_packs_its_tags_come_from() {
+    let p = demo();
+    let report: serde_json::Value =
+        serde_json::from_str(&p.read("shop/report/report.json")).unwrap();
+    let packs = report["rule_packs"].as_array().unwrap();
+    assert_eq!(packs.len(), 1, "{packs:?}");
+    let builtin = packs[0].as_str().unwrap().to_string();
+    assert!(
+        builtin.starts_with("sha256:") && builtin.len() == 71,
+        "{builtin}"
+    );
+    let ledger = p.read("shop/.piitrail/ledger.jsonl");
+    assert!(ledger.contains(&format!("\"rule_pack\":\"{builtin}\"")));
+    let out = verify(&p, false).expect(0).stdout();
+    assert!(
+        out.contains(&format!(
+            "rule pack {builtin}: this binary's built-in rules"
+        )),
+        "{out}"
+    );
+
+    // A file scanned with rules of the project's own: another pack, and verify says so.
+    let rule = "[[rule]]\nid = \"loyalty-card\"\ncategory = \"user.unique_id\"\ngdpr_class = \"personal\"\nwhat = \"x\"\nwhy = \"y\"\nsince = \"0.1.0\"\nvalue = 'LC-\\d{8}'\naccepts = [\"LC-12345678\"]\nrejects = [\"LC-1\"]\n";
+    p.write("shop/myrules/loyalty.toml", rule);
+    let mut cards = String::from("card\n");
+    for i in 0..40 {
+        cards.push_str(&format!("LC-{:08}\n", 10_000_000 + i));
+    }
+    p.write("shop/data/cards.csv", cards);
+    in_shop(
+        &p,
+        &[
+            "scan",
+            "--record",
+            "shop/data/cards.csv",
+            "--rules",
+            "shop/myrules",
+        ],
+    )
+    .expect(0);
+    // The demo keeps no private key: a new one signs the second report.
+    p.run(&["keygen", "--out", "k2"]).expect(0);
+    in_shop(
+        &p,
+        &["audit", "--out", "shop/report", "--key", "k2/piitrail.key"],
+    )
+    .expect(0);
+    let report: serde_json::Value =
+        serde_json::from_str(&p.read("shop/report/report.json")).unwrap();
+    let packs: Vec<&str> = report["rule_packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(packs.len(), 2, "{packs:?}");
+    assert!(packs.contains(&builtin.as_str()));
+    let other = packs.iter().find(|p| **p != builtin).unwrap();
+    let out = p
+        .run(&["verify", ENVELOPE, "--key", "k2/piitrail.pub"])
+        .expect(0)
+        .stdout();
+    assert!(
+        out.contains(&format!(
+            "rule pack {other}: NOT this binary's built-in rules"
+        )),
+        "{out}"
+    );
+}

@@ -14,8 +14,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// The previous audit's report.json to list what changed since (`changes`); by default the
-    /// report this audit replaces in --out. With --key, a previous report beside its
-    /// report.dsse.json must verify with the key's public half, or nothing is written.
+    /// report this audit replaces in --out. With --key, a previous report beside a
+    /// report.dsse.json signed with the same key must verify, or nothing is written.
     #[arg(long, value_name = "REPORT")]
     pub since: Option<PathBuf>,
 }

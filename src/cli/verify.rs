@@ -62,6 +62,20 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         checked.what,
         checked.time
     )?;
+    if !checked.rule_packs.is_empty() {
+        let builtin = crate::rules::builtin()?.digest;
+        for pack in &checked.rule_packs {
+            if *pack == builtin {
+                writeln!(o, "rule pack {pack}: this binary's built-in rules")?;
+            } else {
+                writeln!(
+                    o,
+                    "rule pack {pack}: NOT this binary's built-in rules ({builtin}): other \
+                     rules, --rules files or another piitrail version judged these tags"
+                )?;
+            }
+        }
+    }
     let pinned = if args.ledger {
         let held = check_pin(ctx, &checked, &mut o)?;
         if !args.artifacts {

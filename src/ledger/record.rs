@@ -162,6 +162,10 @@ pub struct ScanRecord {
     pub rows_scanned: u64,
     pub rows_total: Option<u64>,
     pub sampling: String,
+    /// The rule pack the scan judged by (`sha256:`, [`crate::rules::RuleSet::digest`]);
+    /// absent in records written before it was recorded, and for declared tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_pack: Option<String>,
     pub columns: Vec<ColumnScan>,
 }
 
@@ -426,6 +430,7 @@ pub fn scan_bodies(
         rows_scanned: scan.rows_scanned,
         rows_total: scan.rows_total,
         sampling: scan.sampling.clone(),
+        rule_pack: (!scan.rule_pack.is_empty()).then(|| scan.rule_pack.clone()),
         // Tags only: masked examples stay out of the ledger too.
         columns: scan
             .columns

@@ -433,6 +433,7 @@ mod tests {
             rows_scanned: 1,
             rows_total: Some(1),
             sampling: String::new(),
+            rule_pack: None,
             columns: cols
                 .iter()
                 .map(|(name, tags)| ColumnScan {

@@ -4,9 +4,10 @@
 //!
 //! The previous report is read as JSON (any report piitrail wrote: only `time`, `ledger`,
 //! `artifacts` and `findings` are used). When the auditor signs (`--key`) and the previous report
-//! sits beside its envelope (`report.dsse.json`), the envelope must verify with the key's public
-//! half and hold exactly that report; otherwise the comparison is refused. A previous report
-//! without an envelope is compared, and `since.signed` says it was not signed.
+//! sits beside an envelope (`report.dsse.json`) signed with the same key, the envelope must
+//! verify and hold exactly that report; otherwise the comparison is refused. A previous report
+//! without an envelope, or signed with another key (a rotated key), is compared, and
+//! `since.signed` says its signature was not checked.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -107,6 +108,12 @@ pub fn previous(
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
         .map_err(|e| unverified(format!("{}: {e}", envelope.display())))?;
+    // Signed by another key (the key was rotated): nothing to check it with, so it is compared
+    // as an unsigned report and `since.signed` says so.
+    let id = crate::sign::keyid(public);
+    if !env.signatures.iter().any(|s| s.keyid == id) {
+        return Ok((report, false));
+    }
     let payload = crate::sign::verify(&env, public).map_err(unverified)?;
     let statement: Value = serde_json::from_slice(&payload)
         .map_err(|e| unverified(format!("the signed payload is not JSON: {e}")))?;

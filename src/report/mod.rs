@@ -25,6 +25,9 @@ pub struct Report {
     pub project: String,
     pub time: String,
     pub ledger: LedgerState,
+    /// The rule packs ([`crate::rules::RuleSet::digest`]) of the latest scan of every artifact
+    /// version the report covers: the rules its detected tags come from.
+    pub rule_packs: Vec<String>,
     pub policy: PolicyState,
     pub summary: Summary,
     pub artifacts: Vec<Artifact>,
@@ -357,7 +360,24 @@ pub fn build(
         artifacts,
         findings,
         changes: None,
+        rule_packs: rule_packs(records),
     }
+}
+
+/// The distinct rule packs of the latest scan of each artifact version (a scan replaces an
+/// earlier one of the same version); scans recorded before packs were, and declared tags,
+/// name none.
+fn rule_packs(records: &[Record]) -> Vec<String> {
+    let mut latest: BTreeMap<(&str, &str), Option<&str>> = BTreeMap::new();
+    for r in records {
+        if let crate::ledger::Body::Scan(s) = &r.body
+            && !s.is_declared()
+        {
+            latest.insert((&s.artifact, &s.digest), s.rule_pack.as_deref());
+        }
+    }
+    let packs: BTreeSet<&str> = latest.into_values().flatten().collect();
+    packs.into_iter().map(str::to_string).collect()
 }
 
 fn summarise(artifacts: &[Artifact], findings: &[Finding], threshold: u64) -> Summary {

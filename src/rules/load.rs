@@ -1,6 +1,7 @@
 //! Loading and validating rule files. Every problem in every file is collected before
 //! failing, so a rule author fixes them in one pass (as cargo-deny does).
 
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -596,6 +597,14 @@ fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
 pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
     let mut problems = Vec::new();
     let mut layers: Vec<Parsed> = Vec::new();
+    // The rule pack's digest: every file in force, by file name and content, in load order.
+    let mut pack = Sha256::new();
+    let mut add = |name: &str, text: &str| {
+        for part in [name, text] {
+            pack.update((part.len() as u64).to_le_bytes());
+            pack.update(part.as_bytes());
+        }
+    };
     for (name, text) in builtin::BUILTIN_FILES {
         // The abbreviation table (name normalisation) and the category taxonomy are not rules:
         // they stay without built-ins.
@@ -604,6 +613,7 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
             || *name == "categories.toml"
             || *name == "tables.toml"
         {
+            add(name, text);
             layers.push(parse_file(
                 &format!("rules/{name}"),
                 text,
@@ -618,6 +628,8 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
                 path: file.clone(),
                 source,
             })?;
+            let base = file.file_name().map(|n| n.to_string_lossy().to_string());
+            add(base.as_deref().unwrap_or_default(), &text);
             layers.push(parse_file(
                 &file.display().to_string(),
                 &text,
@@ -658,6 +670,7 @@ pub fn load(sources: &Sources) -> Result<RuleSet, RuleError> {
         categories,
         tables,
         subsets: Default::default(),
+        digest: format!("sha256:{}", hex::encode(pack.finalize())),
     })
 }
 

@@ -457,6 +457,9 @@ pub struct RuleSet {
     /// Which rules' value patterns hold every ASCII match of which others, as proven so far:
     /// shared by the clones of the set.
     pub subsets: Subsets,
+    /// The rule pack's digest (`sha256:`): every rule file in force, built-in and `--rules`,
+    /// by file name and content. Scans record it, reports and `verify` show it.
+    pub digest: String,
 }
 
 /// [`RuleSet::pattern_implies`] answers by pair of rule indices.

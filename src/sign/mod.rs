@@ -270,6 +270,8 @@ pub struct Checked {
     /// The place in the ledger it vouches for (`ledger.head` and `ledger.records`), when it
     /// names one.
     pub pin: Option<crate::ledger::Pin>,
+    /// The rule packs its tags come from (`rule_packs` of a report).
+    pub rule_packs: Vec<String>,
 }
 
 impl Checked {
@@ -341,8 +343,11 @@ pub fn check_report(
         subjects.push((name, want, state));
     }
     let pin = serde_json::from_value(statement["predicate"]["ledger"].clone()).ok();
+    let rule_packs =
+        serde_json::from_value(statement["predicate"]["rule_packs"].clone()).unwrap_or_default();
     Ok(Checked {
         pin,
+        rule_packs,
         keyid: keyid(public),
         time: statement["predicate"]["time"]
             .as_str()

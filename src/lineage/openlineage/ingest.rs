@@ -1006,6 +1006,7 @@ fn tags_of(
         rows_scanned: 0,
         rows_total: None,
         sampling: format!("{DECLARED}: OpenLineage tags facet"),
+        rule_pack: None,
         columns: columns
             .into_iter()
             .map(|(name, tags)| ColumnScan {
