@@ -48,6 +48,16 @@ pub struct Pin {
     pub records: u64,
 }
 
+impl Verification {
+    /// The place in the ledger this verification reached: its records and their head.
+    pub fn pin(&self) -> Pin {
+        Pin {
+            head: self.head.clone(),
+            records: self.records,
+        }
+    }
+}
+
 /// What [`Ledger::check_pin`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinState {

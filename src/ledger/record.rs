@@ -430,7 +430,7 @@ pub fn scan_bodies(
         rows_scanned: scan.rows_scanned,
         rows_total: scan.rows_total,
         sampling: scan.sampling.clone(),
-        rule_pack: (!scan.rule_pack.is_empty()).then(|| scan.rule_pack.clone()),
+        rule_pack: scan.rule_pack.clone(),
         // Tags only: masked examples stay out of the ledger too.
         columns: scan
             .columns

@@ -700,7 +700,7 @@ fn synthetic_scan(scan: &ArtifactScan, digest: String) -> Record {
             rows_scanned: scan.rows_scanned,
             rows_total: scan.rows_total,
             sampling: scan.sampling.clone(),
-            rule_pack: Some(scan.rule_pack.clone()).filter(|p| !p.is_empty()),
+            rule_pack: scan.rule_pack.clone(),
             columns: scan.columns.clone(),
         }),
         prev: String::new(),

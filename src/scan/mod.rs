@@ -70,8 +70,8 @@ pub struct ArtifactScan {
     /// How the rows were drawn: "all 120 rows", "16 evenly spaced chunks ...", "every row".
     pub sampling: String,
     /// The rule pack the columns were judged by ([`crate::rules::RuleSet::digest`]).
-    #[serde(default)]
-    pub rule_pack: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_pack: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub columns: Vec<ColumnScan>,
@@ -467,7 +467,7 @@ fn judged(req: &Request, matcher: &matcher::Matcher, mut info: Read, id: Judged)
         rows_scanned,
         rows_total: info.rows_total,
         sampling: info.sampling,
-        rule_pack: req.rules.digest.clone(),
+        rule_pack: Some(req.rules.digest.clone()),
         warnings: info.warnings,
         columns,
         table_kind: Some(table_kind),

@@ -971,15 +971,10 @@ pub fn erase(
             .collect();
         applied.verified = applied.remaining.is_empty();
     }
-    let ledger = {
-        let v = ledger
-            .verify()
-            .map_err(|e| SubjectError::Usage(e.to_string()))?;
-        crate::ledger::Pin {
-            head: v.head,
-            records: v.records,
-        }
-    };
+    let ledger = ledger
+        .verify()
+        .map_err(|e| SubjectError::Usage(e.to_string()))?
+        .pin();
     let cert = Certificate {
         tool: serde_json::json!({"name": "piitrail", "version": env!("CARGO_PKG_VERSION")}),
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
