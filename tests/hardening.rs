@@ -591,8 +591,8 @@ fn verify_artifacts_never_hashes_a_subject_outside_the_data_roots() {
 
 // --- locations that are not local files ------------------------------------------------------
 
-/// A database or object store URL given where data is read or written is refused by name, with
-/// its password masked, and nothing is created for it (no folder `s3:` in the project).
+/// A database or object store URL given where data is read or written is refused by name (or,
+/// for a database piitrail reads, fails to connect by name), with its password masked, and nothing is created for it (no folder `s3:` in the project).
 #[test]
 fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
     let p = Project::new();
@@ -601,8 +601,9 @@ fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
     let pg = "postgres://auditor:hunter2@127.0.0.1:1/shop";
     let pg_input = format!("t={pg}");
     let runs = [
-        (vec!["scan", pg], "postgres://127.0.0.1:1/shop: databases"),
-        (vec!["gate", pg], "postgres://127.0.0.1:1/shop: databases"),
+        // Scanned through the database reader: no server listens there.
+        (vec!["scan", pg], "postgres://127.0.0.1:1/shop: PostgreSQL"),
+        (vec!["gate", pg], "postgres://127.0.0.1:1/shop: PostgreSQL"),
         (
             vec!["scan", "mysql://app:hunter2@db/crm"],
             "mysql://db:3306/crm: databases",

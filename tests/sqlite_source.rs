@@ -881,3 +881,341 @@ fn an_erasure_deletes_exactly_the_subjects_rows_of_a_database_in_one_transaction
     ])
     .expect(0);
 }
+
+/// The same shop in a live PostgreSQL server (the throwaway cluster `./scripts/test` starts
+/// with `scripts/pg-server`): scanned, searched and erased through the same data layer.
+#[cfg(feature = "interop")]
+mod postgres {
+    use super::*;
+
+    /// The server's URL (no password: it is in PGPASSWORD).
+    fn server() -> String {
+        std::env::var("PIITRAIL_PG_URL").expect(
+            "PIITRAIL_PG_URL is not set: run ./scripts/test, which starts a throwaway PostgreSQL server (scripts/pg-server)",
+        )
+    }
+
+    /// Runs `sql` (on standard input: it may be long) with psql, in one transaction.
+    fn psql(url: &str, sql: &str) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("psql")
+            .args([url, "-X", "-q", "-A", "-t", "-1", "-v", "ON_ERROR_STOP=1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("psql (Debian postgresql-client) runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(sql.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A fresh database of the server, for one test.
+    fn database(name: &str) -> String {
+        let server = server();
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            // Outside a transaction block, as these must run.
+            let out = std::process::Command::new("psql")
+                .args([&server, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+                .output()
+                .expect("psql (Debian postgresql-client) runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let (base, _) = server.rsplit_once('/').unwrap();
+        format!("{base}/{name}")
+    }
+
+    /// `postgres://HOST:PORT/DB`, as artifacts are named.
+    fn named(url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+        format!("{scheme}://{rest}")
+    }
+
+    fn literal(v: &str) -> String {
+        format!("'{}'", v.replace('\'', "''"))
+    }
+
+    /// The shop in schema `shop`, with the keys the SQLite file declares.
+    fn write_pg(url: &str, rows: u64) {
+        let mut sql = String::from("CREATE SCHEMA shop;\n");
+        for (name, header, data) in shop(rows) {
+            let columns: Vec<String> = header
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match (name, i) {
+                    ("countries", 0) => format!("{c} text PRIMARY KEY"),
+                    (_, 0) if c.ends_with("_id") => format!("{c} integer PRIMARY KEY"),
+                    ("orders" | "tickets", 1) => {
+                        format!("{c} integer REFERENCES shop.customers(customer_id)")
+                    }
+                    ("customers", 4) => format!("{c} date"),
+                    _ => format!("{c} text"),
+                })
+                .collect();
+            sql.push_str(&format!(
+                "CREATE TABLE shop.{name} ({});\n",
+                columns.join(", ")
+            ));
+            for r in &data {
+                let values: Vec<String> = r.iter().map(|v| literal(v)).collect();
+                sql.push_str(&format!(
+                    "INSERT INTO shop.{name} VALUES ({});\n",
+                    values.join(", ")
+                ));
+            }
+        }
+        psql(url, &sql);
+    }
+
+    #[test]
+    fn a_postgres_database_is_scanned_table_by_table_with_the_tags_of_its_sqlite_and_csv_copies() {
+        let url = database("piitrail_scan");
+        write_pg(&url, 300);
+        let p = Project::new();
+        write_shop(&p, 300);
+        let password = std::env::var("PGPASSWORD").unwrap();
+        let with_password = url.replacen("://piitrail@", &format!("://piitrail:{password}@"), 1);
+        for mode in [&[][..], &["--full"][..]] {
+            let run = p
+                .run(&[&["scan", &with_password, "--format", "json"][..], mode].concat())
+                .expect(0);
+            for text in [run.stdout(), run.stderr()] {
+                assert!(!text.contains(&password), "the password never prints");
+            }
+            let pg = run.json_lines();
+            let names: Vec<&str> = pg.iter().map(|s| s["artifact"].as_str().unwrap()).collect();
+            let base = named(&url);
+            assert_eq!(
+                names,
+                ["countries", "customers", "employees", "orders", "tickets"]
+                    .map(|t| format!("{base}.shop.{t}")),
+                "artifacts are named as OpenLineage names them"
+            );
+            assert!(pg.iter().all(|s| s["format"] == "postgres"), "{pg:?}");
+            let lite = p
+                .run(&[&["scan", "sqlite:shop.db", "--format", "json"][..], mode].concat())
+                .expect(0)
+                .json_lines();
+            let csv = p
+                .run(&[&["scan", "csv", "--format", "json"][..], mode].concat())
+                .expect(0)
+                .json_lines();
+            assert_eq!(
+                tags(&pg),
+                tags(&lite),
+                "PostgreSQL and SQLite give the same tags"
+            );
+            assert_eq!(
+                tags(&pg),
+                tags(&csv),
+                "PostgreSQL and CSV give the same tags"
+            );
+            assert!(
+                tags(&pg)[&("customers".into(), "email".into())]
+                    .contains(&"user.contact.email".to_string())
+            );
+        }
+        // The password from the environment (PGPASSWORD) works as well as in the URL. A sample
+        // smaller than the table is drawn by the server, and the scan says how.
+        let sampled = p
+            .run(&[
+                "scan",
+                &url,
+                "--table",
+                "shop.ord*",
+                "--sample",
+                "200",
+                "--format",
+                "json",
+            ])
+            .expect(0)
+            .json_lines();
+        assert_eq!(sampled.len(), 1);
+        let how = sampled[0]["sampling"].as_str().unwrap();
+        assert!(how.contains("TABLESAMPLE"), "{how}");
+        assert!(sampled[0]["rows_scanned"].as_u64().unwrap() <= 200, "{how}");
+        assert_eq!(sampled[0]["rows_total"], 900);
+        // A wrong password is refused by the server, and named without the password.
+        let wrong = url.replacen("://piitrail@", "://piitrail:not-it@", 1);
+        let run = p.run(&["scan", &wrong]);
+        assert_eq!(run.code(), 2, "{}", run.stderr());
+        assert!(!run.stderr().contains("not-it"), "{}", run.stderr());
+        assert!(run.stderr().contains(&named(&url)), "{}", run.stderr());
+    }
+
+    /// Every row of a table as text, in key order.
+    fn rows_of(url: &str, table: &str) -> Vec<String> {
+        psql(
+            url,
+            &format!("SELECT t::text FROM shop.{table} t ORDER BY 1"),
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
+    }
+
+    #[test]
+    fn a_subject_is_found_and_erased_in_postgres_in_one_transaction() {
+        let url = database("piitrail_erase");
+        write_pg(&url, 300);
+        let p = Project::new();
+        p.run(&["init"]).expect(0);
+        p.write(
+            "piitrail.toml",
+            p.read("piitrail.toml").replacen(
+                "[project]\n",
+                &format!("[project]\ndata_roots = [\"{}\"]\n", named(&url)),
+                1,
+            ),
+        );
+        p.run(&["scan", "--record", &url]).expect(0);
+        p.run(&["keygen", "--out", "keys"]).expect(0);
+        let orders: Vec<u64> = psql(
+            &url,
+            "SELECT n FROM (SELECT row_number() OVER (ORDER BY order_id) n, customer_id FROM shop.orders) o WHERE customer_id = 7",
+        )
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+        assert!(!orders.is_empty());
+        let found: serde_json::Value = serde_json::from_str(
+            &p.run(&[
+                "subject",
+                "find",
+                "--id",
+                "email=user7@example.org",
+                "--format",
+                "json",
+            ])
+            .expect(0)
+            .stdout(),
+        )
+        .unwrap();
+        let base = named(&url);
+        let locators = |table: &str| -> Vec<u64> {
+            let path = format!("{base}.shop.{table}");
+            found["artifacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["path"] == path)
+                .unwrap_or_else(|| panic!("{path} in {found}"))["locators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect()
+        };
+        assert_eq!(locators("customers"), [7]);
+        assert_eq!(locators("orders"), orders, "followed along the foreign key");
+        assert_eq!(
+            keys(&found, &format!("{base}.shop.customers"), "customer_id"),
+            ["7"]
+        );
+        let before: BTreeMap<&str, Vec<String>> = ["customers", "orders", "tickets", "employees"]
+            .into_iter()
+            .map(|t| (t, rows_of(&url, t)))
+            .collect();
+        // A table nobody recorded refers to customer 7 and forbids deleting them: nothing is
+        // deleted, and the reason is the database's.
+        psql(
+            &url,
+            "CREATE TABLE shop.loyalty (card integer PRIMARY KEY, \
+             customer_id integer REFERENCES shop.customers(customer_id) ON DELETE RESTRICT); \
+             INSERT INTO shop.loyalty VALUES (1, 7);",
+        );
+        let held = p
+            .run(&[
+                "subject",
+                "erase",
+                "--id",
+                "email=user7@example.org",
+                "--apply",
+            ])
+            .expect(1);
+        assert!(held.stdout().contains("FAILED"), "{}", held.stdout());
+        assert!(held.stdout().contains("foreign key"), "{}", held.stdout());
+        for (table, rows) in &before {
+            assert_eq!(&rows_of(&url, table), rows, "{table} is as it was");
+        }
+        psql(&url, "DROP TABLE shop.loyalty");
+        let done = p
+            .run(&[
+                "subject",
+                "erase",
+                "--id",
+                "email=user7@example.org",
+                "--apply",
+                "--key",
+                "keys/piitrail.key",
+            ])
+            .expect(0);
+        assert!(done.stdout().contains("verified"), "{}", done.stdout());
+        for (table, rows) in &before {
+            let kept: Vec<String> = rows
+                .iter()
+                .filter(|r| {
+                    let fields: Vec<&str> = r.trim_matches(['(', ')']).split(',').collect();
+                    match *table {
+                        "customers" => fields[0] != "7",
+                        "orders" | "tickets" => fields[1] != "7",
+                        _ => true,
+                    }
+                })
+                .cloned()
+                .collect();
+            assert_eq!(
+                rows_of(&url, table),
+                kept,
+                "exactly the subject's rows of {table}"
+            );
+        }
+        let cert: serde_json::Value =
+            serde_json::from_str(&p.read("piitrail-erasure/certificate.json")).unwrap();
+        let removed = cert["applied"]["removed"].as_array().unwrap();
+        let customers = removed
+            .iter()
+            .find(|r| r["path"] == format!("{base}.shop.customers"))
+            .unwrap();
+        assert_eq!(
+            (
+                customers["removed"].as_u64(),
+                customers["rows_after"].as_u64()
+            ),
+            (Some(1), Some(299))
+        );
+        p.run(&[
+            "verify",
+            "piitrail-erasure/certificate.dsse.json",
+            "--key",
+            "keys/piitrail.pub",
+        ])
+        .expect(0);
+        p.run(&[
+            "subject",
+            "find",
+            "--id",
+            "email=user7@example.org",
+            "--fail-if-found",
+        ])
+        .expect(0);
+    }
+}

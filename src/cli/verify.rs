@@ -102,7 +102,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
             Some(Subject::Changed(now)) => writeln!(
                 o,
                 "CHANGED  {name}: {} is now {} (signed: {})",
-                if now.starts_with(crate::source::sqlite::ROWS_VERSION) {
+                if now.starts_with(crate::source::db::ROWS_VERSION) {
                     "its rows' version"
                 } else {
                     "sha256"

@@ -445,7 +445,7 @@ impl Report {
             .filter_map(|a| {
                 if let Some(hex) = a.digest.strip_prefix("sha256:") {
                     Some((a.path.clone(), hex.to_string()))
-                } else if a.digest.starts_with(crate::source::sqlite::ROWS_VERSION) {
+                } else if a.digest.starts_with(crate::source::db::ROWS_VERSION) {
                     Some((a.path.clone(), a.digest.clone()))
                 } else {
                     None

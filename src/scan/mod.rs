@@ -123,9 +123,9 @@ pub enum ScanError {
     /// decoders quote the values they choke on.
     #[error("{path}: {}", crate::sensitive::sanitise(.message))]
     Read { path: PathBuf, message: String },
-    /// A database or object store location: this version reads local files only. The
-    /// location is shown without its password.
-    #[error("{location}: {what} are not supported by this version yet (local files only)")]
+    /// A location of a kind this build does not read (object stores, MySQL), or reads only in
+    /// some commands. The location is shown without its password.
+    #[error("{location}: {what} are not supported here by this version yet")]
     Unsupported {
         location: String,
         what: &'static str,
@@ -256,16 +256,17 @@ pub fn scan_all(
     let mut databases = Vec::new();
     for path in &req.paths {
         match source::location::Location::parse(&path.to_string_lossy())? {
-            source::location::Location::Database(db)
-                if db.engine == source::location::Engine::Sqlite =>
-            {
-                let mut db = source::sqlite::Db::open(&db)?;
+            source::location::Location::Database(db) => {
+                let mut db = source::db::Db::open(&db)?;
                 // Named from the project root, as files are: `sqlite:data/shop.db.customers`.
-                db.location.database = display_path(db.path(), &req.root);
+                if let Some(file) = db.file() {
+                    let named = display_path(file, &req.root);
+                    db.location_mut().database = named;
+                }
                 let db = std::rc::Rc::new(db);
                 databases.push(source::location::mask(&path.to_string_lossy()));
                 for table in db.tables()? {
-                    if globs.selects(source::sqlite::SCHEMA, &table.name) {
+                    if globs.selects(db.schema_of(&table), &table.name) {
                         targets.push(Target::Table(db.clone(), table));
                     }
                 }
@@ -306,7 +307,7 @@ pub fn scan_all(
 /// What a scan reads: a data file, or a table of a database.
 enum Target {
     File(Source),
-    Table(std::rc::Rc<source::sqlite::Db>, source::sqlite::Table),
+    Table(std::rc::Rc<source::db::Db>, source::db::Table),
 }
 
 fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
@@ -348,16 +349,16 @@ fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {
 }
 
 /// A table of a database, read through the data layer: sampled by the database or streamed
-/// whole, its version a digest of its rows ([`source::sqlite`]).
+/// whole, its version a digest of its rows ([`source::db`]).
 fn scan_table(
     req: &Request,
-    db: &source::sqlite::Db,
-    table: &source::sqlite::Table,
+    db: &source::db::Db,
+    table: &source::db::Table,
 ) -> Result<ArtifactScan, ScanError> {
-    let fields = source::sqlite::Db::fields(table);
+    let fields = db.fields(table);
     let (stop, rows) = match req.mode {
-        Mode::Full => (matcher::Stopping::FULL, source::sqlite::Rows::Full),
-        Mode::Sample(n) => (matcher::Stopping::SAMPLE, source::sqlite::Rows::Sample(n)),
+        Mode::Full => (matcher::Stopping::FULL, source::db::Rows::Full),
+        Mode::Sample(n) => (matcher::Stopping::SAMPLE, source::db::Rows::Sample(n)),
     };
     let mut matcher = matcher::Matcher::new(req.rules.clone(), &fields, stop, req.show_examples);
     // The declared SQL type is what a reader of the report knows the column by.
@@ -372,7 +373,7 @@ fn scan_table(
     })?;
     // A sample's version covers only what it read; the table's version (what a recorded
     // scan names, as a file's digest covers all its bytes) needs every row, read once more.
-    let digest = if req.digest && digest.starts_with(source::sqlite::SAMPLE_VERSION) {
+    let digest = if req.digest && digest.starts_with(source::db::SAMPLE_VERSION) {
         db.version(table)?
     } else {
         digest
@@ -392,14 +393,14 @@ fn scan_table(
             artifact: db.artifact(table),
             table: table.name.clone(),
             digest,
-            format: "sqlite".into(),
+            format: db.format().into(),
             size: 0,
             foreign_keys: table
                 .foreign_keys
                 .iter()
                 .map(|fk| DeclaredKey {
                     column: fk.column.clone(),
-                    artifact: db.location.table_name(None, &fk.table),
+                    artifact: db.referenced(fk),
                     to: fk.to.clone(),
                 })
                 .collect(),

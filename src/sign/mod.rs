@@ -363,26 +363,32 @@ pub fn check_report(
 }
 
 /// The in-toto digest name of a database table's version: the sha256 of its rows
-/// ([`crate::source::sqlite`]), which is no file's sha256 and is never signed as one.
+/// ([`crate::source::db`]), which is no file's sha256 and is never signed as one.
 pub const TABLE_DIGEST: &str = "piitrail-rows-sha256";
 
 /// A signed table's version against the table now: read again whole (it is the proof).
 fn table_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want: &str) -> Subject {
     use crate::source::dataset::Dataset;
-    match Dataset::find(root, name) {
-        Ok(Some(Dataset::Table { db, table })) => {
-            if !roots.contains(db.path()) {
-                return Subject::External;
+    if crate::source::db::is_table(name)
+        && !name.starts_with("sqlite:")
+        && !roots.contains_name(name, root)
+    {
+        return Subject::External;
+    }
+    match Dataset::find_inside(root, roots, name) {
+        Ok(Some(Dataset::Table { db, table })) => match db.version(&table) {
+            Ok(now) if now.strip_prefix(crate::source::db::ROWS_VERSION) == Some(want) => {
+                Subject::Matches
             }
-            match db.version(&table) {
-                Ok(now) if now.strip_prefix(crate::source::sqlite::ROWS_VERSION) == Some(want) => {
-                    Subject::Matches
-                }
-                Ok(now) => Subject::Changed(now),
-                Err(e) => Subject::Changed(format!("unreadable: {e}")),
-            }
-        }
-        Ok(_) => Subject::Missing,
+            Ok(now) => Subject::Changed(now),
+            Err(e) => Subject::Changed(format!("unreadable: {e}")),
+        },
+        Ok(Some(Dataset::File(_))) => Subject::Missing,
+        Ok(None) => match Dataset::find(root, name) {
+            // Found, but outside the data roots.
+            Ok(Some(_)) => Subject::External,
+            _ => Subject::Missing,
+        },
         Err(e) => Subject::Changed(format!("unreadable: {e}")),
     }
 }
@@ -390,7 +396,7 @@ fn table_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want: 
 /// The in-toto digest set of an artifact's digest: a file's `sha256:` (or bare hex), or a
 /// table's `rows-sha256:` under [`TABLE_DIGEST`].
 fn digest_set(digest: &str) -> serde_json::Value {
-    match digest.strip_prefix(crate::source::sqlite::ROWS_VERSION) {
+    match digest.strip_prefix(crate::source::db::ROWS_VERSION) {
         Some(hex) => serde_json::json!({ TABLE_DIGEST: hex }),
         None => serde_json::json!({"sha256": digest.trim_start_matches("sha256:")}),
     }

@@ -1,18 +1,20 @@
 //! A recorded dataset found again by its artifact name: a data file under the project root,
-//! or a table of a SQLite database (`sqlite:PATH.TABLE`). Subject requests search and read
-//! datasets through this, whatever holds them.
+//! a table of a SQLite database (`sqlite:PATH.TABLE`) or of a PostgreSQL database
+//! (`postgres://HOST:PORT/DB.SCHEMA.TABLE`, connected to with the credentials of the
+//! environment: [`super::postgres`]). Subject requests search and read datasets through this,
+//! whatever holds them.
 //!
 //! A SQLite name is split at the dot that ends an existing database file: in
 //! `sqlite:data/shop.v2.db.customers` the file is `data/shop.v2.db` and the table `customers`
 //! (a database file's path may hold dots; the table name comes last, see [`super::location`]).
-//! Rows of a table are numbered from 1 in rowid order (key order for a `WITHOUT ROWID` table),
-//! as a file's rows are in file order.
+//! Rows of a table are numbered from 1 in rowid order (key order for a `WITHOUT ROWID` table;
+//! primary-key order in PostgreSQL), as a file's rows are in file order.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::db::{Db, Table};
 use super::location::{Engine, Location};
-use super::sqlite::{Db, Table};
 use crate::scan::ScanError;
 
 /// A dataset that is here to read.
@@ -26,7 +28,18 @@ impl Dataset {
     /// `None` when nothing by that name is here: a file that is gone, a database table that
     /// is not in its file, a place known only by name (a server's table from imported
     /// lineage, an object store).
+    ///
+    /// A server's table is never connected to here: only [`Dataset::find_inside`] does, for
+    /// one inside the data roots.
     pub fn find(root: &Path, name: &str) -> Result<Option<Dataset>, ScanError> {
+        Self::lookup(root, None, name)
+    }
+
+    fn lookup(
+        root: &Path,
+        roots: Option<&crate::policy::DataRoots>,
+        name: &str,
+    ) -> Result<Option<Dataset>, ScanError> {
         if let Some(rest) = name.strip_prefix("sqlite:") {
             return Self::find_table(root, rest);
         }
@@ -35,8 +48,56 @@ impl Dataset {
                 let file = root.join(name);
                 Ok(file.is_file().then_some(Dataset::File(file)))
             }
+            Ok(Location::Database(location))
+                if location.engine == Engine::Postgres
+                    && roots.is_some_and(|r| r.contains_name(name, root)) =>
+            {
+                Self::find_server_table(location)
+            }
             _ => Ok(None),
         }
+    }
+
+    /// [`Dataset::find`], for a dataset inside the data roots only: a server's table outside
+    /// them is never connected to.
+    pub fn find_inside(
+        root: &Path,
+        roots: &crate::policy::DataRoots,
+        name: &str,
+    ) -> Result<Option<Dataset>, ScanError> {
+        Ok(Self::lookup(root, Some(roots), name)?.filter(|d| d.inside(roots, root)))
+    }
+
+    /// Whether it lies inside the data roots (its file, or its database's URL).
+    pub fn inside(&self, roots: &crate::policy::DataRoots, project: &Path) -> bool {
+        match self {
+            Dataset::File(f) => roots.contains(f),
+            Dataset::Table { db, .. } => db.inside(roots, project),
+        }
+    }
+
+    /// `postgres://HOST:PORT/DB.SCHEMA.TABLE`: the database name is what comes before the
+    /// schema and the table (the last two dotted parts).
+    fn find_server_table(
+        mut location: super::location::Database,
+    ) -> Result<Option<Dataset>, ScanError> {
+        let mut parts = location.database.rsplitn(3, '.');
+        let (Some(table), Some(schema), Some(database)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let (table, schema) = (table.to_string(), schema.to_string());
+        location.database = database.to_string();
+        let db = Db::open(&location)?;
+        let found = db
+            .tables()?
+            .into_iter()
+            .find(|t| t.name == table && t.schema.as_deref() == Some(schema.as_str()));
+        Ok(found.map(|table| Dataset::Table {
+            db: Rc::new(db),
+            table,
+        }))
     }
 
     fn find_table(root: &Path, rest: &str) -> Result<Option<Dataset>, ScanError> {
@@ -54,7 +115,7 @@ impl Dataset {
             debug_assert_eq!(location.engine, Engine::Sqlite);
             let mut db = Db::open(&location)?;
             location.database = path.to_string();
-            db.location = location;
+            *db.location_mut() = location;
             let tables = db.tables()?;
             let found = tables
                 .iter()
@@ -77,11 +138,12 @@ impl Dataset {
         }
     }
 
-    /// The file that holds it (a data file, or the database file), for the data roots.
-    pub fn file(&self) -> &Path {
+    /// The file that holds it (a data file, or a SQLite database file); `None` for a
+    /// server's table.
+    pub fn file(&self) -> Option<&Path> {
         match self {
-            Dataset::File(f) => f,
-            Dataset::Table { db, .. } => db.path(),
+            Dataset::File(f) => Some(f),
+            Dataset::Table { db, .. } => db.file(),
         }
     }
 }

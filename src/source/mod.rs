@@ -21,9 +21,12 @@ use self::dialect::Dialect;
 use crate::scan::ScanError;
 
 pub mod dataset;
+pub mod db;
 pub mod dialect;
 pub mod frame;
 pub mod location;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod rewrite;
 pub mod rows;
 pub mod select;

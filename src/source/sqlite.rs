@@ -28,18 +28,14 @@ use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 
 use super::ReadInfo;
+use super::db::{BATCH, ForeignKey, ROWS_VERSION, Rows, SAMPLE_VERSION, Sink, Table};
 use super::location::Database;
 use crate::scan::ScanError;
 
 /// The schema of a database file's own tables, as `--table main.TABLE` names it.
 pub const SCHEMA: &str = "main";
-/// The marks of a table's version: after a full read, and after a sample.
-pub const ROWS_VERSION: &str = "rows-sha256:";
-pub const SAMPLE_VERSION: &str = "sample-sha256:";
 /// Rowid ranges a sample is drawn from.
 pub const SAMPLE_RANGES: u64 = 16;
-/// Rows per batch handed to the caller.
-pub const BATCH: usize = 8192;
 
 /// An open SQLite database file, read-only.
 pub struct Db {
@@ -47,51 +43,6 @@ pub struct Db {
     /// The file, and its location as named (`sqlite:PATH`) for messages and artifact names.
     path: PathBuf,
     pub location: Database,
-}
-
-/// One table: its name and its columns with their declared types.
-#[derive(Debug, Clone)]
-pub struct Table {
-    pub name: String,
-    pub columns: Vec<(String, String)>,
-    /// The declared primary key's columns, in key order (empty when none is declared).
-    pub primary_key: Vec<String>,
-    /// The declared single-column foreign keys (`REFERENCES t(c)`); a key over several
-    /// columns identifies no one column and is left out.
-    pub foreign_keys: Vec<ForeignKey>,
-    /// False for a `WITHOUT ROWID` table.
-    rowid: bool,
-}
-
-/// A declared foreign key of one column: `column` refers to `table`.`to`, as the catalog
-/// names them (a `REFERENCES t` without a column is resolved to `t`'s primary key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForeignKey {
-    pub column: String,
-    pub table: String,
-    pub to: String,
-}
-
-impl Table {
-    /// False for a `WITHOUT ROWID` table (its rows are not erased by position).
-    pub fn has_rowid(&self) -> bool {
-        self.rowid
-    }
-
-    /// Which of `columns` the table has.
-    pub fn present(&self, columns: &[String]) -> Vec<bool> {
-        columns
-            .iter()
-            .map(|c| self.columns.iter().any(|(n, _)| n == c))
-            .collect()
-    }
-}
-
-/// How many rows to read of a table.
-#[derive(Debug, Clone, Copy)]
-pub enum Rows {
-    Sample(usize),
-    Full,
 }
 
 /// An identifier quoted for SQL (`"` doubled): table and column names are never values, but
@@ -184,13 +135,14 @@ impl Db {
         // Every check before the first delete.
         let mut plan = Vec::with_capacity(work.len());
         for (table, positions, version) in work {
-            if !table.rowid {
+            if !table.ordered {
                 return Err(refused(
                     table,
                     "a WITHOUT ROWID table is not erased by position".into(),
                 ));
             }
-            if self.version(table)? != *version {
+            let (_, _, now) = self.read(table, Rows::Full, &mut |_| Ok(()))?;
+            if now != *version {
                 return Err(refused(
                     table,
                     "it changed since the subject was searched".into(),
@@ -282,25 +234,6 @@ impl Db {
             .map_err(|e| self.error(e))
     }
 
-    /// Streams the named columns of a table (those it has, in the order given:
-    /// [`Table::present`]) in row order, [`BATCH`] rows at a time.
-    pub fn stream(
-        &self,
-        table: &Table,
-        columns: &[String],
-        sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>,
-    ) -> Result<(), ScanError> {
-        let projected = Table {
-            columns: columns
-                .iter()
-                .filter_map(|c| table.columns.iter().find(|(n, _)| n == c).cloned())
-                .collect(),
-            ..table.clone()
-        };
-        self.read(&projected, Rows::Full, sink)?;
-        Ok(())
-    }
-
     fn error(&self, e: rusqlite::Error) -> ScanError {
         sql_error(&self.path, e)
     }
@@ -344,11 +277,12 @@ impl Db {
                     .prepare(&format!("SELECT rowid FROM {} LIMIT 0", quoted(&name)))
                     .is_ok();
                 Ok(Table {
+                    schema: None,
                     foreign_keys: self.foreign_keys(&name)?,
                     name,
                     columns: described.into_iter().map(|(c, t, _)| (c, t)).collect(),
                     primary_key: key.into_iter().map(|(_, c)| c).collect(),
-                    rowid,
+                    ordered: rowid,
                 })
             })
             .collect::<Result<Vec<Table>, ScanError>>()?;
@@ -396,31 +330,22 @@ impl Db {
             .filter(|(id, ..)| rows.iter().filter(|(other, ..)| other == id).count() == 1)
             .map(|(_, to_table, column, to)| ForeignKey {
                 column: column.clone(),
+                schema: None,
                 table: to_table.clone(),
                 to: to.clone().unwrap_or_default(),
             })
             .collect())
     }
 
-    /// The table's artifact name: `sqlite:PATH.TABLE`.
-    pub fn artifact(&self, table: &Table) -> String {
-        self.location.table_name(None, &table.name)
+    /// What a scan records as the format of its tables.
+    pub fn format(&self) -> &'static str {
+        "sqlite"
     }
 
     /// The Arrow fields a table is read as: text, or bytes for a declared `BLOB` column (so
     /// that pictures are seen as pictures).
-    pub fn fields(table: &Table) -> Vec<(String, DataType)> {
-        table
-            .columns
-            .iter()
-            .map(|(name, declared)| (name.clone(), arrow_type(declared)))
-            .collect()
-    }
-
-    /// The table's version from every row (`rows-sha256:`), as a full read gives it.
-    pub fn version(&self, table: &Table) -> Result<String, ScanError> {
-        let (_, _, digest) = self.read(table, Rows::Full, &mut |_| Ok(()))?;
-        Ok(digest)
+    pub fn fields(&self, table: &Table) -> Vec<(String, DataType)> {
+        fields_of(table)
     }
 
     /// Reads the table's rows into batches for `sink`; returns how they were drawn, the rows
@@ -429,7 +354,7 @@ impl Db {
         &self,
         table: &Table,
         rows: Rows,
-        sink: &mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>,
+        sink: Sink<'_>,
     ) -> Result<(ReadInfo, u64, String), ScanError> {
         let err = |e| self.error(e);
         let total: u64 = self
@@ -448,7 +373,7 @@ impl Db {
             .join(", ");
         let list = if list.is_empty() { "NULL".into() } else { list };
         let from = quoted(&table.name);
-        let order = if table.rowid { "ORDER BY rowid" } else { "" };
+        let order = if table.ordered { "ORDER BY rowid" } else { "" };
         let mut version = Sha256::new();
         version.update(table.name.as_bytes());
         for (c, t) in &table.columns {
@@ -475,7 +400,7 @@ impl Db {
                 )?;
                 (format!("all {total} rows"), true)
             }
-            Rows::Sample(limit) if !table.rowid => {
+            Rows::Sample(limit) if !table.ordered => {
                 let sql = format!("SELECT {list} FROM {from} LIMIT ?1");
                 batches.query(&self.conn, &sql, [limit as i64])?;
                 (
@@ -534,6 +459,14 @@ impl Db {
     }
 }
 
+fn fields_of(table: &Table) -> Vec<(String, DataType)> {
+    table
+        .columns
+        .iter()
+        .map(|(name, declared)| (name.clone(), arrow_type(declared)))
+        .collect()
+}
+
 fn arrow_type(declared: &str) -> DataType {
     if declared.to_ascii_uppercase().contains("BLOB") {
         DataType::Binary
@@ -576,8 +509,8 @@ enum Column {
 }
 
 impl<'a> Batches<'a> {
-    fn new(table: &Table, sink: &'a mut dyn FnMut(&RecordBatch) -> Result<(), ScanError>) -> Self {
-        let fields = Db::fields(table);
+    fn new(table: &Table, sink: Sink<'a>) -> Self {
+        let fields = fields_of(table);
         let schema = Arc::new(Schema::new(
             fields
                 .iter()

@@ -103,8 +103,12 @@ fn rewritable(
 
 /// The current version of a dataset of an erasure (a file, or a database table: its
 /// `rows-sha256:`), or `None` when it is not here.
-fn version_of(root: &Path, path: &str) -> Result<Option<Version>, SubjectError> {
-    Ok(match Dataset::find(root, path)? {
+fn version_of(
+    root: &Path,
+    roots: &crate::policy::DataRoots,
+    path: &str,
+) -> Result<Option<Version>, SubjectError> {
+    Ok(match Dataset::find_inside(root, roots, path)? {
         None => None,
         Some(Dataset::File(file)) => Some(Version::of(&file, root, "dataset", "dataset")?),
         Some(Dataset::Table { db, table }) => Some(Version {
@@ -113,7 +117,7 @@ fn version_of(root: &Path, path: &str) -> Result<Option<Version>, SubjectError> 
                 digest: db.version(&table)?,
             },
             size: 0,
-            format: "sqlite".into(),
+            format: db.format().into(),
             role: "dataset",
             schema: table
                 .columns
@@ -140,14 +144,12 @@ fn table_delete(
         reason,
         refuses: false,
     };
-    match Dataset::find(root, path) {
+    match Dataset::find_inside(root, roots, path) {
         Err(e) => Err(by_hand(format!("cannot be opened: {e}"))),
         Ok(Some(Dataset::Table { db, table })) => {
-            if !roots.contains(db.path()) {
-                Err(by_hand("its database file is outside the data roots, so not searched: erase the subject's rows there, or add its folder to [project] data_roots".into()))
-            } else if !table.has_rowid() {
+            if let Some(why) = db.not_erasable(&table) {
                 Err(by_hand(format!(
-                    "a WITHOUT ROWID table: delete the {} row(s) `subject find` located (key order) in the database",
+                    "{why}: delete the {} row(s) `subject find` located (key order) in the database",
                     rows.len()
                 )))
             } else {
@@ -221,7 +223,7 @@ pub fn plan(
                     Err(u) => p.unresolved.push(u),
                 }
             }
-            Match::Rows if a.rows > 0 && a.path.starts_with("sqlite:") => {
+            Match::Rows if a.rows > 0 && crate::source::db::is_table(&a.path) => {
                 match table_delete(root, roots, &a.path, &a.locators) {
                     Ok(d) => {
                         changed.insert(a.path.clone());
@@ -392,6 +394,7 @@ pub fn apply(
     subject: &str,
     ledger: &Ledger,
     root: &Path,
+    roots: &crate::policy::DataRoots,
     journal: &mut Journal,
 ) -> Applied {
     let mut done = Applied {
@@ -405,15 +408,15 @@ pub fn apply(
     let tables: Vec<&Delete> = plan
         .delete
         .iter()
-        .filter(|d| d.path.starts_with("sqlite:"))
+        .filter(|d| crate::source::db::is_table(&d.path))
         .collect();
-    if let Err(e) = erase_tables(root, &tables, journal, &mut finished) {
+    if let Err(e) = erase_tables(root, roots, &tables, journal, &mut finished) {
         done.failed = Some(e);
     }
     let files = plan
         .delete
         .iter()
-        .filter(|d| !d.path.starts_with("sqlite:"));
+        .filter(|d| !crate::source::db::is_table(&d.path));
     for d in files.take_while(|_| done.failed.is_none()) {
         let file = root.join(&d.path);
         let Some(digest_before) = journal.entry(&d.path).map(|e| e.digest_before.clone()) else {
@@ -515,38 +518,41 @@ pub fn apply(
 }
 
 /// Deletes the subject's rows of database tables: each database's tables in one
-/// transaction ([`crate::source::sqlite::Db::delete_rows`]: the versions the positions are
-/// of, the counts and the foreign keys checked, or nothing deleted), then each table's new
+/// transaction ([`crate::source::db::Db::delete_rows`]: the versions the positions are of,
+/// the counts and the foreign keys checked, or nothing deleted), then each table's new
 /// version in the journal.
 fn erase_tables(
     root: &Path,
+    roots: &crate::policy::DataRoots,
     deletes: &[&Delete],
     journal: &mut Journal,
     finished: &mut Vec<Finished>,
 ) -> Result<(), String> {
-    let mut by_db: BTreeMap<PathBuf, Vec<(&Delete, crate::source::sqlite::Table, String)>> =
-        BTreeMap::new();
+    type Work<'d> = Vec<(&'d Delete, crate::source::db::Table, String)>;
+    // By database (its name: a file or a server's database), with one connection each.
+    let mut by_db: BTreeMap<String, (std::rc::Rc<crate::source::db::Db>, Work)> = BTreeMap::new();
     for d in deletes {
         let Some(before) = journal.entry(&d.path).map(|e| e.digest_before.clone()) else {
             return Err(format!("{}: not in the erasure journal", d.path));
         };
-        match Dataset::find(root, &d.path).map_err(|e| e.to_string())? {
+        match Dataset::find_inside(root, roots, &d.path).map_err(|e| e.to_string())? {
             Some(Dataset::Table { db, table }) => by_db
-                .entry(db.path().to_path_buf())
-                .or_default()
+                .entry(db.location().name())
+                .or_insert_with(|| (db.clone(), Vec::new()))
+                .1
                 .push((d, table, before)),
             _ => return Err(format!("{}: the table is gone", d.path)),
         }
     }
-    for (file, work) in by_db {
-        let location =
-            match crate::source::location::Location::parse(&format!("sqlite:{}", file.display())) {
-                Ok(crate::source::location::Location::Database(db)) => db,
-                _ => return Err(format!("{}: not a SQLite location", file.display())),
-            };
-        let db =
-            crate::source::sqlite::Db::open_for_erasure(&location).map_err(|e| e.to_string())?;
-        let args: Vec<(&crate::source::sqlite::Table, &[u64], &str)> = work
+    for (name, (db, work)) in by_db {
+        let db = match db.file() {
+            // SQLite: opened again to write, with its foreign keys enforced.
+            Some(_) => crate::source::db::Db::open_for_erasure(db.location())
+                .map(std::rc::Rc::new)
+                .map_err(|e| e.to_string())?,
+            None => db,
+        };
+        let args: Vec<(&crate::source::db::Table, &[u64], &str)> = work
             .iter()
             .map(|(d, t, v)| (t, d.rows.as_slice(), v.as_str()))
             .collect();
@@ -556,7 +562,7 @@ fn erase_tables(
         })?;
         drop(db);
         for ((d, _, before), (rows_before, rows_after)) in work.iter().zip(counts) {
-            let new = version_of(root, &d.path)
+            let new = version_of(root, roots, &d.path)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{}: gone after its rows were deleted", d.path))?;
             journal.mark_done(&d.path, &new.reference.digest, rows_before, rows_after);
@@ -572,8 +578,7 @@ fn erase_tables(
         }
         journal.save().map_err(|e| {
             format!(
-                "the rows of {} were deleted, but the erasure journal could not be updated: {e}",
-                file.display()
+                "the rows of {name} were deleted, but the erasure journal could not be updated: {e}"
             )
         })?;
     }
@@ -682,18 +687,19 @@ fn record_erasure(
 fn mark_rewritten(
     journal: &mut Journal,
     root: &Path,
+    roots: &crate::policy::DataRoots,
 ) -> Result<Vec<Option<Version>>, SubjectError> {
     let mut versions = Vec::with_capacity(journal.files.len());
     for e in journal.files.iter_mut() {
         let now = match e.done.as_ref() {
             Some(d) if d.recorded => None,
-            _ => version_of(root, &e.path)?,
+            _ => version_of(root, roots, &e.path)?,
         };
         if e.done.is_none()
             && let Some(v) = now
                 .as_ref()
                 .filter(|v| v.reference.digest != e.digest_before)
-            && let Some(data) = Dataset::find(root, &e.path)?
+            && let Some(data) = Dataset::find_inside(root, roots, &e.path)?
         {
             let rows_after = crate::source::rows::count(&data)?;
             e.done = Some(journal::Done {
@@ -715,12 +721,13 @@ fn settle(
     journal: &mut Journal,
     ledger: &Ledger,
     root: &Path,
+    roots: &crate::policy::DataRoots,
     subject: &str,
 ) -> Result<Vec<Removed>, SubjectError> {
     let records = ledger
         .load()
         .map_err(|e| SubjectError::Usage(e.to_string()))?;
-    let versions = mark_rewritten(journal, root)?;
+    let versions = mark_rewritten(journal, root, roots)?;
     let mut finished = Vec::new();
     let mut removed = Vec::new();
     for (e, now) in journal.files.iter_mut().zip(versions) {
@@ -825,7 +832,7 @@ pub fn write_certificate(
                     Some((path.clone(), hex.to_string()))
                 } else {
                     digest
-                        .starts_with(crate::source::sqlite::ROWS_VERSION)
+                        .starts_with(crate::source::db::ROWS_VERSION)
                         .then(|| (path.clone(), digest.clone()))
                 }
             })
@@ -852,7 +859,7 @@ pub fn plan_for(req: &super::Request, records: &[Record]) -> Result<Plan, Subjec
     let report = super::find(req, records)?;
     let mut journal = Journal::load(&req.root, &journal::request_key(&super::given(req)?))?;
     if let Some(j) = journal.as_mut() {
-        mark_rewritten(j, &req.root)?;
+        mark_rewritten(j, &req.root, req.roots)?;
     }
     Ok(plan(
         &report,
@@ -883,7 +890,7 @@ pub fn erase(
     let mut settled = Vec::new();
     if let Some(j) = resumed.as_mut() {
         let subject = subject_of(j)?;
-        settled = settle(j, ledger, &req.root, &subject)?;
+        settled = settle(j, ledger, &req.root, req.roots, &subject)?;
     }
     let records = ledger
         .load()
@@ -928,7 +935,7 @@ pub fn erase(
     for d in &plan.delete {
         match journal.entry_mut(&d.path) {
             Some(e) => e.rows = d.rows.clone(),
-            None => match version_of(&req.root, &d.path) {
+            None => match version_of(&req.root, req.roots, &d.path) {
                 Ok(Some(v)) => journal.files.push(journal::Entry {
                     path: d.path.clone(),
                     digest_before: v.reference.digest,
@@ -955,7 +962,15 @@ pub fn erase(
         ));
     }
     if applied.failed.is_none() {
-        applied = apply(&plan, &records, &subject, ledger, &req.root, &mut journal);
+        applied = apply(
+            &plan,
+            &records,
+            &subject,
+            ledger,
+            &req.root,
+            req.roots,
+            &mut journal,
+        );
     }
     applied.removed.splice(0..0, settled);
     if applied.failed.is_none() {

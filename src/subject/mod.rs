@@ -231,10 +231,12 @@ impl<'a> Edges<'a> {
     fn declare_catalog(
         &mut self,
         root: &std::path::Path,
+        roots: &crate::policy::DataRoots,
         paths: &[&str],
     ) -> Result<(), SubjectError> {
-        for path in paths.iter().filter(|p| p.starts_with("sqlite:")) {
-            let Some(Dataset::Table { db, table }) = Dataset::find(root, path)? else {
+        for path in paths.iter().filter(|p| crate::source::db::is_table(p)) {
+            let Some(Dataset::Table { db, table }) = Dataset::find_inside(root, roots, path)?
+            else {
                 continue;
             };
             for fk in &table.foreign_keys {
@@ -243,7 +245,7 @@ impl<'a> Edges<'a> {
                     column: fk.column.clone(),
                 };
                 let target = ColumnRef {
-                    path: db.location.table_name(None, &fk.table),
+                    path: db.referenced(fk),
                     column: fk.to.clone(),
                 };
                 self.link(here, target);
@@ -325,7 +327,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
         .map(|v| v.path.as_str())
         .collect();
     edges.declare(req.declarations, &datasets);
-    edges.declare_catalog(&req.root, &datasets)?;
+    edges.declare_catalog(&req.root, req.roots, &datasets)?;
     // Targets: (path, column) → needles. Each is searched in the latest version of its path.
     let mut targets: BTreeMap<(String, String), Vec<(Needle, bool)>> = BTreeMap::new();
     let add = |targets: &mut BTreeMap<(String, String), Vec<(Needle, bool)>>,
@@ -420,7 +422,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
             let Some(version) = prop.latest.get(&path).and_then(|d| prop.versions.get(d)) else {
                 continue;
             };
-            let data = Dataset::find(&req.root, &path)?.filter(|d| req.roots.contains(d.file()));
+            let data = Dataset::find_inside(&req.root, req.roots, &path)?;
             let Some(data) = data else {
                 // Known only by name (imported lineage), outside the data roots, or gone:
                 // nothing to search here.
@@ -474,8 +476,7 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                     changed.insert(path.clone());
                 }
             } else if let Some((size, time)) = recorded.get(path.as_str()) {
-                let file = data.file();
-                let meta = std::fs::metadata(file).ok();
+                let meta = data.file().and_then(|file| std::fs::metadata(file).ok());
                 let modified = meta
                     .as_ref()
                     .and_then(|m| m.modified().ok())
@@ -794,7 +795,7 @@ fn primary_keys(
     let Some(version) = prop.versions.get(&f.digest) else {
         return Ok(Vec::new());
     };
-    let Some(data) = Dataset::find(&req.root, &f.path)? else {
+    let Some(data) = Dataset::find_inside(&req.root, req.roots, &f.path)? else {
         return Ok(Vec::new());
     };
     let key = match declared {
