@@ -605,8 +605,8 @@ fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
         (vec!["scan", pg], "postgres://127.0.0.1:1/shop: PostgreSQL"),
         (vec!["gate", pg], "postgres://127.0.0.1:1/shop: PostgreSQL"),
         (
-            vec!["scan", "mysql://app:hunter2@db/crm"],
-            "mysql://db:3306/crm: databases",
+            vec!["scan", "mysql://app:hunter2@127.0.0.1:1/crm"],
+            "mysql://127.0.0.1:1/crm: MySQL",
         ),
         (
             vec!["scan", "s3://exports/2026/"],

@@ -1219,3 +1219,260 @@ mod postgres {
         .expect(0);
     }
 }
+
+/// The same shop in a live MariaDB server (the throwaway server `./scripts/test` starts with
+/// `scripts/mariadb-server`).
+#[cfg(feature = "interop")]
+mod mariadb {
+    use super::*;
+
+    /// The server's URL (no password: it is in MYSQL_PWD).
+    fn server() -> String {
+        std::env::var("PIITRAIL_MYSQL_URL").expect(
+            "PIITRAIL_MYSQL_URL is not set: run ./scripts/test, which starts a throwaway MariaDB server (scripts/mariadb-server)",
+        )
+    }
+
+    /// (host, port) of the server.
+    fn address() -> (String, String) {
+        let url = server();
+        let authority = url.split_once('@').unwrap().1.split('/').next().unwrap();
+        let (host, port) = authority.split_once(':').unwrap();
+        (host.to_string(), port.to_string())
+    }
+
+    /// Runs `sql` with the `mariadb` client (password from MYSQL_PWD), in database `db`.
+    fn sql(db: &str, sql: &str) -> String {
+        use std::io::Write;
+        let (host, port) = address();
+        let mut child = std::process::Command::new("mariadb")
+            .args(["--no-defaults", "-h", &host, "-P", &port, "-u", "piitrail"])
+            .args(["-N", "-B", "--database", db])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the mariadb client (Debian mariadb-client) runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(sql.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "mariadb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A fresh database holding the shop, with the keys the SQLite file declares; its URL.
+    fn shop_db(name: &str, rows: u64) -> String {
+        sql(
+            "mysql",
+            &format!(
+                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4;"
+            ),
+        );
+        let mut script = String::new();
+        for (table, header, data) in shop(rows) {
+            let mut columns: Vec<String> = header
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match (table, i) {
+                    ("countries", 0) => format!("{c} varchar(8) PRIMARY KEY"),
+                    (_, 0) if c.ends_with("_id") => format!("{c} integer PRIMARY KEY"),
+                    ("orders" | "tickets", 1) => format!("{c} integer"),
+                    ("customers", 4) => format!("{c} date"),
+                    _ => format!("{c} text"),
+                })
+                .collect();
+            if matches!(table, "orders" | "tickets") {
+                columns.push("FOREIGN KEY (customer_id) REFERENCES customers(customer_id)".into());
+            }
+            script.push_str(&format!(
+                "CREATE TABLE {table} ({}) ENGINE=InnoDB;\n",
+                columns.join(", ")
+            ));
+            for r in &data {
+                let values: Vec<String> = r
+                    .iter()
+                    .map(|v| format!("'{}'", v.replace('\'', "''")))
+                    .collect();
+                script.push_str(&format!(
+                    "INSERT INTO {table} VALUES ({});\n",
+                    values.join(", ")
+                ));
+            }
+        }
+        sql(name, &script);
+        let (host, port) = address();
+        format!("mysql://piitrail@{host}:{port}/{name}")
+    }
+
+    fn named(url: &str) -> String {
+        let (_, rest) = url.split_once('@').unwrap();
+        format!("mysql://{rest}")
+    }
+
+    #[test]
+    fn a_mariadb_database_is_scanned_table_by_table_with_the_tags_of_its_sqlite_and_csv_copies() {
+        let url = shop_db("piitrail_scan", 300);
+        let p = Project::new();
+        write_shop(&p, 300);
+        let password = std::env::var("MYSQL_PWD").unwrap();
+        let with_password = url.replacen("://piitrail@", &format!("://piitrail:{password}@"), 1);
+        for mode in [&[][..], &["--full"][..]] {
+            let run = p
+                .run(&[&["scan", &with_password, "--format", "json"][..], mode].concat())
+                .expect(0);
+            for text in [run.stdout(), run.stderr()] {
+                assert!(!text.contains(&password), "the password never prints");
+            }
+            let my = run.json_lines();
+            let names: Vec<&str> = my.iter().map(|s| s["artifact"].as_str().unwrap()).collect();
+            let base = named(&url);
+            assert_eq!(
+                names,
+                ["countries", "customers", "employees", "orders", "tickets"]
+                    .map(|t| format!("{base}.{t}")),
+                "artifacts are named as OpenLineage names them"
+            );
+            let lite = p
+                .run(&[&["scan", "sqlite:shop.db", "--format", "json"][..], mode].concat())
+                .expect(0)
+                .json_lines();
+            assert_eq!(
+                tags(&my),
+                tags(&lite),
+                "MariaDB and SQLite give the same tags"
+            );
+        }
+        let sampled = p
+            .run(&[
+                "scan",
+                &url,
+                "--table",
+                "piitrail_scan.ord*",
+                "--sample",
+                "160",
+                "--format",
+                "json",
+            ])
+            .expect(0)
+            .json_lines();
+        let how = sampled[0]["sampling"].as_str().unwrap();
+        assert!(how.contains("16 key ranges"), "{how}");
+        assert_eq!(sampled[0]["rows_scanned"], 160, "{how}");
+        assert_eq!(sampled[0]["rows_total"], 900);
+        let wrong = url.replacen("://piitrail@", "://piitrail:not-it@", 1);
+        let run = p.run(&["scan", &wrong]);
+        assert_eq!(run.code(), 2, "{}", run.stderr());
+        assert!(!run.stderr().contains("not-it"), "{}", run.stderr());
+    }
+
+    #[test]
+    fn a_subject_is_found_and_erased_in_mariadb_in_one_transaction() {
+        let url = shop_db("piitrail_erase", 300);
+        let p = Project::new();
+        p.run(&["init"]).expect(0);
+        p.write(
+            "piitrail.toml",
+            p.read("piitrail.toml").replacen(
+                "[project]\n",
+                &format!("[project]\ndata_roots = [\"{}\"]\n", named(&url)),
+                1,
+            ),
+        );
+        p.run(&["scan", "--record", &url]).expect(0);
+        p.run(&["keygen", "--out", "keys"]).expect(0);
+        let dump = |table: &str| {
+            sql(
+                "piitrail_erase",
+                &format!("SELECT * FROM {table} ORDER BY 1"),
+            )
+        };
+        let before: Vec<(&str, String)> = ["customers", "orders", "tickets", "employees"]
+            .into_iter()
+            .map(|t| (t, dump(t)))
+            .collect();
+        let found: serde_json::Value = serde_json::from_str(
+            &p.run(&[
+                "subject",
+                "find",
+                "--id",
+                "email=user7@example.org",
+                "--format",
+                "json",
+            ])
+            .expect(0)
+            .stdout(),
+        )
+        .unwrap();
+        let base = named(&url);
+        assert_eq!(
+            keys(&found, &format!("{base}.customers"), "customer_id"),
+            ["7"]
+        );
+        sql(
+            "piitrail_erase",
+            "CREATE TABLE loyalty (card integer PRIMARY KEY, customer_id integer,
+               FOREIGN KEY (customer_id) REFERENCES customers(customer_id) ON DELETE RESTRICT);
+             INSERT INTO loyalty VALUES (1, 7);",
+        );
+        let held = p
+            .run(&[
+                "subject",
+                "erase",
+                "--id",
+                "email=user7@example.org",
+                "--apply",
+            ])
+            .expect(1);
+        assert!(
+            held.stdout().contains("foreign key constraint fails"),
+            "{}",
+            held.stdout()
+        );
+        for (table, rows) in &before {
+            assert_eq!(&dump(table), rows, "{table} is as it was");
+        }
+        sql("piitrail_erase", "DROP TABLE loyalty");
+        let done = p
+            .run(&[
+                "subject",
+                "erase",
+                "--id",
+                "email=user7@example.org",
+                "--apply",
+                "--key",
+                "keys/piitrail.key",
+            ])
+            .expect(0);
+        assert!(done.stdout().contains("verified"), "{}", done.stdout());
+        for (table, rows) in &before {
+            let kept: String = rows
+                .lines()
+                .filter(|r| {
+                    let fields: Vec<&str> = r.split('\t').collect();
+                    match *table {
+                        "customers" => fields[0] != "7",
+                        "orders" | "tickets" => fields[1] != "7",
+                        _ => true,
+                    }
+                })
+                .map(|r| format!("{r}\n"))
+                .collect();
+            assert_eq!(dump(table), kept, "exactly the subject's rows of {table}");
+        }
+        p.run(&[
+            "verify",
+            "piitrail-erasure/certificate.dsse.json",
+            "--key",
+            "keys/piitrail.pub",
+        ])
+        .expect(0);
+    }
+}

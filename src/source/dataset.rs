@@ -49,7 +49,7 @@ impl Dataset {
                 Ok(file.is_file().then_some(Dataset::File(file)))
             }
             Ok(Location::Database(location))
-                if location.engine == Engine::Postgres
+                if location.engine != Engine::Sqlite
                     && roots.is_some_and(|r| r.contains_name(name, root)) =>
             {
                 Self::find_server_table(location)
@@ -76,24 +76,33 @@ impl Dataset {
         }
     }
 
-    /// `postgres://HOST:PORT/DB.SCHEMA.TABLE`: the database name is what comes before the
-    /// schema and the table (the last two dotted parts).
+    /// `postgres://HOST:PORT/DB.SCHEMA.TABLE` (the database name is what comes before the
+    /// schema and the table, the last two dotted parts), `mysql://HOST:PORT/DB.TABLE`.
     fn find_server_table(
         mut location: super::location::Database,
     ) -> Result<Option<Dataset>, ScanError> {
-        let mut parts = location.database.rsplitn(3, '.');
-        let (Some(table), Some(schema), Some(database)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
+        let with_schema = location.engine == Engine::Postgres;
+        let mut parts = location
+            .database
+            .rsplitn(if with_schema { 3 } else { 2 }, '.');
+        let table = parts.next().map(str::to_string);
+        let schema = if with_schema {
+            match parts.next() {
+                Some(s) => Some(s.to_string()),
+                None => return Ok(None),
+            }
+        } else {
+            None
+        };
+        let (Some(table), Some(database)) = (table, parts.next()) else {
             return Ok(None);
         };
-        let (table, schema) = (table.to_string(), schema.to_string());
         location.database = database.to_string();
         let db = Db::open(&location)?;
         let found = db
             .tables()?
             .into_iter()
-            .find(|t| t.name == table && t.schema.as_deref() == Some(schema.as_str()));
+            .find(|t| t.name == table && t.schema == schema);
         Ok(found.map(|table| Dataset::Table {
             db: Rc::new(db),
             table,

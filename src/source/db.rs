@@ -9,10 +9,12 @@
 //! the rows at those numbers only while the table's version (a digest of its rows in that
 //! order) is still the one the search saw.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::array::{ArrayRef, BinaryBuilder, RecordBatch, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use sha2::{Digest, Sha256};
 
 use super::ReadInfo;
 use super::location::{Database, Engine};
@@ -89,6 +91,8 @@ pub enum Db {
     Sqlite(super::sqlite::Db),
     #[cfg(feature = "postgres")]
     Postgres(super::postgres::Db),
+    #[cfg(feature = "mysql")]
+    MySql(super::mysql::Db),
 }
 
 /// Calls the same method on whichever engine is open.
@@ -98,6 +102,8 @@ macro_rules! each_engine {
             Db::Sqlite($db) => $body,
             #[cfg(feature = "postgres")]
             Db::Postgres($db) => $body,
+            #[cfg(feature = "mysql")]
+            Db::MySql($db) => $body,
         }
     };
 }
@@ -109,6 +115,9 @@ impl Db {
             Engine::Sqlite => Ok(Db::Sqlite(super::sqlite::Db::open(location)?)),
             #[cfg(feature = "postgres")]
             Engine::Postgres => Ok(Db::Postgres(super::postgres::Db::open(location)?)),
+            #[cfg(feature = "mysql")]
+            Engine::MySql => Ok(Db::MySql(super::mysql::Db::open(location)?)),
+            #[allow(unreachable_patterns)]
             _ => Err(ScanError::Unsupported {
                 location: location.name(),
                 what: unsupported(location.engine),
@@ -122,6 +131,9 @@ impl Db {
             Engine::Sqlite => Ok(Db::Sqlite(super::sqlite::Db::open_for_erasure(location)?)),
             #[cfg(feature = "postgres")]
             Engine::Postgres => Ok(Db::Postgres(super::postgres::Db::open(location)?)),
+            #[cfg(feature = "mysql")]
+            Engine::MySql => Ok(Db::MySql(super::mysql::Db::open(location)?)),
+            #[allow(unreachable_patterns)]
             _ => Err(ScanError::Unsupported {
                 location: location.name(),
                 what: unsupported(location.engine),
@@ -147,8 +159,8 @@ impl Db {
     pub fn file(&self) -> Option<&Path> {
         match self {
             Db::Sqlite(db) => Some(db.path()),
-            #[cfg(feature = "postgres")]
-            Db::Postgres(_) => None,
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 
@@ -167,8 +179,14 @@ impl Db {
     }
 
     /// The schema a `--table GLOB` matches a table's name after.
-    pub fn schema_of<'t>(&self, table: &'t Table) -> &'t str {
-        table.schema.as_deref().unwrap_or(super::sqlite::SCHEMA)
+    /// (PostgreSQL's schema; the database's name for MySQL; `main` for SQLite.)
+    pub fn schema_of<'t>(&'t self, table: &'t Table) -> &'t str {
+        match (&table.schema, self) {
+            (Some(schema), _) => schema,
+            (None, Db::Sqlite(_)) => super::sqlite::SCHEMA,
+            #[allow(unreachable_patterns)]
+            (None, _) => &self.location().database,
+        }
     }
 
     /// The table's artifact name.
@@ -228,8 +246,8 @@ impl Db {
         }
         Some(match self {
             Db::Sqlite(_) => "a WITHOUT ROWID table".to_string(),
-            #[cfg(feature = "postgres")]
-            Db::Postgres(_) => "a table without a primary key".to_string(),
+            #[allow(unreachable_patterns)]
+            _ => "a table without a primary key".to_string(),
         })
     }
 
@@ -246,7 +264,7 @@ impl Db {
 
 fn unsupported(engine: Engine) -> &'static str {
     match engine {
-        Engine::MySql => "databases (MySQL/MariaDB)",
+        Engine::MySql => "databases (MySQL/MariaDB: this build has no `mysql` feature)",
         Engine::Postgres => "databases (PostgreSQL: this build has no `postgres` feature)",
         Engine::Sqlite => "databases (SQLite)",
     }
@@ -259,4 +277,154 @@ pub fn is_table(name: &str) -> bool {
         || name.starts_with("postgres://")
         || name.starts_with("postgresql://")
         || name.starts_with("mysql://")
+}
+
+/// The start of a server table's version: its schema, name, and columns with their declared
+/// types, each length-prefixed.
+pub(super) fn version_head(table: &Table) -> Sha256 {
+    let mut version = Sha256::new();
+    let mut part = |p: &str| {
+        version.update((p.len() as u64).to_le_bytes());
+        version.update(p.as_bytes());
+    };
+    part(table.schema.as_deref().unwrap_or(""));
+    part(&table.name);
+    for (c, t) in &table.columns {
+        part(c);
+        part(t);
+    }
+    version
+}
+
+/// The version of what was read: `rows-sha256:` of every row, or `sample-sha256:` of a sample
+/// with the table's row count.
+pub(super) fn version_of(mut version: Sha256, full: bool, total: u64) -> String {
+    if full {
+        format!("{ROWS_VERSION}{}", hex::encode(version.finalize()))
+    } else {
+        version.update(total.to_le_bytes());
+        format!("{SAMPLE_VERSION}{}", hex::encode(version.finalize()))
+    }
+}
+
+/// Rows of a server's table gathered into Arrow batches of [`BATCH`] rows for a sink, each
+/// value also added to the version (a NULL as tag 0, a value as tag 3, its length and bytes).
+pub(super) struct Batches<'a> {
+    schema: Arc<Schema>,
+    columns: Vec<Column>,
+    pending: usize,
+    rows: u64,
+    sink: Sink<'a>,
+    hash: Sha256,
+    path: String,
+}
+
+enum Column {
+    Text(StringBuilder),
+    Bytes(BinaryBuilder),
+}
+
+impl<'a> Batches<'a> {
+    /// Batches of `fields` (text, or bytes for `Binary`) for `sink`; `path` names the table
+    /// in errors.
+    pub(super) fn new(fields: &[(String, DataType)], sink: Sink<'a>, path: String) -> Self {
+        let schema = Arc::new(Schema::new(
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let columns = fields
+            .iter()
+            .map(|(_, t)| match t {
+                DataType::Binary => Column::Bytes(BinaryBuilder::new()),
+                _ => Column::Text(StringBuilder::new()),
+            })
+            .collect();
+        Batches {
+            schema,
+            columns,
+            pending: 0,
+            rows: 0,
+            sink,
+            hash: Sha256::new(),
+            path,
+        }
+    }
+
+    pub(super) fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub(super) fn is_binary(&self, column: usize) -> bool {
+        matches!(self.columns[column], Column::Bytes(_))
+    }
+
+    /// An error about the row being read.
+    pub(super) fn bad(&self, why: &str) -> ScanError {
+        ScanError::Read {
+            path: PathBuf::from(&self.path),
+            message: format!("row {}: {why}", self.rows + 1),
+        }
+    }
+
+    /// The value of `column` in the row being read (`None` for NULL); text is read as UTF-8,
+    /// invalid sequences replaced.
+    pub(super) fn value(&mut self, column: usize, value: Option<&[u8]>) {
+        match value {
+            None => {
+                self.hash.update([0u8]);
+                self.hash.update(0u64.to_le_bytes());
+            }
+            Some(v) => {
+                self.hash.update([3u8]);
+                self.hash.update((v.len() as u64).to_le_bytes());
+                self.hash.update(v);
+            }
+        }
+        match (&mut self.columns[column], value) {
+            (Column::Text(b), None) => b.append_null(),
+            (Column::Bytes(b), None) => b.append_null(),
+            (Column::Text(b), Some(v)) => b.append_value(String::from_utf8_lossy(v)),
+            (Column::Bytes(b), Some(v)) => b.append_value(v),
+        }
+    }
+
+    /// Ends the row being read; hands a full batch to the sink.
+    pub(super) fn end_row(&mut self) -> Result<(), ScanError> {
+        self.pending += 1;
+        self.rows += 1;
+        if self.pending == BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ScanError> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    Column::Text(b) => Arc::new(b.finish()),
+                    Column::Bytes(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.pending = 0;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| ScanError::Internal(format!("{}: a batch of rows: {e}", self.path)))?;
+        (self.sink)(&batch)
+    }
+
+    /// Hands over the last rows; adds the rows' hash to the version; returns the rows read.
+    pub(super) fn finish(mut self, version: &mut Sha256) -> Result<u64, ScanError> {
+        self.flush()?;
+        version.update(self.rows.to_le_bytes());
+        version.update(self.hash.finalize());
+        Ok(self.rows)
+    }
 }

@@ -25,6 +25,8 @@ pub mod db;
 pub mod dialect;
 pub mod frame;
 pub mod location;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod rewrite;

@@ -31,16 +31,13 @@
 //!   another table still referring to one, a cascade removing more) rolls everything back.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BinaryBuilder, RecordBatch, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::DataType;
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
 
 use super::ReadInfo;
-use super::db::{BATCH, ForeignKey, ROWS_VERSION, Rows, SAMPLE_VERSION, Sink, Table};
+use super::db::{Batches, ForeignKey, Rows, Sink, Table};
 use super::location::Database;
 use crate::scan::ScanError;
 
@@ -479,17 +476,7 @@ async fn read_async(
     sink: Sink<'_>,
 ) -> Result<(ReadInfo, u64, String), ScanError> {
     let total = count_async(client, location, table).await?;
-    let mut version = Sha256::new();
-    for part in [table.schema.as_deref().unwrap_or(""), &table.name] {
-        version.update((part.len() as u64).to_le_bytes());
-        version.update(part.as_bytes());
-    }
-    for (c, t) in &table.columns {
-        for part in [c, t] {
-            version.update((part.len() as u64).to_le_bytes());
-            version.update(part.as_bytes());
-        }
-    }
+    let mut version = super::db::version_head(table);
     let list = Db::select_list(table);
     let from = format!("{} AS t", qualified(table));
     let path = location.table_name(table.schema.as_deref(), &table.name);
@@ -550,12 +537,7 @@ async fn read_async(
         }
     };
     let read = batches.finish(&mut version)?;
-    let digest = if full {
-        format!("{ROWS_VERSION}{}", hex::encode(version.finalize()))
-    } else {
-        version.update(total.to_le_bytes());
-        format!("{SAMPLE_VERSION}{}", hex::encode(version.finalize()))
-    };
+    let digest = super::db::version_of(version, full, total);
     let info = ReadInfo {
         rows_total: Some(total),
         sampling,
@@ -588,16 +570,40 @@ async fn copy(
             if limit.is_some_and(|l| read >= l) {
                 break;
             }
-            batches.row(&carry[start..start + end])?;
+            copy_row(batches, &carry[start..start + end])?;
             read += 1;
             start += end + 1;
         }
         carry.drain(..start);
     }
     if !carry.is_empty() && limit.is_none_or(|l| read < l) {
-        batches.row(&carry)?;
+        copy_row(batches, &carry)?;
     }
     Ok(())
+}
+
+/// One line of `COPY`'s text format: its fields, unescaped, `bytea` as bytes.
+fn copy_row(batches: &mut Batches<'_>, line: &[u8]) -> Result<(), ScanError> {
+    let mut fields = line.split(|&b| b == b'\t');
+    if batches.width() == 0 {
+        // `SELECT NULL`: one field, no column.
+        fields.next();
+    }
+    for i in 0..batches.width() {
+        let Some(raw) = fields.next() else {
+            return Err(batches.bad("the server sent fewer fields than columns"));
+        };
+        let value = unescape(raw);
+        match value {
+            // bytea's text form: `\x` and hex digits.
+            Some(v) if batches.is_binary(i) => match v.strip_prefix(b"\\x").map(hex::decode) {
+                Some(Ok(bytes)) => batches.value(i, Some(&bytes)),
+                _ => batches.value(i, Some(&v)),
+            },
+            v => batches.value(i, v.as_deref()),
+        }
+    }
+    batches.end_row()
 }
 
 /// One field of `COPY`'s text format, unescaped: `None` for `\N`.
@@ -650,128 +656,6 @@ fn unescape(field: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
         }
     }
     Some(out.into())
-}
-
-/// Rows gathered into Arrow batches of [`BATCH`] rows, each value also added to the version.
-struct Batches<'a> {
-    schema: Arc<Schema>,
-    columns: Vec<Column>,
-    pending: usize,
-    rows: u64,
-    sink: Sink<'a>,
-    hash: Sha256,
-    path: String,
-}
-
-enum Column {
-    Text(StringBuilder),
-    Bytes(BinaryBuilder),
-}
-
-impl<'a> Batches<'a> {
-    fn new(fields: &[(String, DataType)], sink: Sink<'a>, path: String) -> Self {
-        let schema = Arc::new(Schema::new(
-            fields
-                .iter()
-                .map(|(n, t)| Field::new(n, t.clone(), true))
-                .collect::<Vec<_>>(),
-        ));
-        let columns = fields
-            .iter()
-            .map(|(_, t)| match t {
-                DataType::Binary => Column::Bytes(BinaryBuilder::new()),
-                _ => Column::Text(StringBuilder::new()),
-            })
-            .collect();
-        Batches {
-            schema,
-            columns,
-            pending: 0,
-            rows: 0,
-            sink,
-            hash: Sha256::new(),
-            path,
-        }
-    }
-
-    fn bad(&self, why: &str) -> ScanError {
-        ScanError::Read {
-            path: PathBuf::from(&self.path),
-            message: format!("row {}: {why}", self.rows + 1),
-        }
-    }
-
-    /// One line of `COPY`'s text format.
-    fn row(&mut self, line: &[u8]) -> Result<(), ScanError> {
-        let mut fields = line.split(|&b| b == b'\t');
-        if self.columns.is_empty() {
-            // `SELECT NULL`: one field, no column.
-            fields.next();
-        }
-        for i in 0..self.columns.len() {
-            let Some(raw) = fields.next() else {
-                return Err(self.bad("the server sent fewer fields than columns"));
-            };
-            let value = unescape(raw);
-            match &value {
-                None => {
-                    self.hash.update([0u8]);
-                    self.hash.update(0u64.to_le_bytes());
-                }
-                Some(v) => {
-                    self.hash.update([3u8]);
-                    self.hash.update((v.len() as u64).to_le_bytes());
-                    self.hash.update(v);
-                }
-            }
-            match (&mut self.columns[i], value) {
-                (Column::Text(b), None) => b.append_null(),
-                (Column::Bytes(b), None) => b.append_null(),
-                (Column::Text(b), Some(v)) => b.append_value(String::from_utf8_lossy(&v)),
-                (Column::Bytes(b), Some(v)) => {
-                    // bytea's text form: `\x` and hex digits.
-                    let hex_digits = v.strip_prefix(b"\\x").unwrap_or(&v);
-                    match hex::decode(hex_digits) {
-                        Ok(bytes) => b.append_value(bytes),
-                        Err(_) => b.append_value(&v),
-                    }
-                }
-            }
-        }
-        self.pending += 1;
-        self.rows += 1;
-        if self.pending == BATCH {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), ScanError> {
-        if self.pending == 0 {
-            return Ok(());
-        }
-        let arrays: Vec<ArrayRef> = self
-            .columns
-            .iter_mut()
-            .map(|c| -> ArrayRef {
-                match c {
-                    Column::Text(b) => Arc::new(b.finish()),
-                    Column::Bytes(b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        self.pending = 0;
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|e| ScanError::Internal(format!("{}: a batch of rows: {e}", self.path)))?;
-        (self.sink)(&batch)
-    }
-
-    fn finish(mut self, version: &mut Sha256) -> Result<u64, ScanError> {
-        self.flush()?;
-        version.update(self.rows.to_le_bytes());
-        version.update(self.hash.finalize());
-        Ok(self.rows)
-    }
 }
 
 /// A failure to connect or read, naming the database (never its password) and PostgreSQL's
