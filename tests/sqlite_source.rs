@@ -1072,21 +1072,95 @@ mod postgres {
         .collect()
     }
 
-    #[test]
-    fn a_subject_is_found_and_erased_in_postgres_in_one_transaction() {
-        let url = database("piitrail_erase");
-        write_pg(&url, 300);
+    /// A project whose data roots hold the database at `url`, every table's scan recorded.
+    fn recorded(url: &str) -> Project {
         let p = Project::new();
         p.run(&["init"]).expect(0);
         p.write(
             "piitrail.toml",
             p.read("piitrail.toml").replacen(
                 "[project]\n",
-                &format!("[project]\ndata_roots = [\"{}\"]\n", named(&url)),
+                &format!("[project]\ndata_roots = [\"{}\"]\n", named(url)),
                 1,
             ),
         );
-        p.run(&["scan", "--record", &url]).expect(0);
+        p.run(&["scan", "--record", url]).expect(0);
+        p
+    }
+
+    /// A killed erasure, or one whose connections the server cuts, leaves the database as it
+    /// was or as it is after the erasure (never between), and a re-run finishes it.
+    #[test]
+    fn a_killed_or_cut_off_erasure_leaves_the_database_before_or_after_and_a_rerun_finishes() {
+        let id = "email=user7@example.org";
+        for (round, delay_ms) in [30u64, 90, 200, 400].into_iter().enumerate() {
+            let url = database(&format!("piitrail_kill{round}"));
+            write_pg(&url, 300);
+            let p = recorded(&url);
+            let state = || -> Vec<Vec<String>> {
+                ["customers", "orders", "tickets"]
+                    .iter()
+                    .map(|t| rows_of(&url, t))
+                    .collect()
+            };
+            let before = state();
+            let cut = round % 2 == 1;
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
+                .current_dir(p.dir.path())
+                .args(["subject", "erase", "--id", id, "--apply"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            if cut {
+                // The server ends every session of piitrail on this database.
+                let name = format!("piitrail_kill{round}");
+                psql(
+                    &server(),
+                    &format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{name}' AND application_name = 'piitrail'"
+                    ),
+                );
+                let _ = child.wait();
+            } else {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let now = state();
+            let subject_gone = !now[0].iter().any(|r| r.starts_with("(7,"));
+            if subject_gone {
+                // After: no row of customer 7 in any table; every other row as it was.
+                for (table, (b, n)) in before.iter().zip(&now).enumerate() {
+                    let kept: Vec<&String> = b
+                        .iter()
+                        .filter(|r| {
+                            let fields: Vec<&str> = r.trim_matches(['(', ')']).split(',').collect();
+                            fields[if table == 0 { 0 } else { 1 }] != "7"
+                        })
+                        .collect();
+                    assert_eq!(n.iter().collect::<Vec<_>>(), kept, "after {delay_ms} ms");
+                }
+            } else {
+                assert_eq!(now, before, "nothing half-deleted after {delay_ms} ms");
+            }
+            if p.run(&["ledger", "verify"]).code() != 0 {
+                p.run(&["ledger", "recover"]).expect(0);
+            }
+            p.run(&["subject", "erase", "--id", id, "--apply"])
+                .expect(0);
+            p.run(&["subject", "find", "--id", id, "--fail-if-found"])
+                .expect(0);
+            assert!(!state()[0].iter().any(|r| r.starts_with("(7,")));
+        }
+    }
+
+    #[test]
+    fn a_subject_is_found_and_erased_in_postgres_in_one_transaction() {
+        let url = database("piitrail_erase");
+        write_pg(&url, 300);
+        let p = recorded(&url);
         p.run(&["keygen", "--out", "keys"]).expect(0);
         let orders: Vec<u64> = psql(
             &url,
