@@ -44,7 +44,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let mode = args.reading.mode()?;
-    let rules = Arc::new(args.rules.load()?);
+    let rules = Arc::new(args.rules.load(&ctx.root)?);
     // The configuration loads first and completely, or the gate does not run at all.
     let config = match &args.policy {
         Some(file) => Config::load_file(file, &rules)?,

@@ -114,7 +114,7 @@ fn openlineage(ctx: &Context, args: OpenLineageArgs) -> anyhow::Result<Outcome> 
     if !bad.is_empty() {
         return Err(LineageError::BadEvents(bad).into());
     }
-    let rules = crate::rules::builtin()?;
+    let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
     let summary = ingest::record(&ledger, &events, &ctx.root, &rules)?;
     for w in &summary.warnings {
         eprintln!("warning: {w}");
@@ -168,7 +168,7 @@ fn write_summary(out: &mut impl Write, s: &Summary, files: usize) -> std::io::Re
 
 fn mlmd(ctx: &Context, args: MlmdArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let rules = crate::rules::builtin()?;
+    let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
     let roots = crate::policy::DataRoots::load(&ctx.root, &rules)?;
     let summary =
         crate::lineage::mlmd::ingest(&ledger, &args.store, &ctx.root, &roots, &rules, args.strict)?;

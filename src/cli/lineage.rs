@@ -78,7 +78,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         Format::Openlineage => {
             let records = ledger.load()?;
             let prop = crate::propagate::propagate(&records);
-            let rules = crate::rules::builtin()?;
+            let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
             let project = crate::policy::Config::load(&ctx.root, &rules)?.project.name;
             let ids = w.executions.iter().map(|x| x.id.clone()).collect();
             for event in

@@ -33,18 +33,18 @@ pub enum Command {
     },
 }
 
-pub fn run(_ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
+pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match cmd {
         Command::List {
             rules,
             languages: true,
         } => {
-            languages(&mut out, &rules.load()?)?;
+            languages(&mut out, &rules.load(&ctx.root)?)?;
             Ok(Outcome::Success)
         }
         Command::List { rules, .. } => {
-            let set = rules.load()?;
+            let set = rules.load(&ctx.root)?;
             let w = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
             for r in &set.rules {
                 writeln!(
@@ -56,7 +56,7 @@ pub fn run(_ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Explain { id, rules } => {
-            let set = rules.load()?;
+            let set = rules.load(&ctx.root)?;
             let rule = set.get(&id).ok_or_else(|| {
                 UsageError(format!(
                     "no rule with id '{id}'; `piitrail rules list` shows them"

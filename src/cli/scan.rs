@@ -77,14 +77,12 @@ pub struct RuleArgs {
 }
 
 impl RuleArgs {
-    pub fn load(&self) -> anyhow::Result<rules::RuleSet> {
-        let set = rules::load(&rules::Sources {
-            builtin: !self.no_builtin_rules,
-            extra: self.rules.clone(),
-        })?;
+    /// The project's rule set (`[scan]` of piitrail.toml) with these added.
+    pub fn load(&self, root: &std::path::Path) -> anyhow::Result<rules::RuleSet> {
+        let set = crate::policy::project_rules(root, &self.rules, self.no_builtin_rules)?;
         if set.rules.is_empty() {
             return Err(UsageError(
-                "no rules are loaded: --no-builtin-rules needs --rules DIR".into(),
+                "no rules are loaded: --no-builtin-rules (or [scan] no_builtin_rules) needs --rules DIR (or [scan] rules)".into(),
             )
             .into());
         }
@@ -100,7 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         None
     };
     let mode = args.reading.mode()?;
-    let rules = Arc::new(args.rules.load()?);
+    let rules = Arc::new(args.rules.load(&ctx.root)?);
     let req = scan::Request {
         paths: args.paths.clone(),
         mode,

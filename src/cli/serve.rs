@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         read_timeout: std::time::Duration::from_secs(args.read_timeout),
         strict: args.strict,
         root: ctx.root.clone(),
-        rules: Arc::new(crate::rules::builtin()?),
+        rules: Arc::new(crate::policy::project_rules(&ctx.root, &[], false)?),
     };
     // The receiver's log is the point of running it: printed even with --quiet.
     let log: receiver::Log = Arc::new(|line: &str| {

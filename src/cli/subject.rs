@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
 
 fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let rules = crate::rules::builtin()?;
+    let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
     let config = crate::policy::Config::load(&ctx.root, &rules)?;
     let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
     let req = subject::Request {
@@ -191,7 +191,7 @@ fn write_plan(out: &mut impl Write, plan: &erase::Plan) -> std::io::Result<()> {
 fn find(ctx: &Context, args: FindArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
     let records = ledger.load()?;
-    let rules = crate::rules::builtin()?;
+    let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
     let config = crate::policy::Config::load(&ctx.root, &rules)?;
     let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
     let report = subject::find(

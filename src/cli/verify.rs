@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let roots = if args.artifacts {
         Some(crate::policy::DataRoots::load(
             &ctx.root,
-            &crate::rules::builtin()?,
+            &crate::policy::project_rules(&ctx.root, &[], false)?,
         )?)
     } else {
         None

@@ -50,6 +50,9 @@ pub enum PolicyError {
         #[source]
         source: std::io::Error,
     },
+    /// A rule pack that `[scan] rules` (or `--rules`) names does not load.
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RuleError),
 }
 
 /// How much a violated rule matters. `off` turns a rule off.
@@ -488,10 +491,92 @@ impl Config {
 struct RawConfig {
     #[serde(default)]
     project: Option<RawProject>,
+    /// Read first, on its own, by [`project_rules`].
+    #[serde(default, rename = "scan")]
+    _scan: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     policy: Option<RawPolicy>,
     #[serde(default)]
     dataset: Vec<Spanned<RawDataset>>,
+}
+
+/// `[scan]`: the project's rule set, which every command uses.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScan {
+    #[serde(default)]
+    rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    no_builtin_rules: bool,
+}
+
+/// Only `[scan]` of piitrail.toml, read before the rest (the rest is validated against the
+/// rules it names).
+#[derive(Deserialize)]
+struct ScanOnly {
+    #[serde(default)]
+    scan: Option<RawScan>,
+}
+
+/// The rule set of the project at `root`, for every command: the built-in pack unless
+/// `[scan] no_builtin_rules` (or `no_builtin`) says otherwise, then the rule files of
+/// `[scan] rules` (folders or files relative to the project), then `extra` (`--rules`). A
+/// project without piitrail.toml has the built-in pack and `extra`. A rules path that is not
+/// there is a problem of the file, named by its place.
+pub fn project_rules(
+    root: &Path,
+    extra: &[PathBuf],
+    no_builtin: bool,
+) -> Result<RuleSet, PolicyError> {
+    let path = root.join("piitrail.toml");
+    let (mut builtin, mut paths) = (!no_builtin, Vec::new());
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut v = Validator {
+                text: &text,
+                problems: Vec::new(),
+            };
+            match toml::from_str::<ScanOnly>(&text) {
+                Ok(ScanOnly { scan: Some(scan) }) => {
+                    builtin &= !scan.no_builtin_rules;
+                    for (i, r) in scan.rules.iter().enumerate() {
+                        let key = format!("scan.rules[{i}]");
+                        let Some(rel) = v.non_empty(r, &key) else {
+                            continue;
+                        };
+                        let full = root.join(&rel);
+                        if full.exists() {
+                            paths.push(full);
+                        } else {
+                            v.problem(
+                                r.span().start,
+                                &key,
+                                format!("{rel}: no such rule folder or file in the project"),
+                            );
+                        }
+                    }
+                }
+                Ok(ScanOnly { scan: None }) => {}
+                // The whole file's problems, with their places, from the full parse.
+                Err(_) => {
+                    Config::parse(&path, &text, &crate::rules::builtin()?)?;
+                }
+            }
+            if !v.problems.is_empty() {
+                return Err(PolicyError::Invalid {
+                    path,
+                    problems: v.problems,
+                });
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(PolicyError::Read { path, source: e }),
+    }
+    paths.extend(extra.iter().cloned());
+    Ok(crate::rules::load(&crate::rules::Sources {
+        builtin,
+        extra: paths,
+    })?)
 }
 
 #[derive(Deserialize)]

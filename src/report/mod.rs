@@ -541,7 +541,7 @@ pub fn audit(
     time: String,
 ) -> Result<Written, AuditError> {
     let ledger = crate::ledger::Ledger::open(root)?;
-    let rules = crate::rules::builtin()?;
+    let rules = crate::policy::project_rules(root, &[], false)?;
     let config = Config::load(root, &rules)?;
     let key = key.map(crate::sign::load_signing_key).transpose()?;
     let verification = ledger.verify()?;
