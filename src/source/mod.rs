@@ -32,6 +32,8 @@ pub mod postgres;
 pub mod rewrite;
 pub mod rows;
 pub mod select;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod server;
 pub mod sqlite;
 pub mod stream;
 pub mod write;

@@ -27,8 +27,9 @@ use datafusion::arrow::datatypes::DataType;
 use mysql::prelude::Queryable;
 
 use super::ReadInfo;
-use super::db::{Batches, ForeignKey, Rows, Sink, Table};
+use super::db::{ForeignKey, Rows, Sink, Table};
 use super::location::Database;
+use super::server::Batches;
 use crate::scan::ScanError;
 
 /// Key ranges a sample is drawn from.
@@ -255,7 +256,7 @@ impl Db {
         sink: Sink<'_>,
     ) -> Result<(ReadInfo, u64, String), ScanError> {
         let total = self.count(table)?;
-        let mut version = super::db::version_head(table);
+        let mut version = super::server::version_head(table);
         let list = Self::select_list(table);
         let from = format!("{} AS t", quoted(&table.name));
         let fields = self.fields(table);
@@ -318,7 +319,7 @@ impl Db {
             },
         };
         let read = batches.finish(&mut version)?;
-        let digest = super::db::version_of(version, full, total);
+        let digest = super::server::version_of(version, full, total);
         let info = ReadInfo {
             rows_total: Some(total),
             sampling,
@@ -396,7 +397,7 @@ impl Db {
                 ));
             }
             // The rows read under shared locks: no writer changes them until the commit.
-            let mut hash = super::db::version_head(table);
+            let mut hash = super::server::version_head(table);
             let fields = self.fields(table);
             let mut keys_at: Vec<Vec<Option<String>>> = Vec::new();
             let wanted: std::collections::BTreeSet<u64> = positions.iter().copied().collect();
@@ -446,7 +447,7 @@ impl Db {
                 }
                 before = batches.finish(&mut hash)?;
             }
-            if super::db::version_of(hash, true, before) != *version {
+            if super::server::version_of(hash, true, before) != *version {
                 return Err(refused(
                     table,
                     "it changed since the subject was searched".into(),

@@ -37,8 +37,9 @@ use futures::StreamExt;
 use tokio_postgres::types::ToSql;
 
 use super::ReadInfo;
-use super::db::{Batches, ForeignKey, Rows, Sink, Table};
+use super::db::{ForeignKey, Rows, Sink, Table};
 use super::location::Database;
+use super::server::Batches;
 use crate::scan::ScanError;
 
 /// An open connection to one database.
@@ -476,7 +477,7 @@ async fn read_async(
     sink: Sink<'_>,
 ) -> Result<(ReadInfo, u64, String), ScanError> {
     let total = count_async(client, location, table).await?;
-    let mut version = super::db::version_head(table);
+    let mut version = super::server::version_head(table);
     let list = Db::select_list(table);
     let from = format!("{} AS t", qualified(table));
     let path = location.table_name(table.schema.as_deref(), &table.name);
@@ -537,7 +538,7 @@ async fn read_async(
         }
     };
     let read = batches.finish(&mut version)?;
-    let digest = super::db::version_of(version, full, total);
+    let digest = super::server::version_of(version, full, total);
     let info = ReadInfo {
         rows_total: Some(total),
         sampling,
