@@ -254,6 +254,8 @@ pub fn scan_all(
     let mut targets = Vec::new();
     let mut globs = source::select::TableGlobs::new(&req.tables)?;
     let mut databases = Vec::new();
+    #[cfg(feature = "objects")]
+    let mut copies: Vec<tempfile::TempDir> = Vec::new();
     for path in &req.paths {
         match source::location::Location::parse(&path.to_string_lossy())? {
             source::location::Location::Database(db) => {
@@ -270,6 +272,18 @@ pub fn scan_all(
                         targets.push(Target::Table(db.clone(), table));
                     }
                 }
+            }
+            #[cfg(feature = "objects")]
+            source::location::Location::Object { store, url } => {
+                // Fetched into a private folder that lives until every target is scanned.
+                let dir = tempfile::tempdir().map_err(|e| ScanError::Read {
+                    path: PathBuf::from(&url),
+                    message: format!("a temporary folder for its objects: {e}"),
+                })?;
+                for fetched in source::objects::fetch(store, &url, dir.path())? {
+                    targets.push(Target::Object(fetched));
+                }
+                copies.push(dir);
             }
             _ => targets.extend(
                 source::discover(std::slice::from_ref(path))?
@@ -293,6 +307,11 @@ pub fn scan_all(
                 progress(i, targets.len(), Path::new(&db.artifact(table)));
                 scan_table(req, db, table)
             }
+            #[cfg(feature = "objects")]
+            Target::Object(fetched) => {
+                progress(i, targets.len(), Path::new(&fetched.url));
+                scan_object(req, fetched)
+            }
         };
         match result {
             Ok(s) => scanned.scans.push(s),
@@ -308,6 +327,30 @@ pub fn scan_all(
 enum Target {
     File(Source),
     Table(std::rc::Rc<source::db::Db>, source::db::Table),
+    /// An object of a store, fetched into a local copy.
+    #[cfg(feature = "objects")]
+    Object(source::objects::Fetched),
+}
+
+/// An object, scanned from its local copy and named by its URL, its digest the sha256 of its
+/// content as fetched. Errors name the URL, never the copy.
+#[cfg(feature = "objects")]
+fn scan_object(
+    req: &Request,
+    fetched: &source::objects::Fetched,
+) -> Result<ArtifactScan, ScanError> {
+    let copy = fetched.source.path.display().to_string();
+    match scan_one(req, &fetched.source) {
+        Ok(mut scan) => {
+            scan.artifact = fetched.url.clone();
+            scan.digest = fetched.digest.clone();
+            Ok(scan)
+        }
+        Err(e) => Err(ScanError::Read {
+            path: PathBuf::from(&fetched.url),
+            message: e.to_string().replace(&copy, &fetched.url),
+        }),
+    }
 }
 
 fn scan_one(req: &Request, src: &Source) -> Result<ArtifactScan, ScanError> {

@@ -27,6 +27,8 @@ pub mod frame;
 pub mod location;
 #[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "objects")]
+pub mod objects;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod rewrite;
