@@ -74,6 +74,34 @@ impl Table {
     }
 }
 
+/// The Arrow fields a table is read as: bytes for the columns whose declared type `is_bytes`
+/// says are binary, text for the others.
+pub(super) fn fields_by(table: &Table, is_bytes: fn(&str) -> bool) -> Vec<(String, DataType)> {
+    table
+        .columns
+        .iter()
+        .map(|(name, declared)| {
+            let t = if is_bytes(declared) {
+                DataType::Binary
+            } else {
+                DataType::Utf8
+            };
+            (name.clone(), t)
+        })
+        .collect()
+}
+
+/// After an erasure's deletes: an error when the table lost more rows than the subject's
+/// (`ON DELETE CASCADE` or a trigger removed others), which rolls the erasure back.
+pub(super) fn more_removed(before: u64, after: u64, deleted: usize) -> Option<String> {
+    (before - after != deleted as u64).then(|| {
+        format!(
+            "the database removed {} row(s) more than the subject's {deleted} (ON DELETE CASCADE or a trigger): erase by hand",
+            (before - after).saturating_sub(deleted as u64),
+        )
+    })
+}
+
 /// How many rows to read of a table.
 #[derive(Debug, Clone, Copy)]
 pub enum Rows {

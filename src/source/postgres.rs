@@ -193,18 +193,7 @@ impl Db {
     }
 
     pub fn fields(&self, table: &Table) -> Vec<(String, DataType)> {
-        table
-            .columns
-            .iter()
-            .map(|(name, declared)| {
-                let t = if is_bytes(declared) {
-                    DataType::Binary
-                } else {
-                    DataType::Utf8
-                };
-                (name.clone(), t)
-            })
-            .collect()
+        super::db::fields_by(table, is_bytes)
     }
 
     pub fn count(&self, table: &Table) -> Result<u64, ScanError> {
@@ -420,15 +409,8 @@ async fn delete_in(
             .find(|(t, ..)| t.schema == table.schema && t.name == table.name)
             .expect("every table is planned");
         let after = count_async(tx, location, table).await?;
-        if before - after != keys.len() as u64 {
-            return Err(refused(
-                table,
-                format!(
-                    "the database removed {} row(s) more than the subject's {} (ON DELETE CASCADE or a trigger): erase by hand",
-                    (before - after).saturating_sub(keys.len() as u64),
-                    keys.len()
-                ),
-            ));
+        if let Some(why) = super::db::more_removed(*before, after, keys.len()) {
+            return Err(refused(table, why));
         }
         counts.push((*before, after));
     }

@@ -202,15 +202,8 @@ impl Db {
                 .find(|(t, ..)| t.name == table.name)
                 .expect("every table is planned");
             let after = self.count(table)?;
-            if before - after != rowids.len() as u64 {
-                return Err(refused(
-                    table,
-                    format!(
-                        "the database removed {} row(s) more than the subject's {} (ON DELETE CASCADE or a trigger): erase by hand",
-                        (before - after).saturating_sub(rowids.len() as u64),
-                        rowids.len()
-                    ),
-                ));
+            if let Some(why) = super::db::more_removed(*before, after, rowids.len()) {
+                return Err(refused(table, why));
             }
             counts.push((*before, after));
         }
