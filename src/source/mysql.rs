@@ -199,22 +199,9 @@ impl Db {
         Ok(n.unwrap_or(0))
     }
 
-    /// The order rows are numbered and versioned in: the primary key, else every column.
+    /// The order rows are numbered and versioned in ([`super::server::key_order`]).
     fn order(table: &Table) -> String {
-        let keys: Vec<String> = if table.primary_key.is_empty() {
-            (1..=table.columns.len()).map(|i| i.to_string()).collect()
-        } else {
-            table
-                .primary_key
-                .iter()
-                .map(|c| format!("t.{}", quoted(c)))
-                .collect()
-        };
-        if keys.is_empty() {
-            String::new()
-        } else {
-            format!(" ORDER BY {}", keys.join(", "))
-        }
+        super::server::key_order(table, quoted)
     }
 
     fn select_list(table: &Table) -> String {
@@ -450,15 +437,7 @@ impl Db {
             }
             plan.push((*table, keys_at, before));
         }
-        // Rows that refer to others first: MySQL checks each delete's foreign keys at once.
-        let names: Vec<&str> = plan.iter().map(|(t, ..)| t.name.as_str()).collect();
-        let refers = |t: &Table| {
-            t.foreign_keys
-                .iter()
-                .filter(|fk| names.contains(&fk.table.as_str()) && fk.table != t.name)
-                .count()
-        };
-        plan.sort_by_key(|(t, ..)| std::cmp::Reverse(refers(t)));
+        super::db::referring_first(&mut plan, |a, b| a == b);
         for (table, keys, _) in &plan {
             let condition = table
                 .primary_key

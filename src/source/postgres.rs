@@ -200,24 +200,9 @@ impl Db {
         count_on(&self.client, &self.location, table)
     }
 
-    /// The order rows are numbered and versioned in: the primary key, else every column
-    /// (as the query's output). The key's columns are named through the table's alias `t`:
-    /// a bare name would be the output column, its text, and `10` would sort before `7`.
+    /// The order rows are numbered and versioned in ([`super::server::key_order`]).
     fn order(table: &Table) -> String {
-        let keys: Vec<String> = if table.primary_key.is_empty() {
-            (1..=table.columns.len()).map(|i| i.to_string()).collect()
-        } else {
-            table
-                .primary_key
-                .iter()
-                .map(|c| format!("t.{}", quoted(c)))
-                .collect()
-        };
-        if keys.is_empty() {
-            String::new()
-        } else {
-            format!(" ORDER BY {}", keys.join(", "))
-        }
+        super::server::key_order(table, quoted)
     }
 
     /// The columns as the text `COPY` sends (bytes as `\x` hex, decoded on arrival).
@@ -357,15 +342,7 @@ async fn delete_in(
         let before = rows.len() as u64;
         plan.push((*table, found, before));
     }
-    // Rows that refer to others first, so that a cascade finds nothing left to remove.
-    let names: Vec<&str> = plan.iter().map(|(t, ..)| t.name.as_str()).collect();
-    let refers = |t: &Table| {
-        t.foreign_keys
-            .iter()
-            .filter(|fk| names.contains(&fk.table.as_str()) && fk.table != t.name)
-            .count()
-    };
-    plan.sort_by_key(|(t, ..)| std::cmp::Reverse(refers(t)));
+    super::db::referring_first(&mut plan, |a, b| a == b);
     for (table, keys, _) in &plan {
         // Each key column compared with its text cast back to the column's type: the index
         // on the key is used, and values only ever travel as bound parameters.

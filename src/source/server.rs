@@ -12,6 +12,27 @@ use sha2::{Digest, Sha256};
 use super::db::{BATCH, ROWS_VERSION, SAMPLE_VERSION, Sink, Table};
 use crate::scan::ScanError;
 
+/// The order a server's table's rows are numbered and versioned in: its primary key, named
+/// through the query's table alias `t` (a bare name would be the output column, perhaps its
+/// text, where `10` sorts before `7`), else every output column in turn. `quote` quotes an
+/// identifier as the engine does.
+pub(crate) fn key_order(table: &Table, quote: fn(&str) -> String) -> String {
+    let keys: Vec<String> = if table.primary_key.is_empty() {
+        (1..=table.columns.len()).map(|i| i.to_string()).collect()
+    } else {
+        table
+            .primary_key
+            .iter()
+            .map(|c| format!("t.{}", quote(c)))
+            .collect()
+    };
+    if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", keys.join(", "))
+    }
+}
+
 /// The start of a server table's version: its schema, name, and columns with their declared
 /// types, each length-prefixed.
 pub(crate) fn version_head(table: &Table) -> Sha256 {

@@ -172,17 +172,7 @@ impl Db {
             }
             plan.push((*table, rowids, self.count(table)?));
         }
-        // Rows that refer to others first, so that a cascade finds nothing left to remove.
-        let names: Vec<&str> = plan.iter().map(|(t, ..)| t.name.as_str()).collect();
-        let refers = |t: &Table| {
-            t.foreign_keys
-                .iter()
-                .filter(|fk| {
-                    names.iter().any(|n| n.eq_ignore_ascii_case(&fk.table)) && fk.table != t.name
-                })
-                .count()
-        };
-        plan.sort_by_key(|(t, ..)| std::cmp::Reverse(refers(t)));
+        super::db::referring_first(&mut plan, str::eq_ignore_ascii_case);
         for (table, rowids, _) in &plan {
             let mut stmt = self
                 .conn
@@ -452,20 +442,11 @@ impl Db {
     }
 }
 
+/// Text, or bytes for a declared `BLOB` column.
 fn fields_of(table: &Table) -> Vec<(String, DataType)> {
-    table
-        .columns
-        .iter()
-        .map(|(name, declared)| (name.clone(), arrow_type(declared)))
-        .collect()
-}
-
-fn arrow_type(declared: &str) -> DataType {
-    if declared.to_ascii_uppercase().contains("BLOB") {
-        DataType::Binary
-    } else {
-        DataType::Utf8
-    }
+    super::db::fields_by(table, |declared| {
+        declared.to_ascii_uppercase().contains("BLOB")
+    })
 }
 
 fn sql_error(path: &Path, e: rusqlite::Error) -> ScanError {
