@@ -159,7 +159,7 @@ fn tags(scans: &[serde_json::Value]) -> BTreeMap<(String, String), Vec<String>> 
         let artifact = s["artifact"].as_str().unwrap();
         let table = artifact
             .rsplit(['/', '.'])
-            .find(|part| *part != "csv")
+            .find(|part| !matches!(*part, "csv" | "parquet"))
             .unwrap()
             .to_string();
         for c in s["columns"].as_array().unwrap() {
@@ -921,7 +921,7 @@ mod postgres {
     }
 
     /// A fresh database of the server, for one test.
-    fn database(name: &str) -> String {
+    pub(super) fn database(name: &str) -> String {
         let server = server();
         for sql in [
             format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -954,7 +954,7 @@ mod postgres {
     }
 
     /// The shop in schema `shop`, with the keys the SQLite file declares.
-    fn write_pg(url: &str, rows: u64) {
+    pub(super) fn write_pg(url: &str, rows: u64) {
         let mut sql = String::from("CREATE SCHEMA shop;\n");
         for (name, header, data) in shop(rows) {
             let columns: Vec<String> = header
@@ -1343,7 +1343,7 @@ mod mariadb {
     }
 
     /// A fresh database holding the shop, with the keys the SQLite file declares; its URL.
-    fn shop_db(name: &str, rows: u64) -> String {
+    pub(super) fn shop_db(name: &str, rows: u64) -> String {
         sql(
             "mysql",
             &format!(
@@ -1548,5 +1548,97 @@ mod mariadb {
             "keys/piitrail.pub",
         ])
         .expect(0);
+    }
+}
+
+/// Writes the shop as Parquet files under `parquet/`: integer keys as Int64, the rest as text.
+fn write_parquet(p: &Project, rows: u64) {
+    use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+    std::fs::create_dir_all(p.path("parquet")).unwrap();
+    for (name, header, data) in shop(rows) {
+        let integer = |i: usize, c: &str| c.ends_with("_id") && (i == 0 || name != "customers");
+        let fields: Vec<Field> = header
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let t = if integer(i, c) {
+                    DataType::Int64
+                } else {
+                    DataType::Utf8
+                };
+                Field::new(*c, t, true)
+            })
+            .collect();
+        let columns: Vec<ArrayRef> = header
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let values = data.iter().map(|r| r[i].as_str());
+                if integer(i, c) {
+                    Arc::new(Int64Array::from_iter_values(
+                        values.map(|v| v.parse::<i64>().unwrap()),
+                    )) as ArrayRef
+                } else {
+                    Arc::new(StringArray::from_iter_values(values)) as ArrayRef
+                }
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let file = std::fs::File::create(p.path(&format!("parquet/{name}.parquet"))).unwrap();
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+}
+
+/// One shop in five places: the scanner's tags do not depend on where the data lives.
+#[cfg(feature = "interop")]
+mod five_forms {
+    use super::*;
+
+    /// The same tables (customers, employees, orders and tickets with foreign keys to
+    /// customers, a lookup of countries) as PostgreSQL and MariaDB tables, a SQLite file, S3
+    /// objects and local CSV and Parquet files: the same tags in every form, sampled and full.
+    #[test]
+    fn the_same_tables_get_the_same_tags_wherever_they_live() {
+        let rows = 400;
+        let pg = super::postgres::database("piitrail_five");
+        super::postgres::write_pg(&pg, rows);
+        let my = super::mariadb::shop_db("piitrail_five", rows);
+        let p = Project::new();
+        write_shop(&p, rows);
+        write_parquet(&p, rows);
+        let s3 = common::moto::moto();
+        let names = ["countries", "customers", "employees", "orders", "tickets"];
+        let objects: Vec<String> = names.iter().map(|n| format!("{n}.parquet")).collect();
+        let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
+        common::moto::upload_from(&s3, &p, "parquet", &objects);
+        for mode in [&[][..], &["--full"][..]] {
+            let scan = |target: &str| {
+                let run = common::moto::run_s3(
+                    &s3,
+                    &p,
+                    &[&["scan", target, "--format", "json"][..], mode].concat(),
+                );
+                assert_eq!(run.code(), 0, "{target}: {}", run.stderr());
+                let scans = run.json_lines();
+                assert_eq!(scans.len(), 5, "{target}: one artifact per table");
+                tags(&scans)
+            };
+            let csv = scan("csv");
+            let tagged = csv.values().filter(|c| !c.is_empty()).count();
+            assert!(tagged >= 9, "the shop's personal columns: {csv:?}");
+            assert!(
+                csv[&("orders".into(), "customer_id".into())].contains(&"user.unique_id".into()),
+                "a key of the person table by reference: {csv:?}"
+            );
+            for target in ["parquet", "sqlite:shop.db", &pg, &my, "s3://exports/shop/"] {
+                assert_eq!(scan(target), csv, "{target} {mode:?}");
+            }
+        }
     }
 }

@@ -6,6 +6,9 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+#[cfg(feature = "interop")]
+pub mod moto;
+
 pub struct Project {
     pub dir: tempfile::TempDir,
 }

@@ -1,0 +1,100 @@
+//! An S3-compatible server for the interop tests: moto's, from the interop venv, started on
+//! 127.0.0.1 and a free port for one test and stopped when dropped.
+
+use super::Project;
+
+/// A moto S3 server on 127.0.0.1 for one test: stopped when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn python() -> String {
+    std::env::var("PIITRAIL_INTEROP_PYTHON").expect(
+        "PIITRAIL_INTEROP_PYTHON is not set: run ./scripts/test, which installs moto[server] in its venv",
+    )
+}
+
+pub fn moto() -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Owned by `Moto` at once: dropped (killed and waited for) on every path.
+    let server = Moto {
+        child: std::process::Command::new(python())
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto's server starts (moto[server] in the interop venv)"),
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    // Bounded wait for it to listen.
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(server);
+    panic!("moto's S3 server did not listen on 127.0.0.1:{port} within 10 s");
+}
+
+/// Puts the project's files under `data/` into bucket `exports`, prefix `shop/`, with boto3.
+pub fn upload(m: &Moto, p: &Project, names: &[&str]) {
+    upload_from(m, p, "data", names)
+}
+
+/// Puts the project's files under `dir/` into bucket `exports` (created if need be), prefix
+/// `shop/`, with boto3.
+pub fn upload_from(m: &Moto, p: &Project, dir: &str, names: &[&str]) {
+    let script = format!(
+        "import boto3, sys\n\
+         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n\
+         try:\n    s3.create_bucket(Bucket='exports')\n\
+         except s3.exceptions.BucketAlreadyOwnedByYou:\n    pass\n\
+         for name in sys.argv[1:]:\n    s3.upload_file('{dir}/' + name, 'exports', 'shop/' + name)\n",
+        m.endpoint
+    );
+    let out = std::process::Command::new(python())
+        .current_dir(p.dir.path())
+        .arg("-c")
+        .arg(script)
+        .args(names)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs the binary in the project with the standard S3 environment pointing at `m`.
+pub fn run_s3(m: &Moto, p: &Project, args: &[&str]) -> super::Run {
+    let mut cmd = assert_cmd::Command::cargo_bin("piitrail").unwrap();
+    cmd.current_dir(p.dir.path())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "not-printed-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &m.endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .args(args);
+    super::Run(cmd.output().unwrap())
+}
