@@ -84,3 +84,121 @@ fn objects_under_an_s3_prefix_are_scanned_like_local_files_and_named_by_url() {
         none.stderr()
     );
 }
+
+/// 200 customers, one line each, the subject (`user7@example.org`) on line 9 (row 8).
+fn customers() -> String {
+    let mut customers = String::from("customer_id,full_name,email,phone\n");
+    for i in 0..200 {
+        customers.push_str(&format!(
+            "{i},Anna Kowalski,user{i}@example.org,+49 30 {:07}\n",
+            1_234_000 + i
+        ));
+    }
+    customers
+}
+
+/// A project whose data roots hold the bucket, with the shop's objects scanned and recorded.
+fn recorded(m: &common::moto::Moto) -> Project {
+    let p = Project::new();
+    p.write("data/customers.csv", customers());
+    upload(m, &p, &["customers.csv"]);
+    p.run(&["init"]).expect(0);
+    p.write(
+        "piitrail.toml",
+        p.read("piitrail.toml").replacen(
+            "[project]\n",
+            "[project]\ndata_roots = [\"s3://exports/\"]\n",
+            1,
+        ),
+    );
+    let run = run_s3(m, &p, &["scan", "--record", "s3://exports/shop/"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    p
+}
+
+#[test]
+fn a_subjects_rows_are_found_and_erased_in_an_object_which_is_replaced_whole() {
+    // (That a writer between the erasure's own search and its write is never overwritten is
+    // `a_held_object_changed_by_another_writer_is_never_overwritten`.)
+    let m = moto();
+    let p = recorded(&m);
+    p.run(&["keygen", "--out", "keys"]).expect(0);
+    let url = "s3://exports/shop/customers.csv";
+    let find = run_s3(
+        &m,
+        &p,
+        &[
+            "subject",
+            "find",
+            "--id",
+            "email=user7@example.org",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(find.code(), 0, "{}", find.stderr());
+    let found: serde_json::Value = serde_json::from_str(&find.stdout()).unwrap();
+    let artifact = found["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == url)
+        .unwrap_or_else(|| panic!("{found}"));
+    assert_eq!(artifact["locators"], serde_json::json!([8]), "{found}");
+    // Another writer changed the object after `subject find`: the erasure searches what is
+    // there now (the subject is still on line 9) and erases that.
+    let theirs = customers().replace("Anna", "Anne");
+    common::moto::put(&m, "shop/customers.csv", theirs.as_bytes());
+    let done = run_s3(
+        &m,
+        &p,
+        &[
+            "subject",
+            "erase",
+            "--id",
+            "email=user7@example.org",
+            "--apply",
+            "--key",
+            "keys/piitrail.key",
+        ],
+    );
+    assert_eq!(done.code(), 0, "{}{}", done.stdout(), done.stderr());
+    let kept: String = theirs
+        .lines()
+        .filter(|l| !l.starts_with("7,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        String::from_utf8(common::moto::download(&m, "shop/customers.csv")).unwrap(),
+        kept,
+        "every other line keeps its bytes"
+    );
+    let cert: serde_json::Value =
+        serde_json::from_str(&p.read("piitrail-erasure/certificate.json")).unwrap();
+    let removed = &cert["applied"]["removed"].as_array().unwrap()[0];
+    assert_eq!(removed["path"], url);
+    assert_eq!(
+        (removed["removed"].as_u64(), removed["rows_after"].as_u64()),
+        (Some(1), Some(199))
+    );
+    p.run(&[
+        "verify",
+        "piitrail-erasure/certificate.dsse.json",
+        "--key",
+        "keys/piitrail.pub",
+    ])
+    .expect(0);
+    let again = run_s3(
+        &m,
+        &p,
+        &[
+            "subject",
+            "find",
+            "--id",
+            "email=user7@example.org",
+            "--fail-if-found",
+        ],
+    );
+    assert_eq!(again.code(), 0, "{}{}", again.stdout(), again.stderr());
+    p.run(&["ledger", "verify"]).expect(0);
+}

@@ -383,7 +383,7 @@ fn table_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want: 
             Ok(now) => Subject::Changed(now),
             Err(e) => Subject::Changed(format!("unreadable: {e}")),
         },
-        Ok(Some(Dataset::File(_))) => Subject::Missing,
+        Ok(Some(_)) => Subject::Missing,
         Ok(None) => match Dataset::find(root, name) {
             // Found, but outside the data roots.
             Ok(Some(_)) => Subject::External,

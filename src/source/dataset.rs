@@ -1,7 +1,8 @@
 //! A recorded dataset found again by its artifact name: a data file under the project root,
-//! a table of a SQLite database (`sqlite:PATH.TABLE`) or of a PostgreSQL database
+//! a table of a SQLite database (`sqlite:PATH.TABLE`) or of a PostgreSQL or MySQL database
 //! (`postgres://HOST:PORT/DB.SCHEMA.TABLE`, connected to with the credentials of the
-//! environment: [`super::postgres`]). Subject requests search and read datasets through this,
+//! environment: [`super::postgres`]), or an object of a store (`s3://BUCKET/KEY`, fetched
+//! with the environment's credentials: [`super::objects`]). Subject requests search and read datasets through this,
 //! whatever holds them.
 //!
 //! A SQLite name is split at the dot that ends an existing database file: in
@@ -17,10 +18,40 @@ use super::db::{Db, Table};
 use super::location::{Engine, Location};
 use crate::scan::ScanError;
 
+#[cfg(feature = "objects")]
+thread_local! {
+    /// The objects held so far, by URL: a subject request searches an object, versions it
+    /// and rewrites it from one fetch, so that the conditional PUT is against the very
+    /// version the subject's rows were found in ([`Dataset::let_go`] ends that).
+    static HELD: std::cell::RefCell<std::collections::HashMap<String, Rc<super::objects::Held>>> =
+        Default::default();
+}
+
+/// The object `url` names, held once per process until let go.
+#[cfg(feature = "objects")]
+fn held(store: super::location::Store, url: &str) -> Result<Option<Dataset>, ScanError> {
+    if let Some(o) = HELD.with(|h| h.borrow().get(url).cloned()) {
+        return Ok(Some(Dataset::Object(o)));
+    }
+    let Some(o) = super::objects::hold(store, url)? else {
+        return Ok(None);
+    };
+    let o = Rc::new(o);
+    HELD.with(|h| h.borrow_mut().insert(url.to_string(), o.clone()));
+    Ok(Some(Dataset::Object(o)))
+}
+
 /// A dataset that is here to read.
 pub enum Dataset {
     File(PathBuf),
-    Table { db: Rc<Db>, table: Table },
+    Table {
+        db: Rc<Db>,
+        table: Table,
+    },
+    /// An object of a store inside the data roots, held in a private copy with the version it
+    /// was read at ([`super::objects::Held`]): read as its copy, replaced conditionally.
+    #[cfg(feature = "objects")]
+    Object(Rc<super::objects::Held>),
 }
 
 impl Dataset {
@@ -54,6 +85,12 @@ impl Dataset {
             {
                 Self::find_server_table(location)
             }
+            #[cfg(feature = "objects")]
+            Ok(Location::Object { store, url })
+                if roots.is_some_and(|r| r.contains_name(name, root)) =>
+            {
+                held(store, &url)
+            }
             _ => Ok(None),
         }
     }
@@ -73,6 +110,8 @@ impl Dataset {
         match self {
             Dataset::File(f) => roots.contains(f),
             Dataset::Table { db, .. } => db.inside(roots, project),
+            #[cfg(feature = "objects")]
+            Dataset::Object(o) => roots.contains_name(&o.copy.url, project),
         }
     }
 
@@ -139,20 +178,41 @@ impl Dataset {
         Ok(None)
     }
 
+    /// Lets an object go: the next lookup fetches it again (after it was rewritten).
+    pub fn let_go(name: &str) {
+        #[cfg(feature = "objects")]
+        HELD.with(|h| h.borrow_mut().remove(name));
+        #[cfg(not(feature = "objects"))]
+        let _ = name;
+    }
+
     /// The primary key its catalog declares (a database table's; none for a file).
     pub fn primary_key(&self) -> &[String] {
         match self {
-            Dataset::File(_) => &[],
             Dataset::Table { table, .. } => &table.primary_key,
+            _ => &[],
         }
     }
 
     /// The file that holds it (a data file, or a SQLite database file); `None` for a
-    /// server's table.
+    /// server's table or an object.
     pub fn file(&self) -> Option<&Path> {
         match self {
             Dataset::File(f) => Some(f),
             Dataset::Table { db, .. } => db.file(),
+            #[cfg(feature = "objects")]
+            Dataset::Object(_) => None,
+        }
+    }
+
+    /// The local file its rows are read from: the data file, or an object's private copy;
+    /// `None` for a database table.
+    pub fn readable_file(&self) -> Option<&Path> {
+        match self {
+            Dataset::File(f) => Some(f),
+            Dataset::Table { .. } => None,
+            #[cfg(feature = "objects")]
+            Dataset::Object(o) => Some(&o.copy.source.path),
         }
     }
 }

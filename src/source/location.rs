@@ -124,6 +124,11 @@ pub enum Location {
     Database(Database),
 }
 
+/// Whether an artifact name is an object store URL (`s3://`, `gs://`, `az://`, `https://`).
+pub fn is_object(name: &str) -> bool {
+    matches!(Location::parse(name), Ok(Location::Object { .. }))
+}
+
 /// A location that cannot be read as one: the text is given back with any password masked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{location}: {reason}")]

@@ -13,6 +13,13 @@
 //! removed when the scan ends) while its sha256 is computed: the artifact's digest is the
 //! sha256 of the content (an ETag is no digest), and the copy is then read as a local file of
 //! its format would be. A sample scan therefore still transfers the whole object.
+//!
+//! An erasure holds an object ([`Held`]): its copy, with the ETag (and version) it was read
+//! at. The rewritten copy replaces the object with a conditional PUT (`If-Match` on that
+//! ETag), so a writer that changed the object meanwhile is never overwritten silently: the
+//! store refuses, and the erasure says so and leaves the object as that writer left it. A PUT
+//! is atomic (readers see the old or the new object, never a part), so a killed erasure leaves
+//! each object before or after.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -78,9 +85,13 @@ pub fn fetch(store: Store, url: &str, dir: &Path) -> Result<Vec<Fetched>, ScanEr
             std::fs::create_dir(&folder).map_err(|e| failed(&object_url, &e.to_string()))?;
             let name = k.rsplit('/').next().unwrap_or(k);
             let local = folder.join(name);
-            let (size, digest) = download(client.as_ref(), k, &local)
-                .await
-                .map_err(|e| failed(&object_url, &e))?;
+            let (size, digest, _) =
+                download(client.as_ref(), k, &local)
+                    .await
+                    .map_err(|e| match e {
+                        Missing => failed(&object_url, "listed, then gone"),
+                        Failed(e) => failed(&object_url, &e),
+                    })?;
             out.push(Fetched {
                 url: object_url,
                 source: Source {
@@ -95,14 +106,127 @@ pub fn fetch(store: Store, url: &str, dir: &Path) -> Result<Vec<Fetched>, ScanEr
     })
 }
 
-/// Streams an object into `local`, hashing it; returns its size and `sha256:` digest.
+/// One object held for an erasure: its private copy, and the version of the object it is a
+/// copy of (module doc).
+pub struct Held {
+    pub copy: Fetched,
+    client: Arc<dyn ObjectStore>,
+    key: String,
+    etag: Option<String>,
+    version: Option<String>,
+    /// The private folder of the copy, removed when the object is let go.
+    _dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held").field("url", &self.copy.url).finish()
+    }
+}
+
+/// The object `url` names, fetched and held (module doc); `None` when there is no such object
+/// (or the URL is not of a data format).
+pub fn hold(store: Store, url: &str) -> Result<Option<Held>, ScanError> {
+    let parsed = url::Url::parse(url).map_err(|e| failed(url, &format!("not a URL: {e}")))?;
+    let key = parsed.path().trim_start_matches('/').to_string();
+    let Some(format) = Format::of(Path::new(&key)) else {
+        return Ok(None);
+    };
+    let client = open(store, &parsed)?;
+    let dir = tempfile::tempdir()
+        .map_err(|e| failed(url, &format!("a temporary folder for its copy: {e}")))?;
+    let name = key.rsplit('/').next().unwrap_or(&key).to_string();
+    let local = dir.path().join(name);
+    let got = super::runtime()?.block_on(async {
+        match download(client.as_ref(), &key, &local).await {
+            Err(Missing) => Ok(None),
+            Err(Failed(e)) => Err(failed(url, &e)),
+            Ok(got) => Ok(Some(got)),
+        }
+    })?;
+    Ok(got.map(|(size, digest, meta)| Held {
+        copy: Fetched {
+            url: url.to_string(),
+            source: Source {
+                path: local,
+                format,
+                size,
+            },
+            digest,
+        },
+        client,
+        key,
+        etag: meta.e_tag,
+        version: meta.version,
+        _dir: dir,
+    }))
+}
+
+impl Held {
+    /// Replaces the object with its (rewritten) copy, only if the object is still the version
+    /// it was read at; returns the copy's new `sha256:` and size.
+    pub fn replace(&self) -> Result<(String, u64), ScanError> {
+        let url = &self.copy.url;
+        let bytes =
+            std::fs::read(&self.copy.source.path).map_err(|e| failed(url, &e.to_string()))?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let size = bytes.len() as u64;
+        let mode = match (&self.etag, &self.version) {
+            (None, None) => {
+                return Err(failed(
+                    url,
+                    "the store gave no ETag or version to replace it conditionally: nothing was written",
+                ));
+            }
+            (e_tag, version) => object_store::PutMode::Update(object_store::UpdateVersion {
+                e_tag: e_tag.clone(),
+                version: version.clone(),
+            }),
+        };
+        let opts = object_store::PutOptions {
+            mode,
+            ..Default::default()
+        };
+        let path = object_store::path::Path::from(self.key.as_str());
+        super::runtime()?
+            .block_on(self.client.put_opts(&path, bytes.into(), opts))
+            .map_err(|e| match e {
+                object_store::Error::Precondition { .. } => failed(
+                    url,
+                    "changed by another writer since it was read (its ETag no longer matches): nothing was overwritten; run the erasure again",
+                ),
+                e => failed(url, &e.to_string()),
+            })?;
+        Ok((digest, size))
+    }
+}
+
+enum Miss {
+    Missing,
+    Failed(String),
+}
+use Miss::{Failed, Missing};
+
+/// Streams an object into `local`, hashing it; returns its size, `sha256:` digest and the
+/// store's metadata (ETag, version).
 async fn download(
     client: &dyn ObjectStore,
     key: &str,
     local: &Path,
-) -> Result<(u64, String), String> {
+) -> Result<(u64, String, object_store::ObjectMeta), Miss> {
     let path = object_store::path::Path::from(key);
-    let got = client.get(&path).await.map_err(|e| e.to_string())?;
+    let got = match client.get(&path).await {
+        Ok(got) => got,
+        Err(object_store::Error::NotFound { .. }) => return Err(Missing),
+        Err(e) => return Err(Failed(e.to_string())),
+    };
+    let meta = got.meta.clone();
+    let (size, digest) = copy_into(got, local).await.map_err(Failed)?;
+    Ok((size, digest, meta))
+}
+
+/// Writes an object's content into `local`, hashing it as it streams.
+async fn copy_into(got: object_store::GetResult, local: &Path) -> Result<(u64, String), String> {
     let mut stream = got.into_stream();
     let mut file = std::fs::File::create(local).map_err(|e| e.to_string())?;
     let (mut hash, mut size) = (Sha256::new(), 0u64);

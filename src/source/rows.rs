@@ -91,7 +91,6 @@ pub fn scan_batches(
     mut f: impl FnMut(u64, usize, &[Option<Text>]) -> bool,
 ) -> Result<(), ScanError> {
     let file = match data {
-        Dataset::File(file) => file,
         Dataset::Table { db, table } => {
             let present = table.present(columns);
             let (mut row0, mut more) = (0u64, true);
@@ -105,6 +104,7 @@ pub fn scan_batches(
                 Ok(())
             });
         }
+        _ => readable(data)?,
     };
     let (src, runtime) = open(file)?;
     if let (Some(keep), Format::Parquet) = (keep, src.format) {
@@ -248,8 +248,8 @@ fn scan_parquet(
 /// The number of rows of `file`.
 pub fn count(data: &Dataset) -> Result<u64, ScanError> {
     let file = match data {
-        Dataset::File(file) => file,
         Dataset::Table { db, table } => return db.count(table),
+        _ => readable(data)?,
     };
     let (src, runtime) = open(file)?;
     let ctx = ordered_session();
@@ -267,7 +267,6 @@ pub fn rows(
     wanted: &std::collections::BTreeSet<u64>,
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ScanError> {
     let file = match data {
-        Dataset::File(file) => file,
         Dataset::Table { table, .. } => {
             let names: Vec<String> = table.columns.iter().map(|(c, _)| c.clone()).collect();
             let mut out = Vec::new();
@@ -288,6 +287,7 @@ pub fn rows(
             })?;
             return Ok(out);
         }
+        _ => readable(data)?,
     };
     let (src, runtime) = open(file)?;
     let ctx = ordered_session();
@@ -324,4 +324,10 @@ pub fn rows(
         Ok::<_, ScanError>(())
     })?;
     Ok(out)
+}
+
+/// The local file a dataset that is no database table is read from.
+fn readable(data: &Dataset) -> Result<&std::path::Path, ScanError> {
+    data.readable_file()
+        .ok_or_else(|| ScanError::Internal("a database table read as a file".into()))
 }

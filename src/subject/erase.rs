@@ -111,6 +111,8 @@ fn version_of(
     Ok(match Dataset::find_inside(root, roots, path)? {
         None => None,
         Some(Dataset::File(file)) => Some(Version::of(&file, root, "dataset", "dataset")?),
+        #[cfg(feature = "objects")]
+        Some(Dataset::Object(o)) => Some(object_version(&o.copy.url, &o.copy)),
         Some(Dataset::Table { db, table }) => Some(Version {
             reference: ArtifactRef {
                 path: path.to_string(),
@@ -129,6 +131,21 @@ fn version_of(
                 .collect(),
         }),
     })
+}
+
+/// The version of an object (its URL and the sha256 of its content) from its copy.
+#[cfg(feature = "objects")]
+fn object_version(url: &str, copy: &crate::source::objects::Fetched) -> Version {
+    Version {
+        reference: ArtifactRef {
+            path: url.to_string(),
+            digest: copy.digest.clone(),
+        },
+        size: copy.source.size,
+        format: copy.source.format.as_str().into(),
+        role: "dataset",
+        schema: Vec::new(),
+    }
 }
 
 /// A database table with the subject's rows: erased in the database (inside the data roots,
@@ -232,6 +249,22 @@ pub fn plan(
                     Err(u) => p.unresolved.push(u),
                 }
             }
+            Match::Rows if a.rows > 0 && crate::source::location::is_object(&a.path) => {
+                if cfg!(feature = "objects") && roots.contains_name(&a.path, root) {
+                    changed.insert(a.path.clone());
+                    p.delete.push(Delete {
+                        path: a.path.clone(),
+                        rows: a.locators.clone(),
+                        through_link_to: None,
+                    });
+                } else {
+                    p.unresolved.push(Unresolved {
+                        path: a.path.clone(),
+                        reason: "an object outside the data roots: erase the rows where it is stored, or add its prefix to [project] data_roots".into(),
+                        refuses: false,
+                    });
+                }
+            }
             Match::Rows if a.rows > 0 => p.unresolved.push(Unresolved {
                 path: a.path.clone(),
                 reason: "not a file here (known from imported lineage): erase the rows where it is stored".into(),
@@ -272,7 +305,8 @@ pub fn plan(
     // did rewrite.
     let mut done: BTreeSet<String> = BTreeSet::new();
     for e in journal.map(|j| j.files.as_slice()).unwrap_or_default() {
-        let pending = e.done.is_none() && root.join(&e.path).is_file();
+        let here = root.join(&e.path).is_file() || crate::source::location::is_object(&e.path);
+        let pending = e.done.is_none() && here;
         if !pending {
             done.insert(e.path.clone());
             continue;
@@ -418,26 +452,19 @@ pub fn apply(
         .iter()
         .filter(|d| !crate::source::db::is_table(&d.path));
     for d in files.take_while(|_| done.failed.is_none()) {
-        let file = root.join(&d.path);
         let Some(digest_before) = journal.entry(&d.path).map(|e| e.digest_before.clone()) else {
             done.failed = Some(format!("{}: not in the erasure journal", d.path));
             break;
         };
-        let (rows_before, rows_after) = match crate::source::rewrite::without_rows(&file, &d.rows) {
-            Ok(c) => c,
-            Err(e) => {
-                done.failed = Some(format!(
-                    "rewriting {} without {} row(s): {e}; it was left as it was",
-                    d.path,
-                    d.rows.len()
-                ));
-                break;
-            }
+        let rewritten = if crate::source::location::is_object(&d.path) {
+            rewrite_object(root, roots, d, &digest_before)
+        } else {
+            rewrite_file(root, d)
         };
-        let new = match Version::of(&file, root, "dataset", "dataset") {
-            Ok(v) => v,
+        let (new, rows_before, rows_after) = match rewritten {
+            Ok(r) => r,
             Err(e) => {
-                done.failed = Some(e.to_string());
+                done.failed = Some(e);
                 break;
             }
         };
@@ -515,6 +542,73 @@ pub fn apply(
         }
     }
     done
+}
+
+/// Rewrites a data file without the subject's rows: its new version and the row counts
+/// before and after.
+fn rewrite_file(root: &Path, d: &Delete) -> Result<(Version, u64, u64), String> {
+    let file = root.join(&d.path);
+    let (before, after) = crate::source::rewrite::without_rows(&file, &d.rows).map_err(|e| {
+        format!(
+            "rewriting {} without {} row(s): {e}; it was left as it was",
+            d.path,
+            d.rows.len()
+        )
+    })?;
+    let new = Version::of(&file, root, "dataset", "dataset").map_err(|e| e.to_string())?;
+    Ok((new, before, after))
+}
+
+/// Rewrites an object without the subject's rows: fetched again, checked to be the content
+/// the rows were found in, rewritten in its copy and put back only if no one changed it since
+/// it was read (a conditional PUT: [`crate::source::objects::Held::replace`]).
+#[cfg(feature = "objects")]
+fn rewrite_object(
+    root: &Path,
+    roots: &crate::policy::DataRoots,
+    d: &Delete,
+    digest_before: &str,
+) -> Result<(Version, u64, u64), String> {
+    let Some(Dataset::Object(o)) =
+        Dataset::find_inside(root, roots, &d.path).map_err(|e| e.to_string())?
+    else {
+        return Err(format!("{}: no longer in its store", d.path));
+    };
+    // The copy the rows were found in (held since the search): rewritten, it is let go
+    // whatever happens, and the object is replaced only if still that version.
+    Dataset::let_go(&d.path);
+    if o.copy.digest != digest_before {
+        return Err(format!(
+            "{}: changed since the subject's rows were found in it (another sha256): nothing was written; run the erasure again",
+            d.path
+        ));
+    }
+    let (before, after) = crate::source::rewrite::without_rows(&o.copy.source.path, &d.rows)
+        .map_err(|e| {
+            format!(
+                "rewriting {} without {} row(s): {e}; the object was left as it was",
+                d.path,
+                d.rows.len()
+            )
+        })?;
+    let (digest, size) = o.replace().map_err(|e| e.to_string())?;
+    let mut new = object_version(&d.path, &o.copy);
+    new.reference.digest = digest;
+    new.size = size;
+    Ok((new, before, after))
+}
+
+#[cfg(not(feature = "objects"))]
+fn rewrite_object(
+    _: &Path,
+    _: &crate::policy::DataRoots,
+    d: &Delete,
+    _: &str,
+) -> Result<(Version, u64, u64), String> {
+    Err(format!(
+        "{}: an object, and this piitrail was built without the `objects` feature",
+        d.path
+    ))
 }
 
 /// Deletes the subject's rows of database tables: each database's tables in one

@@ -470,9 +470,16 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
             let found = read::search(&data, &wanted, &matcher)?;
             // Changed since recorded: another size, or written after the ledger recorded it
             // (hashing a large file would cost more than the search).
-            if let Dataset::Table { db, table } = &data {
+            let now = match &data {
                 // A table has no size or time to compare: its version is its rows.
-                if prop.latest.get(&path) != Some(&db.version(table)?) {
+                Dataset::Table { db, table } => Some(db.version(table)?),
+                // An object was hashed as it was fetched.
+                #[cfg(feature = "objects")]
+                Dataset::Object(o) => Some(o.copy.digest.clone()),
+                Dataset::File(_) => None,
+            };
+            if let Some(now) = now {
+                if prop.latest.get(&path) != Some(&now) {
                     changed.insert(path.clone());
                 }
             } else if let Some((size, time)) = recorded.get(path.as_str()) {

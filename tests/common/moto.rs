@@ -98,3 +98,51 @@ pub fn run_s3(m: &Moto, p: &Project, args: &[&str]) -> super::Run {
         .args(args);
     super::Run(cmd.output().unwrap())
 }
+
+/// The content of object `key` of bucket `exports`, fetched with boto3.
+pub fn download(m: &Moto, key: &str) -> Vec<u8> {
+    let script = format!(
+        "import boto3, sys\n\
+         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n\
+         sys.stdout.buffer.write(s3.get_object(Bucket='exports', Key=sys.argv[1])['Body'].read())\n",
+        m.endpoint
+    );
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Writes `content` to object `key` of bucket `exports` with boto3 (another writer).
+pub fn put(m: &Moto, key: &str, content: &[u8]) {
+    use std::io::Write;
+    let script = format!(
+        "import boto3, sys\n\
+         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n\
+         s3.put_object(Bucket='exports', Key=sys.argv[1], Body=sys.stdin.buffer.read())\n",
+        m.endpoint
+    );
+    let mut child = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(key)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(content).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
