@@ -592,7 +592,7 @@ fn verify_artifacts_never_hashes_a_subject_outside_the_data_roots() {
 // --- locations that are not local files ------------------------------------------------------
 
 /// A database or object store URL given where data is read or written is refused by name (or,
-/// for a database piitrail reads, fails to connect by name), with its password masked, and nothing is created for it (no folder `s3:` in the project).
+/// for a database piitrail reads or a store it writes, fails to connect by name), with its password masked, and nothing is created for it (no folder `s3:` in the project).
 #[test]
 fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
     let p = Project::new();
@@ -650,7 +650,8 @@ fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
                 "--output",
                 "s3://b/o.csv",
             ],
-            "s3://b/o.csv: object stores",
+            // Written to a store, here one that cannot be reached: named, nothing made.
+            "s3://b/o.csv: object store",
         ),
         (
             vec![

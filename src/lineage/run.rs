@@ -220,9 +220,9 @@ impl From<LineageError> for WriteError {
 
 /// Runs one SQL step; records it in `ledger` when one is given.
 pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> {
-    // Refused before anything is written: a URL is not a folder to create.
-    source::require_local(&req.output)?;
     let format = Output::of(&req.output).map_err(LineageError::Usage)?;
+    // Objects are fetched and the output's place checked before anything is written.
+    let places = remote::Places::of(req)?;
     if req.sql.trim().is_empty() {
         return Err(LineageError::Usage("--sql: the query is empty".into()));
     }
@@ -245,7 +245,8 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
     let (schemas, plan, columns, min_group_size) = runtime.block_on(async {
         let mut schemas = Vec::new();
         for (name, (_, path)) in names.iter().zip(&req.inputs) {
-            schemas.push(register(&ctx, name, path, &mut csv_inputs).await?);
+            let local = places.local(path).unwrap_or(path);
+            schemas.push(register(&ctx, name, local, &mut csv_inputs).await?);
         }
         let plan = ctx
             .state()
@@ -260,11 +261,18 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
     // Digest the inputs before the output is written: the output may replace one of them.
     let mut versions = Vec::new();
     for ((_, path), schema) in req.inputs.iter().zip(&schemas) {
-        let mut v = Version::of(path, &req.root, "input", "dataset")?;
+        let mut v = match places.version(path) {
+            Some(v) => v,
+            None => Version::of(path, &req.root, "input", "dataset")?,
+        };
         v.schema = schema_fields(schema);
         versions.push(v);
     }
-    let rows = crate::fsio::write_atomic_with(&req.output, |file| {
+    let write_to = places
+        .output
+        .as_ref()
+        .map_or(req.output.as_path(), |o| o.local.as_path());
+    let rows = crate::fsio::write_atomic_with(write_to, |file| {
         runtime.block_on(async {
             let df = ctx.execute_logical_plan(plan).await.map_err(sql_error)?;
             let stream = df
@@ -281,7 +289,10 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         },
         WriteError::Lineage(e) => e,
     })?;
-    let mut out = Version::of(&req.output, &req.root, "output", "dataset")?;
+    let mut out = match &places.output {
+        Some(o) => o.upload(&req.output)?,
+        None => Version::of(&req.output, &req.root, "output", "dataset")?,
+    };
     out.schema = schema_fields(&out_schema);
     let execution = ExecutionRecord {
         id: String::new(),
@@ -311,4 +322,151 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
         schema,
         recorded,
     })
+}
+
+/// Inputs and an output of a run that are objects of a store (`s3://BUCKET/KEY`, ...): each
+/// input fetched into a private copy (its version is the sha256 of its content, named by its
+/// URL), the output written into a private file and uploaded when complete
+/// ([`crate::source::objects::upload`]).
+mod remote {
+    use std::path::{Path, PathBuf};
+
+    use super::{LineageError, Request, Version};
+    use crate::source::location::Store;
+
+    pub struct Places {
+        inputs: Vec<Input>,
+        pub output: Option<Output>,
+        /// The private folder of the copies, removed when the run ends.
+        dir: Option<tempfile::TempDir>,
+    }
+
+    /// An input object: its private copy and its version.
+    struct Input {
+        url: PathBuf,
+        local: PathBuf,
+        version: Version,
+    }
+
+    /// The output, to be uploaded from `local`.
+    pub struct Output {
+        pub local: PathBuf,
+        store: Store,
+    }
+
+    impl Places {
+        pub fn of(req: &Request) -> Result<Places, LineageError> {
+            let mut places = Places {
+                inputs: Vec::new(),
+                output: None,
+                dir: None,
+            };
+            for (_, path) in &req.inputs {
+                if let Some((store, url)) = object(path)? {
+                    let n = places.inputs.len();
+                    let folder = places.dir()?.join(n.to_string());
+                    let (local, version) = fetch(store, &url, &folder)?;
+                    places.inputs.push(Input {
+                        url: path.clone(),
+                        local,
+                        version,
+                    });
+                }
+            }
+            if let Some((store, url)) = object(&req.output)? {
+                let name = url.rsplit('/').next().unwrap_or("output").to_string();
+                let local = places.dir()?.join(name);
+                places.output = Some(Output { local, store });
+            }
+            Ok(places)
+        }
+
+        fn dir(&mut self) -> Result<&Path, LineageError> {
+            if self.dir.is_none() {
+                self.dir = Some(tempfile::tempdir().map_err(|e| LineageError::Io {
+                    path: std::env::temp_dir(),
+                    message: format!("a private folder for the run's objects: {e}"),
+                })?);
+            }
+            Ok(self.dir.as_ref().expect("just made").path())
+        }
+
+        /// The private copy of an input that is an object.
+        pub fn local(&self, path: &Path) -> Option<&Path> {
+            self.input(path).map(|i| i.local.as_path())
+        }
+
+        /// The version of an input that is an object: its URL and the sha256 of its content.
+        pub fn version(&self, path: &Path) -> Option<Version> {
+            self.input(path).map(|i| i.version.clone())
+        }
+
+        fn input(&self, path: &Path) -> Option<&Input> {
+            self.inputs.iter().find(|i| i.url == path)
+        }
+    }
+
+    /// The store and URL of an object location; `None` for a local path, an error for a
+    /// database or a store this build cannot reach.
+    fn object(path: &Path) -> Result<Option<(Store, String)>, LineageError> {
+        use crate::source::location::Location;
+        match Location::parse(&path.to_string_lossy()).map_err(crate::scan::ScanError::from)? {
+            Location::File(_) => Ok(None),
+            Location::Object { store, url } if cfg!(feature = "objects") => Ok(Some((store, url))),
+            _ => {
+                crate::source::require_local(path)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Fetches an input object into `folder`: its copy and version.
+    #[cfg(feature = "objects")]
+    fn fetch(store: Store, url: &str, folder: &Path) -> Result<(PathBuf, Version), LineageError> {
+        std::fs::create_dir(folder).map_err(|e| LineageError::Io {
+            path: folder.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let got = crate::source::objects::fetch(store, url, folder)?;
+        match got.into_iter().next() {
+            Some(copy) if copy.url == url => Ok((
+                copy.source.path,
+                Version {
+                    reference: crate::ledger::ArtifactRef {
+                        path: url.to_string(),
+                        digest: copy.digest,
+                    },
+                    size: copy.source.size,
+                    format: copy.source.format.as_str().into(),
+                    role: "dataset",
+                    schema: Vec::new(),
+                },
+            )),
+            _ => Err(LineageError::Missing {
+                role: "input",
+                path: PathBuf::from(url),
+            }),
+        }
+    }
+
+    #[cfg(not(feature = "objects"))]
+    fn fetch(_: Store, url: &str, _: &Path) -> Result<(PathBuf, Version), LineageError> {
+        Err(LineageError::Internal(format!(
+            "{url}: this piitrail was built without the `objects` feature"
+        )))
+    }
+
+    impl Output {
+        /// Uploads the written output to `url`; its version (the sha256 of what was sent).
+        pub fn upload(&self, url: &Path) -> Result<Version, LineageError> {
+            let name = url.to_string_lossy().into_owned();
+            let mut v = Version::of(&self.local, &self.local, "output", "dataset")?;
+            #[cfg(feature = "objects")]
+            crate::source::objects::upload(self.store, &name, &self.local)?;
+            #[cfg(not(feature = "objects"))]
+            let _ = self.store;
+            v.reference.path = name;
+            Ok(v)
+        }
+    }
 }

@@ -201,6 +201,60 @@ impl Held {
     }
 }
 
+/// Uploads `local` as the object `url` names, in parts of a multipart upload (8 MB each, at
+/// most four in flight): the object appears only when the upload completes, and a failed
+/// upload is aborted, leaving any earlier object of that name as it was.
+pub fn upload(store: Store, url: &str, local: &Path) -> Result<(), ScanError> {
+    use std::io::Read;
+    let parsed = url::Url::parse(url).map_err(|e| failed(url, &format!("not a URL: {e}")))?;
+    let key = parsed.path().trim_start_matches('/').to_string();
+    if key.is_empty() || key.ends_with('/') {
+        return Err(failed(
+            url,
+            "names no object (a prefix): give the object's key",
+        ));
+    }
+    let client = open(store, &parsed)?;
+    let path = object_store::path::Path::from(key.as_str());
+    let mut file = std::fs::File::open(local).map_err(|e| failed(url, &e.to_string()))?;
+    super::runtime()?.block_on(async {
+        let parts = client
+            .put_multipart(&path)
+            .await
+            .map_err(|e| failed(url, &e.to_string()))?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(parts, PART);
+        let mut buf = vec![0u8; PART];
+        let sent: Result<(), String> = async {
+            loop {
+                let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Ok(());
+                }
+                writer
+                    .wait_for_capacity(4)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                writer.write(&buf[..n]);
+            }
+        }
+        .await;
+        match sent {
+            Ok(()) => writer
+                .finish()
+                .await
+                .map(|_| ())
+                .map_err(|e| failed(url, &e.to_string())),
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(failed(url, &e))
+            }
+        }
+    })
+}
+
+/// The size of an upload's parts (S3's smallest is 5 MB).
+const PART: usize = 8 << 20;
+
 enum Miss {
     Missing,
     Failed(String),

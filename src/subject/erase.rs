@@ -518,9 +518,9 @@ pub fn apply(
                 .tables
                 .iter()
                 .zip(&x.inputs)
-                .map(|(t, i)| (t.clone(), root.join(&i.path)))
+                .map(|(t, i)| (t.clone(), place(root, &i.path)))
                 .collect(),
-            output: root.join(&r.path),
+            output: place(root, &r.path),
             root: root.to_path_buf(),
         };
         match crate::lineage::run::run(&req, Some(ledger)) {
@@ -542,6 +542,15 @@ pub fn apply(
         }
     }
     done
+}
+
+/// Where a recorded path is: an object's URL as it is, a file under the project root.
+fn place(root: &Path, path: &str) -> PathBuf {
+    if crate::source::location::is_object(path) {
+        PathBuf::from(path)
+    } else {
+        root.join(path)
+    }
 }
 
 /// Rewrites a data file without the subject's rows: its new version and the row counts
@@ -1000,7 +1009,9 @@ pub fn erase(
     if resumed.is_some() {
         // What a killed re-run of a step left beside its output.
         for r in &plan.recompute {
-            crate::fsio::remove_leftovers(&req.root.join(&r.path));
+            if !crate::source::location::is_object(&r.path) {
+                crate::fsio::remove_leftovers(&req.root.join(&r.path));
+            }
         }
     }
     let mut journal = match resumed {
