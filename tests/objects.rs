@@ -207,13 +207,36 @@ fn a_subjects_rows_are_found_and_erased_in_an_object_which_is_replaced_whole() {
         (removed["removed"].as_u64(), removed["rows_after"].as_u64()),
         (Some(1), Some(199))
     );
-    p.run(&[
+    // The certificate's objects are checked against the store, fetched again whole.
+    let verify = [
         "verify",
         "piitrail-erasure/certificate.dsse.json",
         "--key",
         "keys/piitrail.pub",
-    ])
-    .expect(0);
+        "--artifacts",
+    ];
+    let ok = run_s3(&m, &p, &verify);
+    assert_eq!(ok.code(), 0, "{}{}", ok.stdout(), ok.stderr());
+    assert!(
+        ok.stdout().contains(&format!("ok       {url}")),
+        "{}",
+        ok.stdout()
+    );
+    common::moto::put(&m, "shop/customers.csv", theirs.as_bytes());
+    let changed = run_s3(&m, &p, &verify);
+    assert_eq!(
+        changed.code(),
+        1,
+        "{}{}",
+        changed.stdout(),
+        changed.stderr()
+    );
+    assert!(
+        changed.stdout().contains(&format!("CHANGED  {url}")),
+        "{}",
+        changed.stdout()
+    );
+    common::moto::put(&m, "shop/customers.csv", kept.as_bytes());
     let again = run_s3(
         &m,
         &p,
