@@ -368,6 +368,8 @@ pub fn check_report(
 /// A signed object's sha256 against the object now: fetched again whole (it is the proof).
 fn object_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want: &str) -> Subject {
     use crate::source::dataset::Dataset;
+    #[cfg(not(feature = "objects"))]
+    let _ = want;
     match Dataset::find_inside(root, roots, name) {
         #[cfg(feature = "objects")]
         Ok(Some(Dataset::Object(o))) => {
