@@ -1447,6 +1447,91 @@ mod mariadb {
         assert!(!run.stderr().contains("not-it"), "{}", run.stderr());
     }
 
+    /// A killed erasure, or one whose connection the server kills, leaves the MariaDB database
+    /// as it was or as it is after the erasure (never between), and a re-run finishes it.
+    #[test]
+    fn a_killed_or_cut_off_erasure_leaves_mariadb_before_or_after_and_a_rerun_finishes() {
+        let id = "email=user7@example.org";
+        for (round, delay_ms) in [20u64, 40, 55, 70, 85, 100].into_iter().enumerate() {
+            let name = format!("piitrail_kill{round}");
+            let url = shop_db(&name, 300);
+            let p = Project::new();
+            p.run(&["init"]).expect(0);
+            p.write(
+                "piitrail.toml",
+                p.read("piitrail.toml").replacen(
+                    "[project]\n",
+                    &format!("[project]\ndata_roots = [\"{}\"]\n", named(&url)),
+                    1,
+                ),
+            );
+            p.run(&["scan", "--record", &url]).expect(0);
+            let state = || -> Vec<Vec<String>> {
+                ["customers", "orders", "tickets"]
+                    .iter()
+                    .map(|t| {
+                        sql(&name, &format!("SELECT * FROM {t} ORDER BY 1"))
+                            .lines()
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .collect()
+            };
+            let before = state();
+            let cut = round % 2 == 1;
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
+                .current_dir(p.dir.path())
+                .args(["subject", "erase", "--id", id, "--apply"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            if cut {
+                // The server kills every connection to this database (but this one).
+                let ids = sql(
+                    "mysql",
+                    &format!(
+                        "SELECT id FROM information_schema.processlist \
+                         WHERE db = '{name}' AND id <> CONNECTION_ID()"
+                    ),
+                );
+                for pid in ids.lines() {
+                    // Gone meanwhile is fine: the statement may fail.
+                    let _ = std::process::Command::new("mariadb")
+                        .args(["--no-defaults", "-h", &address().0, "-P", &address().1])
+                        .args(["-u", "piitrail", "-e", &format!("KILL CONNECTION {pid}")])
+                        .output();
+                }
+                let _ = child.wait();
+            } else {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let now = state();
+            let subject_gone = !now[0].iter().any(|r| r.starts_with("7\t"));
+            if subject_gone {
+                for (table, (b, n)) in before.iter().zip(&now).enumerate() {
+                    let kept: Vec<&String> = b
+                        .iter()
+                        .filter(|r| r.split('\t').nth(if table == 0 { 0 } else { 1 }) != Some("7"))
+                        .collect();
+                    assert_eq!(n.iter().collect::<Vec<_>>(), kept, "after {delay_ms} ms");
+                }
+            } else {
+                assert_eq!(now, before, "nothing half-deleted after {delay_ms} ms");
+            }
+            if p.run(&["ledger", "verify"]).code() != 0 {
+                p.run(&["ledger", "recover"]).expect(0);
+            }
+            p.run(&["subject", "erase", "--id", id, "--apply"])
+                .expect(0);
+            p.run(&["subject", "find", "--id", id, "--fail-if-found"])
+                .expect(0);
+            assert!(!state()[0].iter().any(|r| r.starts_with("7\t")));
+        }
+    }
+
     #[test]
     fn a_subject_is_found_and_erased_in_mariadb_in_one_transaction() {
         let url = shop_db("piitrail_erase", 300);
