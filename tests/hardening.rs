@@ -626,7 +626,46 @@ fn a_database_or_object_store_url_is_refused_by_name_without_its_password() {
                 "--output",
                 "out.csv",
             ],
-            "postgres://127.0.0.1:1/shop: databases",
+            // A database names no table: said before connecting.
+            "postgres://auditor:***@127.0.0.1:1/shop: no such table",
+        ),
+        (
+            vec![
+                "run",
+                "--sql",
+                "select * from t",
+                "--input",
+                "t=postgres://auditor:hunter2@127.0.0.1:1/shop.public.customers",
+                "--output",
+                "out.csv",
+            ],
+            // A table is read through the database reader: no server listens there.
+            "postgres://127.0.0.1:1/shop: PostgreSQL",
+        ),
+        (
+            vec![
+                "run",
+                "--sql",
+                "select * from t",
+                "--input",
+                "t=in.csv",
+                "--output",
+                "postgres://auditor:hunter2@127.0.0.1:1/shop.public.out.csv",
+            ],
+            "postgres://auditor:***@127.0.0.1:1/shop.public.out.csv: run writes files and objects",
+        ),
+        (
+            // Whatever the error, the password is masked.
+            vec![
+                "run",
+                "--sql",
+                "select * from t",
+                "--input",
+                "t=in.csv",
+                "--output",
+                "postgres://auditor:hunter2@127.0.0.1:1/shop.public.out",
+            ],
+            "postgres://auditor:***@127.0.0.1:1/shop.public.out: unknown format",
         ),
         (
             vec![

@@ -882,6 +882,82 @@ fn an_erasure_deletes_exactly_the_subjects_rows_of_a_database_in_one_transaction
     .expect(0);
 }
 
+/// `run` reads database tables as inputs: each read whole (into a private copy) and versioned
+/// as `scan` versions it, recorded under the table's name, its columns' lineage kept.
+#[test]
+fn a_run_reads_database_tables_and_records_them_by_name_and_version() {
+    let p = recorded_shop(300);
+    let ran: serde_json::Value = serde_json::from_str(
+        &p.run(&[
+            "run",
+            "--input",
+            "c=sqlite:shop.db.customers",
+            "--input",
+            "o=sqlite:shop.db.orders",
+            "--sql",
+            "SELECT c.email, COUNT(*) AS orders FROM c JOIN o ON o.customer_id = c.customer_id GROUP BY c.email",
+            "--output",
+            "per_customer.csv",
+            "--format",
+            "json",
+        ])
+        .expect(0)
+        .stdout(),
+    )
+    .unwrap();
+    let x = &ran["execution"];
+    let scanned: BTreeMap<String, String> = records(&p, "artifact")
+        .iter()
+        .map(|r| {
+            (
+                r["artifact"]["path"].as_str().unwrap().to_string(),
+                r["artifact"]["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (i, table) in ["customers", "orders"].iter().enumerate() {
+        let name = format!("sqlite:shop.db.{table}");
+        assert_eq!(x["inputs"][i]["path"], name.as_str());
+        assert_eq!(
+            x["inputs"][i]["digest"].as_str(),
+            scanned.get(&name).map(String::as_str),
+            "the version `scan` recorded"
+        );
+    }
+    let email = x["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["to"]["column"] == "email")
+        .unwrap_or_else(|| panic!("{x}"));
+    assert_eq!(email["from"]["path"], "sqlite:shop.db.customers");
+    let out = p.read("per_customer.csv");
+    let customers = out.lines().count() - 1;
+    assert!((100..=300).contains(&customers), "{customers}");
+    // The graph joins the table the scan recorded to the output.
+    let lineage = p
+        .run(&["lineage", "--columns", "per_customer.csv"])
+        .expect(0)
+        .stdout();
+    assert!(
+        lineage
+            .contains("sqlite:shop.db.customers:email -> per_customer.csv:email  DIRECT IDENTITY"),
+        "{lineage}"
+    );
+    // A table the database does not have is named.
+    p.run(&[
+        "run",
+        "--input",
+        "t=sqlite:shop.db.nothing",
+        "--sql",
+        "SELECT * FROM t",
+        "--output",
+        "x.csv",
+    ])
+    .expect_error("sqlite:shop.db.nothing: no such table");
+    assert!(!p.path("x.csv").exists());
+}
+
 /// The same shop in a live PostgreSQL server (the throwaway cluster `./scripts/test` starts
 /// with `scripts/pg-server`): scanned, searched and erased through the same data layer.
 #[cfg(feature = "interop")]
@@ -1154,6 +1230,53 @@ mod postgres {
                 .expect(0);
             assert!(!state()[0].iter().any(|r| r.starts_with("(7,")));
         }
+    }
+
+    /// `run` reads PostgreSQL tables (the password from the URL, never printed or recorded).
+    #[test]
+    fn a_run_reads_postgres_tables_named_as_scan_names_them() {
+        let url = database("piitrail_run");
+        write_pg(&url, 300);
+        let p = Project::new();
+        p.run(&["init"]).expect(0);
+        let password = std::env::var("PGPASSWORD").unwrap();
+        let with_password = url.replacen("://piitrail@", &format!("://piitrail:{password}@"), 1);
+        let run = p
+            .run(&[
+                "run",
+                "--input",
+                &format!("c={with_password}.shop.customers"),
+                "--sql",
+                "SELECT email FROM c WHERE customer_id <= 100",
+                "--output",
+                "emails.parquet",
+                "--format",
+                "json",
+            ])
+            .expect(0);
+        for text in [run.stdout(), run.stderr(), p.read(".piitrail/ledger.jsonl")] {
+            assert!(!text.contains(&password), "the password never prints");
+        }
+        let ran: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+        assert_eq!(ran["rows"], 100);
+        let name = format!("{}.shop.customers", named(&url));
+        assert_eq!(ran["execution"]["inputs"][0]["path"], name.as_str());
+        let scanned = p
+            .run(&[
+                "scan",
+                &url,
+                "--table",
+                "shop.customers",
+                "--full",
+                "--format",
+                "json",
+            ])
+            .expect(0)
+            .json_lines();
+        assert_eq!(
+            ran["execution"]["inputs"][0]["digest"], scanned[0]["digest"],
+            "the table's version, as a full scan gives it"
+        );
     }
 
     #[test]

@@ -221,22 +221,29 @@ impl From<LineageError> for WriteError {
 /// Runs one SQL step; records it in `ledger` when one is given.
 pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> {
     let format = Output::of(&req.output).map_err(LineageError::Usage)?;
-    // Objects are fetched and the output's place checked before anything is written.
-    let places = remote::Places::of(req)?;
     if req.sql.trim().is_empty() {
         return Err(LineageError::Usage("--sql: the query is empty".into()));
     }
-    let mut tables = HashMap::new();
     let mut names = Vec::new();
-    for (name, path) in &req.inputs {
+    for (name, _) in &req.inputs {
         let name = check_table_name(name)?;
-        if tables.contains_key(&name) {
+        if names.contains(&name) {
             return Err(LineageError::Usage(format!(
                 "--input {name}: two inputs have the same table name"
             )));
         }
-        tables.insert(name.clone(), crate::scan::display_path(path, &req.root));
         names.push(name);
+    }
+    // Objects and tables are read into private copies, and the output's place checked,
+    // before anything is written.
+    let places = remote::Places::of(req)?;
+    let mut tables = HashMap::new();
+    for (name, (_, path)) in names.iter().zip(&req.inputs) {
+        let recorded = match places.name(path) {
+            Some(n) => n.to_string(),
+            None => crate::scan::display_path(path, &req.root),
+        };
+        tables.insert(name.clone(), recorded);
     }
     let output_path = crate::scan::display_path(&req.output, &req.root);
     let runtime = source::runtime().map_err(|e| LineageError::Internal(e.to_string()))?;
@@ -362,18 +369,32 @@ mod remote {
                 dir: None,
             };
             for (_, path) in &req.inputs {
-                if let Some((store, url)) = object(path)? {
-                    let n = places.inputs.len();
-                    let folder = places.dir()?.join(n.to_string());
-                    let (local, version) = fetch(store, &url, &folder)?;
-                    places.inputs.push(Input {
-                        url: path.clone(),
-                        local,
-                        version,
-                    });
-                }
+                let n = places.inputs.len();
+                let fetched = match place(path)? {
+                    Place::File => continue,
+                    Place::Object(store, url) => {
+                        let folder = places.dir()?.join(n.to_string());
+                        fetch(store, &url, &folder)?
+                    }
+                    Place::Table(name) => {
+                        let local = places.dir()?.join(format!("{n}.arrow"));
+                        export(&req.root, &name, &local)?
+                    }
+                };
+                places.inputs.push(Input {
+                    url: path.clone(),
+                    local: fetched.0,
+                    version: fetched.1,
+                });
             }
-            if let Some((store, url)) = object(&req.output)? {
+            let output = place(&req.output)?;
+            if let Place::Table(name) = &output {
+                return Err(LineageError::Usage(format!(
+                    "--output {}: run writes files and objects, not database tables",
+                    crate::source::location::mask(name)
+                )));
+            }
+            if let Place::Object(store, url) = output {
                 let name = url.rsplit('/').next().unwrap_or("output").to_string();
                 let local = places.dir()?.join(name);
                 places.output = Some(Output { local, store });
@@ -401,23 +422,64 @@ mod remote {
             self.input(path).map(|i| i.version.clone())
         }
 
+        /// The artifact name of an input that is an object or a table (never a URL's user).
+        pub fn name(&self, path: &Path) -> Option<&str> {
+            self.input(path).map(|i| i.version.reference.path.as_str())
+        }
+
         fn input(&self, path: &Path) -> Option<&Input> {
             self.inputs.iter().find(|i| i.url == path)
         }
     }
 
-    /// The store and URL of an object location; `None` for a local path, an error for a
-    /// database or a store this build cannot reach.
-    fn object(path: &Path) -> Result<Option<(Store, String)>, LineageError> {
+    /// Where an input or the output is.
+    enum Place {
+        File,
+        Object(Store, String),
+        /// A database table, by the name given (a URL may hold a user).
+        Table(String),
+    }
+
+    /// The place `path` names; an error for a store this build cannot reach, or a database
+    /// given as the output.
+    fn place(path: &Path) -> Result<Place, LineageError> {
         use crate::source::location::Location;
-        match Location::parse(&path.to_string_lossy()).map_err(crate::scan::ScanError::from)? {
-            Location::File(_) => Ok(None),
-            Location::Object { store, url } if cfg!(feature = "objects") => Ok(Some((store, url))),
+        let text = path.to_string_lossy();
+        match Location::parse(&text).map_err(crate::scan::ScanError::from)? {
+            Location::File(_) => Ok(Place::File),
+            Location::Object { store, url } if cfg!(feature = "objects") => {
+                Ok(Place::Object(store, url))
+            }
+            Location::Database(_) => Ok(Place::Table(text.into_owned())),
             _ => {
                 crate::source::require_local(path)?;
-                Ok(None)
+                Ok(Place::File)
             }
         }
+    }
+
+    /// Reads a database table whole into an Arrow copy at `local`: the copy and the table's
+    /// version (`rows-sha256:` of the same read), named as `scan` names the table.
+    fn export(root: &Path, name: &str, local: &Path) -> Result<(PathBuf, Version), LineageError> {
+        use crate::source::dataset::Dataset;
+        let masked = crate::source::location::mask(name);
+        let Some(Dataset::Table { db, table }) = Dataset::table_named(root, name)? else {
+            return Err(LineageError::Usage(format!(
+                "--input {masked}: no such table (a table is named DB.SCHEMA.TABLE in PostgreSQL, DB.TABLE in MySQL, sqlite:PATH.TABLE)"
+            )));
+        };
+        let digest = db.export(&table, local)?;
+        let version = Version {
+            reference: crate::ledger::ArtifactRef {
+                path: db.artifact(&table),
+                digest,
+            },
+            size: 0,
+            format: db.format().into(),
+            role: "dataset",
+            schema: Vec::new(),
+        };
+        Ok((local.to_path_buf(), version))
     }
 
     /// Fetches an input object into `folder`: its copy and version.

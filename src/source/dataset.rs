@@ -95,6 +95,25 @@ impl Dataset {
         }
     }
 
+    /// The database table an artifact name or a URL names (`sqlite:PATH.TABLE`,
+    /// `postgres://[USER@]HOST:PORT/DB.SCHEMA.TABLE`, `mysql://[USER@]HOST:PORT/DB.TABLE`),
+    /// connecting to a server as `scan` does: for a table the user named. `None` when the
+    /// database has no such table; an error when the name is no table's.
+    pub fn table_named(root: &Path, name: &str) -> Result<Option<Dataset>, ScanError> {
+        if let Some(rest) = name.strip_prefix("sqlite:") {
+            return Self::find_table(root, rest);
+        }
+        match Location::parse(name)? {
+            Location::Database(location) if location.engine != Engine::Sqlite => {
+                Self::find_server_table(location)
+            }
+            other => Err(ScanError::Read {
+                path: PathBuf::from(other.to_string()),
+                message: "names no database table".into(),
+            }),
+        }
+    }
+
     /// [`Dataset::find`], for a dataset inside the data roots only: a server's table outside
     /// them is never connected to.
     pub fn find_inside(

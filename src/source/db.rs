@@ -260,6 +260,52 @@ impl Db {
         Ok(digest)
     }
 
+    /// Writes every row of a table, in row order, into `file` as an Arrow IPC file (bounded
+    /// memory: batch by batch); returns the table's version from the same read.
+    pub fn export(&self, table: &Table, file: &Path) -> Result<String, ScanError> {
+        use datafusion::arrow::ipc::writer::FileWriter;
+        let failed = |e: &dyn std::fmt::Display| ScanError::Read {
+            path: file.to_path_buf(),
+            message: format!("writing a copy of {}: {e}", self.artifact(table)),
+        };
+        let out = std::fs::File::create(file).map_err(|e| failed(&e))?;
+        let mut out = Some(std::io::BufWriter::new(out));
+        let mut writer: Option<FileWriter<std::io::BufWriter<std::fs::File>>> = None;
+        let (_, _, version) = self.read(table, Rows::Full, &mut |batch| {
+            if writer.is_none() {
+                let w = FileWriter::try_new(out.take().expect("one writer"), &batch.schema())
+                    .map_err(|e| failed(&e))?;
+                writer = Some(w);
+            }
+            writer
+                .as_mut()
+                .expect("made above")
+                .write(batch)
+                .map_err(|e| failed(&e))
+        })?;
+        let mut writer = match (writer, out) {
+            (Some(w), _) => w,
+            (None, Some(out)) => {
+                // No rows: the table's columns, typed as a read types them.
+                let fields: Vec<datafusion::arrow::datatypes::Field> = self
+                    .fields(table)
+                    .into_iter()
+                    .map(|(n, t)| datafusion::arrow::datatypes::Field::new(n, t, true))
+                    .collect();
+                let schema = datafusion::arrow::datatypes::Schema::new(fields);
+                FileWriter::try_new(out, &schema).map_err(|e| failed(&e))?
+            }
+            (None, None) => unreachable!("the file goes to the writer when it is made"),
+        };
+        writer.finish().map_err(|e| failed(&e))?;
+        writer
+            .into_inner()
+            .and_then(|w| w.into_inner().map_err(|e| e.into_error().into()))
+            .and_then(|f| f.sync_all().map_err(Into::into))
+            .map_err(|e| failed(&e))?;
+        Ok(version)
+    }
+
     /// Streams the named columns of a table (those it has, in the order given:
     /// [`Table::present`]) in row order.
     pub fn stream(

@@ -35,7 +35,7 @@ impl Output {
             _ => {
                 return Err(format!(
                     "--output {}: unknown format; name it .parquet, .csv, .tsv, .ndjson, .jsonl, .json or .arrow",
-                    path.display()
+                    super::location::mask(&path.to_string_lossy())
                 ));
             }
         })
