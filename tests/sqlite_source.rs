@@ -944,6 +944,25 @@ fn a_run_reads_database_tables_and_records_them_by_name_and_version() {
             .contains("sqlite:shop.db.customers:email -> per_customer.csv:email  DIRECT IDENTITY"),
         "{lineage}"
     );
+    // An erasure deletes the subject's rows from the tables and re-runs the step from them.
+    assert!(out.contains("user7@example.org"));
+    let erased = p
+        .run(&[
+            "subject",
+            "erase",
+            "--id",
+            "email=user7@example.org",
+            "--apply",
+        ])
+        .expect(0)
+        .stdout();
+    assert!(erased.contains("per_customer.csv"), "{erased}");
+    let out = p.read("per_customer.csv");
+    assert!(
+        !out.contains("user7@example.org"),
+        "recomputed from the tables"
+    );
+    assert_eq!(out.lines().count() - 1, customers - 1);
     // A table the database does not have is named.
     p.run(&[
         "run",

@@ -544,9 +544,10 @@ pub fn apply(
     done
 }
 
-/// Where a recorded path is: an object's URL as it is, a file under the project root.
+/// Where a recorded path is: an object's URL or a table's name as it is (`run` reads them
+/// where they are), a file under the project root.
 fn place(root: &Path, path: &str) -> PathBuf {
-    if crate::source::location::is_object(path) {
+    if crate::source::location::is_object(path) || crate::source::db::is_table(path) {
         PathBuf::from(path)
     } else {
         root.join(path)
