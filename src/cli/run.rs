@@ -15,11 +15,13 @@ pub struct Args {
     #[arg(long, value_name = "FILE|TEXT")]
     pub sql: String,
     /// An input table: NAME is how the query names it, PATH a CSV, TSV, Parquet, NDJSON or
-    /// Arrow file.
+    /// Arrow file, an object (s3://BUCKET/KEY, gs://, az://, https://) or a database table
+    /// (sqlite:FILE.TABLE, postgres://USER@HOST:PORT/DB.SCHEMA.TABLE, mysql://USER@HOST:PORT/DB.TABLE).
     #[arg(long = "input", value_name = "NAME=PATH", required = true, num_args = 1..)]
     pub inputs: Vec<String>,
-    /// Where the result goes; its extension picks the format (.parquet, .csv, .tsv, .ndjson,
-    /// .jsonl, .json, .arrow). Written atomically.
+    /// Where the result goes, a file or an object (s3://BUCKET/KEY, ...); its extension picks
+    /// the format (.parquet, .csv, .tsv, .ndjson, .jsonl, .json, .arrow). Written atomically
+    /// (an object appears only when its upload completes).
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
     /// Record the execution in the ledger (the default inside a project; without one, an error).
