@@ -977,6 +977,56 @@ fn a_run_reads_database_tables_and_records_them_by_name_and_version() {
     assert!(!p.path("x.csv").exists());
 }
 
+/// One interrupted erasure of customer 7 (`email=user7@example.org`) in a project that recorded
+/// a live database: the process is killed after `delay_ms`, or `cut` ends its connections
+/// then. The database is then as it was or as it is after the erasure, never between
+/// (`state` gives each table's rows, `subjects` tells the subject's rows of table `i`), and a
+/// re-run finishes the job.
+#[cfg(feature = "interop")]
+fn interrupted_erasure(
+    p: &Project,
+    delay_ms: u64,
+    cut: Option<impl FnOnce()>,
+    state: impl Fn() -> Vec<Vec<String>>,
+    subjects: impl Fn(usize, &str) -> bool,
+) {
+    let id = "email=user7@example.org";
+    let before = state();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
+        .current_dir(p.dir.path())
+        .args(["subject", "erase", "--id", id, "--apply"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    match cut {
+        Some(cut) => cut(),
+        None => {
+            let _ = child.kill();
+        }
+    }
+    let _ = child.wait();
+    let now = state();
+    if !now[0].iter().any(|r| subjects(0, r)) {
+        // After: no row of the subject in any table; every other row as it was.
+        for (table, (b, n)) in before.iter().zip(&now).enumerate() {
+            let kept: Vec<&String> = b.iter().filter(|r| !subjects(table, r)).collect();
+            assert_eq!(n.iter().collect::<Vec<_>>(), kept, "after {delay_ms} ms");
+        }
+    } else {
+        assert_eq!(now, before, "nothing half-deleted after {delay_ms} ms");
+    }
+    if p.run(&["ledger", "verify"]).code() != 0 {
+        p.run(&["ledger", "recover"]).expect(0);
+    }
+    p.run(&["subject", "erase", "--id", id, "--apply"])
+        .expect(0);
+    p.run(&["subject", "find", "--id", id, "--fail-if-found"])
+        .expect(0);
+    assert!(!state()[0].iter().any(|r| subjects(0, r)));
+}
+
 /// The same shop in a live PostgreSQL server (the throwaway cluster `./scripts/test` starts
 /// with `scripts/pg-server`): scanned, searched and erased through the same data layer.
 #[cfg(feature = "interop")]
@@ -1187,9 +1237,9 @@ mod postgres {
     /// was or as it is after the erasure (never between), and a re-run finishes it.
     #[test]
     fn a_killed_or_cut_off_erasure_leaves_the_database_before_or_after_and_a_rerun_finishes() {
-        let id = "email=user7@example.org";
         for (round, delay_ms) in [30u64, 90, 200, 400].into_iter().enumerate() {
-            let url = database(&format!("piitrail_kill{round}"));
+            let name = format!("piitrail_kill{round}");
+            let url = database(&name);
             write_pg(&url, 300);
             let p = recorded(&url);
             let state = || -> Vec<Vec<String>> {
@@ -1198,19 +1248,13 @@ mod postgres {
                     .map(|t| rows_of(&url, t))
                     .collect()
             };
-            let before = state();
-            let cut = round % 2 == 1;
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
-                .current_dir(p.dir.path())
-                .args(["subject", "erase", "--id", id, "--apply"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-            if cut {
-                // The server ends every session of piitrail on this database.
-                let name = format!("piitrail_kill{round}");
+            // The subject's rows: customer 7, and the rows that refer to them.
+            let subjects = |table: usize, row: &str| {
+                let fields: Vec<&str> = row.trim_matches(['(', ')']).split(',').collect();
+                fields[if table == 0 { 0 } else { 1 }] == "7"
+            };
+            // Odd rounds: the server ends every session of piitrail on this database.
+            let cut = (round % 2 == 1).then_some(|| {
                 psql(
                     &server(),
                     &format!(
@@ -1218,40 +1262,11 @@ mod postgres {
                          WHERE datname = '{name}' AND application_name = 'piitrail'"
                     ),
                 );
-                let _ = child.wait();
-            } else {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            let now = state();
-            let subject_gone = !now[0].iter().any(|r| r.starts_with("(7,"));
-            if subject_gone {
-                // After: no row of customer 7 in any table; every other row as it was.
-                for (table, (b, n)) in before.iter().zip(&now).enumerate() {
-                    let kept: Vec<&String> = b
-                        .iter()
-                        .filter(|r| {
-                            let fields: Vec<&str> = r.trim_matches(['(', ')']).split(',').collect();
-                            fields[if table == 0 { 0 } else { 1 }] != "7"
-                        })
-                        .collect();
-                    assert_eq!(n.iter().collect::<Vec<_>>(), kept, "after {delay_ms} ms");
-                }
-            } else {
-                assert_eq!(now, before, "nothing half-deleted after {delay_ms} ms");
-            }
-            if p.run(&["ledger", "verify"]).code() != 0 {
-                p.run(&["ledger", "recover"]).expect(0);
-            }
-            p.run(&["subject", "erase", "--id", id, "--apply"])
-                .expect(0);
-            p.run(&["subject", "find", "--id", id, "--fail-if-found"])
-                .expect(0);
-            assert!(!state()[0].iter().any(|r| r.starts_with("(7,")));
+            });
+            super::interrupted_erasure(&p, delay_ms, cut, state, subjects);
         }
     }
 
-    /// `run` reads PostgreSQL tables (the password from the URL, never printed or recorded).
     #[test]
     fn a_run_reads_postgres_tables_named_as_scan_names_them() {
         let url = database("piitrail_run");
@@ -1593,7 +1608,6 @@ mod mariadb {
     /// as it was or as it is after the erasure (never between), and a re-run finishes it.
     #[test]
     fn a_killed_or_cut_off_erasure_leaves_mariadb_before_or_after_and_a_rerun_finishes() {
-        let id = "email=user7@example.org";
         for (round, delay_ms) in [20u64, 40, 55, 70, 85, 100].into_iter().enumerate() {
             let name = format!("piitrail_kill{round}");
             let url = shop_db(&name, 300);
@@ -1619,18 +1633,11 @@ mod mariadb {
                     })
                     .collect()
             };
-            let before = state();
-            let cut = round % 2 == 1;
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
-                .current_dir(p.dir.path())
-                .args(["subject", "erase", "--id", id, "--apply"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-            if cut {
-                // The server kills every connection to this database (but this one).
+            let subjects = |table: usize, row: &str| {
+                row.split('\t').nth(if table == 0 { 0 } else { 1 }) == Some("7")
+            };
+            // Odd rounds: the server kills every connection to this database (but its own).
+            let cut = (round % 2 == 1).then_some(|| {
                 let ids = sql(
                     "mysql",
                     &format!(
@@ -1645,32 +1652,8 @@ mod mariadb {
                         .args(["-u", "piitrail", "-e", &format!("KILL CONNECTION {pid}")])
                         .output();
                 }
-                let _ = child.wait();
-            } else {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            let now = state();
-            let subject_gone = !now[0].iter().any(|r| r.starts_with("7\t"));
-            if subject_gone {
-                for (table, (b, n)) in before.iter().zip(&now).enumerate() {
-                    let kept: Vec<&String> = b
-                        .iter()
-                        .filter(|r| r.split('\t').nth(if table == 0 { 0 } else { 1 }) != Some("7"))
-                        .collect();
-                    assert_eq!(n.iter().collect::<Vec<_>>(), kept, "after {delay_ms} ms");
-                }
-            } else {
-                assert_eq!(now, before, "nothing half-deleted after {delay_ms} ms");
-            }
-            if p.run(&["ledger", "verify"]).code() != 0 {
-                p.run(&["ledger", "recover"]).expect(0);
-            }
-            p.run(&["subject", "erase", "--id", id, "--apply"])
-                .expect(0);
-            p.run(&["subject", "find", "--id", id, "--fail-if-found"])
-                .expect(0);
-            assert!(!state()[0].iter().any(|r| r.starts_with("7\t")));
+            });
+            super::interrupted_erasure(&p, delay_ms, cut, state, subjects);
         }
     }
 

@@ -56,6 +56,36 @@ pub fn moto() -> Moto {
     panic!("moto's S3 server did not listen on 127.0.0.1:{port} within 10 s");
 }
 
+/// Runs a boto3 script against `m` (`s3` is the client, `sys` imported) in `dir`, with `args`
+/// and `stdin`; its standard output. Fails the test with the script's error.
+fn boto3(m: &Moto, dir: &std::path::Path, body: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let script = format!(
+        "import boto3, sys\n\
+         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n\
+         {body}",
+        m.endpoint
+    );
+    let mut child = std::process::Command::new(python())
+        .current_dir(dir)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Puts the project's files under `data/` into bucket `exports`, prefix `shop/`, with boto3.
 pub fn upload(m: &Moto, p: &Project, names: &[&str]) {
     upload_from(m, p, "data", names)
@@ -64,26 +94,12 @@ pub fn upload(m: &Moto, p: &Project, names: &[&str]) {
 /// Puts the project's files under `dir/` into bucket `exports` (created if need be), prefix
 /// `shop/`, with boto3.
 pub fn upload_from(m: &Moto, p: &Project, dir: &str, names: &[&str]) {
-    let script = format!(
-        "import boto3, sys\n\
-         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n\
-         try:\n    s3.create_bucket(Bucket='exports')\n\
+    let body = format!(
+        "try:\n    s3.create_bucket(Bucket='exports')\n\
          except s3.exceptions.BucketAlreadyOwnedByYou:\n    pass\n\
-         for name in sys.argv[1:]:\n    s3.upload_file('{dir}/' + name, 'exports', 'shop/' + name)\n",
-        m.endpoint
+         for name in sys.argv[1:]:\n    s3.upload_file('{dir}/' + name, 'exports', 'shop/' + name)\n"
     );
-    let out = std::process::Command::new(python())
-        .current_dir(p.dir.path())
-        .arg("-c")
-        .arg(script)
-        .args(names)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    boto3(m, p.dir.path(), &body, names, b"");
 }
 
 /// Runs the binary in the project with the standard S3 environment pointing at `m`.
@@ -101,48 +117,12 @@ pub fn run_s3(m: &Moto, p: &Project, args: &[&str]) -> super::Run {
 
 /// The content of object `key` of bucket `exports`, fetched with boto3.
 pub fn download(m: &Moto, key: &str) -> Vec<u8> {
-    let script = format!(
-        "import boto3, sys\n\
-         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n\
-         sys.stdout.buffer.write(s3.get_object(Bucket='exports', Key=sys.argv[1])['Body'].read())\n",
-        m.endpoint
-    );
-    let out = std::process::Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .arg(key)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let body = "sys.stdout.buffer.write(s3.get_object(Bucket='exports', Key=sys.argv[1])['Body'].read())\n";
+    boto3(m, &std::env::temp_dir(), body, &[key], b"")
 }
 
 /// Writes `content` to object `key` of bucket `exports` with boto3 (another writer).
 pub fn put(m: &Moto, key: &str, content: &[u8]) {
-    use std::io::Write;
-    let script = format!(
-        "import boto3, sys\n\
-         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n\
-         s3.put_object(Bucket='exports', Key=sys.argv[1], Body=sys.stdin.buffer.read())\n",
-        m.endpoint
-    );
-    let mut child = std::process::Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .arg(key)
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(content).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let body = "s3.put_object(Bucket='exports', Key=sys.argv[1], Body=sys.stdin.buffer.read())\n";
+    boto3(m, &std::env::temp_dir(), body, &[key], content);
 }
