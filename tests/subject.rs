@@ -580,6 +580,8 @@ fn erase_plans_then_removes_exactly_the_subjects_rows_and_certifies_it() {
 
 /// Makes a folder refuse new files: mode 0555, and for root (whom modes do not stop) the
 /// immutable attribute. Panics when neither works: the failure must really be injected.
+/// Linux only (`chattr`, from e2fsprogs).
+#[cfg(target_os = "linux")]
 fn make_read_only(dir: &std::path::Path) -> impl FnOnce() + use<> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
@@ -593,7 +595,7 @@ fn make_read_only(dir: &std::path::Path) -> impl FnOnce() + use<> {
             .is_ok_and(|s| s.success());
         assert!(
             ok,
-            "cannot make {} read-only (chattr +i failed)",
+            "cannot make {} read-only: this test needs `chattr +i` (e2fsprogs) on a file system that supports it",
             dir.display()
         );
         immutable = true;
@@ -616,6 +618,7 @@ fn make_read_only(dir: &std::path::Path) -> impl FnOnce() + use<> {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn a_read_only_folder_leaves_every_file_old_or_new_and_a_rerun_finishes() {
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
@@ -684,6 +687,8 @@ fn fail_if_found(p: &Project, id: &str) -> common::Run {
 }
 
 /// Sets the immutable attribute on a file (root is not stopped by modes); undone by the guard.
+/// Linux only (`chattr`, from e2fsprogs).
+#[cfg(target_os = "linux")]
 fn make_immutable(file: &std::path::Path) -> impl FnOnce() + use<> {
     let set = |flag: &str, f: &std::path::Path| {
         let ok = std::process::Command::new("chattr")
@@ -691,7 +696,11 @@ fn make_immutable(file: &std::path::Path) -> impl FnOnce() + use<> {
             .arg(f)
             .status()
             .is_ok_and(|s| s.success());
-        assert!(ok, "chattr {flag} {} failed", f.display());
+        assert!(
+            ok,
+            "chattr {flag} {} failed: this test needs `chattr` (e2fsprogs) on a file system that supports it",
+            f.display()
+        );
     };
     set("+i", file);
     let file = file.to_path_buf();
@@ -700,6 +709,7 @@ fn make_immutable(file: &std::path::Path) -> impl FnOnce() + use<> {
 
 /// Runs `subject erase --apply` for `id` into `out` while `file` is immutable: it must fail,
 /// and say so.
+#[cfg(target_os = "linux")]
 fn erase_blocked_by(p: &Project, id: &str, file: &str, out: &str) {
     let undo = make_immutable(&p.path(file));
     let run = p.run(&["subject", "erase", "--id", id, "--apply", "--out", out]);
@@ -712,6 +722,7 @@ fn erase_blocked_by(p: &Project, id: &str, file: &str, out: &str) {
 /// e-mail in customers.csv. The first attempt cleans customers.csv and fails on orders.csv;
 /// a fresh search could no longer reach orders.csv, but the journal still knows its rows.
 #[test]
+#[cfg(target_os = "linux")]
 fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal() {
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
@@ -799,6 +810,7 @@ fn an_erasure_stopped_between_files_is_finished_by_a_rerun_through_its_journal()
 /// The files are rewritten but the ledger refuses the erasure record (immutable): the re-run
 /// records the rewrites it missed, once, re-runs the steps downstream, and certifies it all.
 #[test]
+#[cfg(target_os = "linux")]
 fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
@@ -830,6 +842,7 @@ fn rewrites_the_ledger_missed_are_recorded_by_the_rerun() {
 /// vanishes with the script), filled so that the two small files can be rewritten but the
 /// large one cannot. Each state is copied out for the checks.
 #[test]
+#[cfg(target_os = "linux")]
 fn a_full_disk_leaves_every_file_old_or_new_and_a_rerun_finishes() {
     let p = pipeline();
     // 12,000 visits (about 470 KB), two of them Ann's.
@@ -874,7 +887,7 @@ cp -a . "$OUT/after2/"
         .env("BIN", env!("CARGO_BIN_EXE_piitrail"))
         .env("ID", ann)
         .status()
-        .expect("unshare (util-linux) runs the disk-full script");
+        .expect("this test needs `unshare` (util-linux) to run the disk-full script in a private mount namespace");
     assert!(status.success(), "the disk-full script failed: {status}");
     let read = |f: &str| std::fs::read_to_string(out.path().join(f)).unwrap();
     // The first attempt ran out of space on visits.csv, and said so.
@@ -1067,6 +1080,7 @@ fn an_access_request_exports_the_subjects_own_rows_and_prints_none() {
 /// A kill while the journal was being saved leaves its temporary file (salt and identity
 /// hashes) beside it; the resumed erasure removes it with the journal.
 #[test]
+#[cfg(target_os = "linux")]
 fn a_resumed_erasure_removes_what_a_killed_journal_save_left() {
     let p = pipeline();
     let ann = "email=ann.lee@example.com";
