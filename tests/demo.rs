@@ -49,6 +49,23 @@ fn demo_scans_the_example_shop_without_printing_raw_values() {
             "special-category-without-condition"
         ]
     );
+    // The text outputs people read, pinned (digests redacted: they follow the example's bytes).
+    let redact = |text: String| {
+        regex::Regex::new(r"sha256:[0-9a-f]{12}")
+            .unwrap()
+            .replace_all(&text, "sha256:[digest]")
+            .into_owned()
+    };
+    let scan = p
+        .run(&["--project", "shop", "scan", "shop/data"])
+        .expect(0)
+        .stdout();
+    insta::assert_snapshot!("scan_text", redact(scan));
+    let gate = p
+        .run(&["--project", "shop", "gate", "shop/data"])
+        .expect(1)
+        .stdout();
+    insta::assert_snapshot!("gate_text", redact(gate));
     assert!(p.path("shop/report/report.html").is_file());
     // The throwaway private key never lands in the project.
     let keys: Vec<_> = std::fs::read_dir(p.path("shop/keys"))
