@@ -27,7 +27,7 @@ use crate::ledger::{
     ArtifactRef, ColumnEdge, ColumnRef, ErasedFile, ErasureRecord, ExecutionRecord, Ledger, Record,
     live_executions_of,
 };
-use crate::lineage::{LineageError, Version, append_execution};
+use crate::lineage::{Version, append_execution};
 use crate::source::dataset::Dataset;
 
 /// A file to rewrite without some rows.
@@ -404,19 +404,7 @@ pub struct Recomputed {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> SubjectError + '_ {
-    move |e| SubjectError::Usage(format!("{}: {e}", path.display()))
-}
-
-impl From<std::io::Error> for SubjectError {
-    fn from(e: std::io::Error) -> Self {
-        SubjectError::Usage(e.to_string())
-    }
-}
-
-impl From<LineageError> for SubjectError {
-    fn from(e: LineageError) -> Self {
-        SubjectError::Usage(e.to_string())
-    }
+    SubjectError::file(path)
 }
 
 /// Carries out the plan. Stops at the first failure, saying what failed in `Applied::failed`.
@@ -828,9 +816,7 @@ fn settle(
     roots: &crate::policy::DataRoots,
     subject: &str,
 ) -> Result<Vec<Removed>, SubjectError> {
-    let records = ledger
-        .load()
-        .map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let records = ledger.load()?;
     let versions = mark_rewritten(journal, root, roots)?;
     let mut finished = Vec::new();
     let mut removed = Vec::new();
@@ -916,13 +902,12 @@ pub fn write_certificate(
     key: Option<&PathBuf>,
 ) -> Result<Vec<PathBuf>, SubjectError> {
     let mut written = Vec::new();
-    let json = serde_json::to_vec_pretty(cert).map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(cert).map_err(SubjectError::internal)?;
     let path = out.join("certificate.json");
     crate::fsio::write_atomic(&path, &json).map_err(io(&path))?;
     written.push(path);
     if let Some(key) = key {
-        let signing =
-            crate::sign::load_signing_key(key).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let signing = crate::sign::load_signing_key(key)?;
         // A file's sha256; a table's version (`rows-sha256:`) is signed under its own digest
         // name, never passed off as a file's sha256 ([`crate::sign::TABLE_DIGEST`]).
         let subjects: Vec<(String, String)> = cert
@@ -941,16 +926,13 @@ pub fn write_certificate(
                 }
             })
             .collect();
-        let predicate =
-            serde_json::to_value(cert).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let predicate = serde_json::to_value(cert).map_err(SubjectError::internal)?;
         let statement =
             crate::sign::statement_of(crate::sign::ERASURE_PREDICATE_TYPE, &subjects, &predicate);
-        let payload =
-            serde_json::to_vec(&statement).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let payload = serde_json::to_vec(&statement).map_err(SubjectError::internal)?;
         let env = crate::sign::sign(&payload, &signing);
         let path = out.join("certificate.dsse.json");
-        let text =
-            serde_json::to_vec_pretty(&env).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let text = serde_json::to_vec_pretty(&env).map_err(SubjectError::internal)?;
         crate::fsio::write_atomic(&path, &text).map_err(io(&path))?;
         written.push(path);
     }
@@ -984,7 +966,7 @@ pub fn erase(
 ) -> Result<(Certificate, Vec<PathBuf>), SubjectError> {
     if let Some(k) = key {
         // A bad key is found before anything is erased.
-        crate::sign::load_signing_key(k).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        crate::sign::load_signing_key(k)?;
     }
     let request = journal::request_key(&super::given(req)?);
     let mut resumed = Journal::load(&req.root, &request)?;
@@ -996,9 +978,7 @@ pub fn erase(
         let subject = subject_of(j)?;
         settled = settle(j, ledger, &req.root, req.roots, &subject)?;
     }
-    let records = ledger
-        .load()
-        .map_err(|e| SubjectError::Usage(e.to_string()))?;
+    let records = ledger.load()?;
     let report = super::find(req, &records)?;
     let plan = plan(&report, &records, &req.root, req.roots, resumed.as_ref());
     if let Some(u) = plan.unresolved.iter().find(|u| u.refuses) {
@@ -1020,7 +1000,7 @@ pub fn erase(
         None => {
             let mut salt = [0u8; 16];
             getrandom::fill(&mut salt)
-                .map_err(|e| SubjectError::Usage(format!("no randomness: {e}")))?;
+                .map_err(|e| SubjectError::Internal(format!("no randomness: {e}")))?;
             Journal::new(
                 &req.root,
                 request,
@@ -1080,9 +1060,7 @@ pub fn erase(
     }
     applied.removed.splice(0..0, settled);
     if applied.failed.is_none() {
-        let records = ledger
-            .load()
-            .map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let records = ledger.load()?;
         let again = super::find(req, &records)?;
         applied.remaining = again
             .artifacts
@@ -1092,10 +1070,7 @@ pub fn erase(
             .collect();
         applied.verified = applied.remaining.is_empty();
     }
-    let ledger = ledger
-        .verify()
-        .map_err(|e| SubjectError::Usage(e.to_string()))?
-        .pin();
+    let ledger = ledger.verify()?.pin();
     let cert = Certificate {
         tool: serde_json::json!({"name": "piitrail", "version": env!("CARGO_PKG_VERSION")}),
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -109,8 +109,7 @@ impl Journal {
 
     /// Writes the journal atomically, private to its owner.
     pub fn save(&self) -> Result<(), SubjectError> {
-        let bytes =
-            serde_json::to_vec_pretty(self).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(self).map_err(SubjectError::internal)?;
         crate::fsio::write_atomic_with(&self.file, |f| {
             #[cfg(unix)]
             {

@@ -39,18 +39,55 @@ pub use identity::{Identity, Normaliser};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubjectError {
+    /// A request that cannot be carried out as asked (exit 2).
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
+    /// A file of the request (journal, certificate, export) could not be read or written.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    #[error(transparent)]
+    Lineage(#[from] crate::lineage::LineageError),
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
+    /// A failure that is piitrail's own (exit 3): serialising its own records, no randomness.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl SubjectError {
+    /// Whether the user can fix it (exit 2), or it is piitrail's own failure (exit 3).
     pub fn is_input(&self) -> bool {
         match self {
-            SubjectError::Usage(_) => true,
+            SubjectError::Usage(_) | SubjectError::File { .. } | SubjectError::Io(_) => true,
             SubjectError::Scan(e) => e.is_input(),
+            SubjectError::Ledger(e) => e.is_input(),
+            SubjectError::Lineage(e) => e.is_input(),
+            SubjectError::Sign(e) => !matches!(e, crate::sign::SignError::Random(_)),
+            SubjectError::Internal(_) => false,
         }
+    }
+
+    /// A file error naming the file.
+    pub fn file(path: &std::path::Path) -> impl Fn(std::io::Error) -> SubjectError + '_ {
+        move |source| SubjectError::File {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Serialising piitrail's own record failed.
+    pub fn internal(e: impl std::fmt::Display) -> SubjectError {
+        SubjectError::Internal(e.to_string())
     }
 }
 
@@ -977,7 +1014,7 @@ pub fn export(
     root: &std::path::Path,
     dir: &std::path::Path,
 ) -> Result<Vec<Exported>, SubjectError> {
-    let io = |e: std::io::Error| SubjectError::Usage(format!("{}: {e}", dir.display()));
+    let io = |e| SubjectError::file(dir)(e);
     std::fs::create_dir_all(dir).map_err(io)?;
     #[cfg(unix)]
     {
@@ -1013,8 +1050,7 @@ pub fn export(
             "rows": rows,
         });
         let target = dir.join(&name);
-        let bytes =
-            serde_json::to_vec_pretty(&doc).map_err(|e| SubjectError::Usage(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(&doc).map_err(SubjectError::internal)?;
         crate::fsio::write_atomic_with(&target, |f| {
             #[cfg(unix)]
             {
@@ -1023,7 +1059,7 @@ pub fn export(
             }
             std::io::Write::write_all(f, &bytes)
         })
-        .map_err(|e| SubjectError::Usage(format!("{}: {e}", target.display())))?;
+        .map_err(SubjectError::file(&target))?;
         out.push(Exported {
             path: a.path.clone(),
             file: name,
@@ -1031,4 +1067,32 @@ pub fn export(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SubjectError;
+
+    /// Each failure keeps its class: what the user can fix exits 2, piitrail's own failures
+    /// exit 3, and a wrapped error answers as it would alone.
+    #[test]
+    fn errors_keep_their_class_and_cause() {
+        let io = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let file = SubjectError::file(std::path::Path::new("erasures/x"))(io());
+        assert!(file.is_input());
+        assert_eq!(file.to_string(), "erasures/x: denied");
+        assert!(
+            std::error::Error::source(&file).is_some(),
+            "the cause is kept"
+        );
+        assert!(!SubjectError::internal("serialising").is_input());
+        let internal_ledger =
+            SubjectError::from(crate::ledger::LedgerError::Internal("a bug".into()));
+        assert!(!internal_ledger.is_input());
+        let sign = SubjectError::from(crate::sign::SignError::Key {
+            path: "k".into(),
+            message: "not a key".into(),
+        });
+        assert!(sign.is_input());
+    }
 }
