@@ -180,7 +180,9 @@ fn check_anchors(
                 serde_json::from_str::<crate::sign::Envelope>(&t)
                     .map_err(|e| format!("not a DSSE envelope: {e}"))
             })
-            .and_then(|env| crate::sign::check_report(&env, &public, None));
+            .and_then(|env| {
+                crate::sign::check_report(&env, &public, None).map_err(|e| e.to_string())
+            });
         match env {
             Ok(checked) => {
                 write!(out, "{}: ", path.display())?;

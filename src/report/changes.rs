@@ -114,7 +114,7 @@ pub fn previous(
     if !env.signatures.iter().any(|s| s.keyid == id) {
         return Ok((report, false));
     }
-    let payload = crate::sign::verify(&env, public).map_err(unverified)?;
+    let payload = crate::sign::verify(&env, public).map_err(|e| unverified(e.to_string()))?;
     let statement: Value = serde_json::from_slice(&payload)
         .map_err(|e| unverified(format!("the signed payload is not JSON: {e}")))?;
     if statement["predicate"] != report {

@@ -214,35 +214,60 @@ pub fn sign(payload: &[u8], key: &SigningKey) -> Envelope {
 
 /// Checks an envelope against a public key: a signature with that key's keyid must verify
 /// over the PAE bytes. Gives the payload, or the reason it fails.
-pub fn verify(env: &Envelope, public: &VerifyingKey) -> Result<Vec<u8>, String> {
+/// Why a signed envelope does not hold: what `verify` prints after `FAILED:` (exit 1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unverified {
+    #[error("payloadType is '{0}', not '{PAYLOAD_TYPE}'")]
+    PayloadType(String),
+    #[error("payload is not standard base64: {0}")]
+    PayloadEncoding(String),
+    #[error("no signature by this key (keyid {keyid}); the envelope is signed by {signed_by}")]
+    NotSignedBy { keyid: String, signed_by: String },
+    #[error("signature is not standard base64: {0}")]
+    SignatureEncoding(String),
+    #[error("signature is not 64 bytes of ed25519")]
+    SignatureLength,
+    #[error(
+        "the signature does not match the payload: it was changed after signing, or signed by another key"
+    )]
+    Mismatch,
+    #[error("the signed payload is not JSON: {0}")]
+    PayloadNotJson(String),
+    #[error(
+        "the payload is not a piitrail audit Statement (_type {kind}, predicateType {predicate})"
+    )]
+    NotAStatement { kind: String, predicate: String },
+    #[error("subject {name} has no valid {digest} digest (64 lower-case hex digits)")]
+    SubjectDigest { name: String, digest: &'static str },
+}
+
+pub fn verify(env: &Envelope, public: &VerifyingKey) -> Result<Vec<u8>, Unverified> {
     if env.payload_type != PAYLOAD_TYPE {
-        return Err(format!(
-            "payloadType is '{}', not '{PAYLOAD_TYPE}'",
-            env.payload_type
-        ));
+        return Err(Unverified::PayloadType(env.payload_type.clone()));
     }
     let payload = STANDARD
         .decode(&env.payload)
-        .map_err(|e| format!("payload is not standard base64: {e}"))?;
+        .map_err(|e| Unverified::PayloadEncoding(e.to_string()))?;
     let id = keyid(public);
     let Some(s) = env.signatures.iter().find(|s| s.keyid == id) else {
-        return Err(format!(
-            "no signature by this key (keyid {id}); the envelope is signed by {}",
-            env.signatures
+        return Err(Unverified::NotSignedBy {
+            keyid: id,
+            signed_by: env
+                .signatures
                 .iter()
                 .map(|s| s.keyid.as_str())
                 .collect::<Vec<_>>()
-                .join(", ")
-        ));
+                .join(", "),
+        });
     };
     let sig = STANDARD
         .decode(&s.sig)
-        .map_err(|e| format!("signature is not standard base64: {e}"))?;
-    let sig = ed25519_dalek::Signature::from_slice(&sig)
-        .map_err(|_| "signature is not 64 bytes of ed25519".to_string())?;
+        .map_err(|e| Unverified::SignatureEncoding(e.to_string()))?;
+    let sig =
+        ed25519_dalek::Signature::from_slice(&sig).map_err(|_| Unverified::SignatureLength)?;
     public
         .verify(&pae(&env.payload_type, &payload), &sig)
-        .map_err(|_| "the signature does not match the payload: it was changed after signing, or signed by another key".to_string())?;
+        .map_err(|_| Unverified::Mismatch)?;
     Ok(payload)
 }
 
@@ -291,18 +316,18 @@ pub fn check_report(
     env: &Envelope,
     public: &VerifyingKey,
     artifacts: Option<(&Path, &crate::policy::DataRoots)>,
-) -> Result<Checked, String> {
+) -> Result<Checked, Unverified> {
     let payload = verify(env, public)?;
-    let statement: serde_json::Value = serde_json::from_slice(&payload)
-        .map_err(|e| format!("the signed payload is not JSON: {e}"))?;
+    let statement: serde_json::Value =
+        serde_json::from_slice(&payload).map_err(|e| Unverified::PayloadNotJson(e.to_string()))?;
     if statement["_type"] != STATEMENT_TYPE
         || (statement["predicateType"] != PREDICATE_TYPE
             && statement["predicateType"] != ERASURE_PREDICATE_TYPE)
     {
-        return Err(format!(
-            "the payload is not a piitrail audit Statement (_type {}, predicateType {})",
-            statement["_type"], statement["predicateType"]
-        ));
+        return Err(Unverified::NotAStatement {
+            kind: statement["_type"].to_string(),
+            predicate: statement["predicateType"].to_string(),
+        });
     }
     let mut subjects = Vec::new();
     for s in statement["subject"].as_array().into_iter().flatten() {
@@ -319,11 +344,10 @@ pub fn check_report(
         // in-toto's digest is lower-case hex; anything else is not a report piitrail wrote
         // (and must not reach code that slices it).
         if want.len() != 64 || !want.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(format!(
-                "subject {} has no valid {} digest (64 lower-case hex digits)",
-                serde_json::Value::from(name.as_str()),
-                if table { TABLE_DIGEST } else { "sha256" }
-            ));
+            return Err(Unverified::SubjectDigest {
+                name: serde_json::Value::from(name.as_str()).to_string(),
+                digest: if table { TABLE_DIGEST } else { "sha256" },
+            });
         }
         let state = artifacts.map(|(root, roots)| {
             if table {
@@ -491,8 +515,17 @@ mod tests {
         assert_eq!(verify(&env, &public).unwrap(), b"{\"a\":1}");
         let mut bad = env.clone();
         bad.payload = STANDARD.encode(b"{\"a\":2}");
-        assert!(verify(&bad, &public).is_err());
+        assert_eq!(verify(&bad, &public), Err(Unverified::Mismatch));
         let other = SigningKey::from_bytes(&[7u8; 32]);
-        assert!(verify(&env, &other.verifying_key()).is_err());
+        assert!(matches!(
+            verify(&env, &other.verifying_key()),
+            Err(Unverified::NotSignedBy { .. })
+        ));
+        let mut kind = env.clone();
+        kind.payload_type = "text/plain".into();
+        assert_eq!(
+            verify(&kind, &public).unwrap_err().to_string(),
+            format!("payloadType is 'text/plain', not '{PAYLOAD_TYPE}'")
+        );
     }
 }

@@ -443,7 +443,7 @@ impl Harness {
                 };
                 match piitrail::sign::check_report(&env, &self.public, Some((root, &self.roots))) {
                     Ok(checked) => Ok((Verdict::Ok, vec![format!("{checked:?}")])),
-                    Err(e) => input_error(e),
+                    Err(e) => input_error(e.to_string()),
                 }
             }
             other => Err(format!("no such kind {other}")),
