@@ -103,14 +103,7 @@ fn recorded(m: &common::moto::Moto) -> Project {
     p.write("data/customers.csv", customers());
     upload(m, &p, &["customers.csv"]);
     p.run(&["init"]).expect(0);
-    p.write(
-        "piitrail.toml",
-        p.read("piitrail.toml").replacen(
-            "[project]\n",
-            "[project]\ndata_roots = [\"s3://exports/\"]\n",
-            1,
-        ),
-    );
+    p.add_data_root("s3://exports/");
     let run = run_s3(m, &p, &["scan", "--record", "s3://exports/shop/"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     p

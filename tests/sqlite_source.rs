@@ -977,6 +977,17 @@ fn a_run_reads_database_tables_and_records_them_by_name_and_version() {
     assert!(!p.path("x.csv").exists());
 }
 
+/// A project whose data roots hold the database server's database at `url` (named `root`,
+/// without credentials), every table's scan recorded.
+#[cfg(feature = "interop")]
+fn recorded_server(url: &str, root: &str) -> Project {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.add_data_root(root);
+    p.run(&["scan", "--record", url]).expect(0);
+    p
+}
+
 /// One interrupted erasure of customer 7 (`email=user7@example.org`) in a project that recorded
 /// a live database: the process is killed after `delay_ms`, or `cut` ends its connections
 /// then. The database is then as it was or as it is after the erasure, never between
@@ -1219,18 +1230,7 @@ mod postgres {
 
     /// A project whose data roots hold the database at `url`, every table's scan recorded.
     fn recorded(url: &str) -> Project {
-        let p = Project::new();
-        p.run(&["init"]).expect(0);
-        p.write(
-            "piitrail.toml",
-            p.read("piitrail.toml").replacen(
-                "[project]\n",
-                &format!("[project]\ndata_roots = [\"{}\"]\n", named(url)),
-                1,
-            ),
-        );
-        p.run(&["scan", "--record", url]).expect(0);
-        p
+        super::recorded_server(url, &named(url))
     }
 
     /// A killed erasure, or one whose connections the server cuts, leaves the database as it
@@ -1611,17 +1611,7 @@ mod mariadb {
         for (round, delay_ms) in [20u64, 40, 55, 70, 85, 100].into_iter().enumerate() {
             let name = format!("piitrail_kill{round}");
             let url = shop_db(&name, 300);
-            let p = Project::new();
-            p.run(&["init"]).expect(0);
-            p.write(
-                "piitrail.toml",
-                p.read("piitrail.toml").replacen(
-                    "[project]\n",
-                    &format!("[project]\ndata_roots = [\"{}\"]\n", named(&url)),
-                    1,
-                ),
-            );
-            p.run(&["scan", "--record", &url]).expect(0);
+            let p = super::recorded_server(&url, &named(&url));
             let state = || -> Vec<Vec<String>> {
                 ["customers", "orders", "tickets"]
                     .iter()
@@ -1660,17 +1650,7 @@ mod mariadb {
     #[test]
     fn a_subject_is_found_and_erased_in_mariadb_in_one_transaction() {
         let url = shop_db("piitrail_erase", 300);
-        let p = Project::new();
-        p.run(&["init"]).expect(0);
-        p.write(
-            "piitrail.toml",
-            p.read("piitrail.toml").replacen(
-                "[project]\n",
-                &format!("[project]\ndata_roots = [\"{}\"]\n", named(&url)),
-                1,
-            ),
-        );
-        p.run(&["scan", "--record", &url]).expect(0);
+        let p = super::recorded_server(&url, &named(&url));
         p.run(&["keygen", "--out", "keys"]).expect(0);
         let dump = |table: &str| {
             sql(

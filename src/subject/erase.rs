@@ -403,10 +403,6 @@ pub struct Recomputed {
     pub rows: u64,
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> SubjectError + '_ {
-    SubjectError::file(path)
-}
-
 /// Carries out the plan. Stops at the first failure, saying what failed in `Applied::failed`.
 /// Every file of `plan.delete` has its entry in `journal` (saved before this is called); each
 /// finished rewrite is marked in it.
@@ -542,17 +538,21 @@ fn place(root: &Path, path: &str) -> PathBuf {
     }
 }
 
+/// Why a dataset was not rewritten: `what` (the file, the object) was left as it was.
+fn not_rewritten(d: &Delete, e: impl std::fmt::Display, what: &str) -> String {
+    format!(
+        "rewriting {} without {} row(s): {e}; {what} was left as it was",
+        d.path,
+        d.rows.len()
+    )
+}
+
 /// Rewrites a data file without the subject's rows: its new version and the row counts
 /// before and after.
 fn rewrite_file(root: &Path, d: &Delete) -> Result<(Version, u64, u64), String> {
     let file = root.join(&d.path);
-    let (before, after) = crate::source::rewrite::without_rows(&file, &d.rows).map_err(|e| {
-        format!(
-            "rewriting {} without {} row(s): {e}; it was left as it was",
-            d.path,
-            d.rows.len()
-        )
-    })?;
+    let (before, after) = crate::source::rewrite::without_rows(&file, &d.rows)
+        .map_err(|e| not_rewritten(d, e, "it"))?;
     let new = Version::of(&file, root, "dataset", "dataset").map_err(|e| e.to_string())?;
     Ok((new, before, after))
 }
@@ -582,13 +582,7 @@ fn rewrite_object(
         ));
     }
     let (before, after) = crate::source::rewrite::without_rows(&o.copy.source.path, &d.rows)
-        .map_err(|e| {
-            format!(
-                "rewriting {} without {} row(s): {e}; the object was left as it was",
-                d.path,
-                d.rows.len()
-            )
-        })?;
+        .map_err(|e| not_rewritten(d, e, "the object"))?;
     let (digest, size) = o.replace().map_err(|e| e.to_string())?;
     let mut new = object_version(&d.path, &o.copy);
     new.reference.digest = digest;
@@ -904,7 +898,7 @@ pub fn write_certificate(
     let mut written = Vec::new();
     let json = serde_json::to_vec_pretty(cert).map_err(SubjectError::internal)?;
     let path = out.join("certificate.json");
-    crate::fsio::write_atomic(&path, &json).map_err(io(&path))?;
+    crate::fsio::write_atomic(&path, &json).map_err(SubjectError::file(&path))?;
     written.push(path);
     if let Some(key) = key {
         let signing = crate::sign::load_signing_key(key)?;
@@ -933,7 +927,7 @@ pub fn write_certificate(
         let env = crate::sign::sign(&payload, &signing);
         let path = out.join("certificate.dsse.json");
         let text = serde_json::to_vec_pretty(&env).map_err(SubjectError::internal)?;
-        crate::fsio::write_atomic(&path, &text).map_err(io(&path))?;
+        crate::fsio::write_atomic(&path, &text).map_err(SubjectError::file(&path))?;
         written.push(path);
     }
     Ok(written)

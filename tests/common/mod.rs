@@ -40,6 +40,20 @@ impl Project {
     }
 
     /// Runs `piitrail ARGS` inside the project.
+    /// Sets `[project] data_roots = [root]` in the piitrail.toml `init` wrote.
+    pub fn add_data_root(&self, root: &str) {
+        let toml = self.read("piitrail.toml").replacen(
+            "[project]\n",
+            &format!("[project]\ndata_roots = [\"{root}\"]\n"),
+            1,
+        );
+        assert!(
+            toml.contains("data_roots"),
+            "piitrail.toml has a [project] table"
+        );
+        self.write("piitrail.toml", toml);
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         run_in(self.dir.path(), args)
     }
