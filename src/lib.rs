@@ -6,6 +6,7 @@
 
 pub mod boundary;
 pub mod cli;
+pub mod findings;
 pub mod fsio;
 pub mod ledger;
 pub mod lineage;

@@ -17,7 +17,11 @@ fn demo_scans_the_example_shop_without_printing_raw_values() {
         "special category user.health_and_medical in data/tickets.csv, models/churn.json",
         "pseudonymised email -> email_hash",
         "smallest group k = 1",
-        "warning: small-group out/features.parquet",
+        // The audit has the gate's errors (one finding registry, one policy).
+        "findings: 3 errors, 1 warnings",
+        "error: special-category-without-condition data/tickets.csv: column 'message'",
+        "error: forbidden-flow/no-health-in-models models/churn.json",
+        "error: small-group out/features.parquet",
         "7. verify: signature valid, all 7 artifacts match the signed report",
         "8. gate data/: the CI check against piitrail.toml (exit code 1)",
         "error[special-category-without-condition] data/tickets.csv: column 'message' holds user.health_and_medical",

@@ -98,3 +98,59 @@ fn colour_marks_special_categories_and_respects_no_color() {
     assert!(plain.contains("user.health_and_medical"));
     assert!(!plain.contains('\u{1b}'), "NO_COLOR was ignored");
 }
+
+/// `explain` prints a code's entry of the one registry, its severity in the project after
+/// `[policy.severity]`, every code without one, and refuses an unknown code (exit 2); the
+/// documentation of the codes says what the registry says.
+#[test]
+fn explain_prints_the_registry_and_the_docs_follow_it() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    let toml = p.read("piitrail.toml").replacen(
+        "[policy]\n",
+        "[policy]\nseverity.small-group = \"warning\"\n",
+        1,
+    );
+    p.write("piitrail.toml", toml);
+    let out = p.run(&["explain", "small-group"]).expect(0).stdout();
+    for needle in [
+        "small-group (SmallAggregateGroup)",
+        "HAVING count(*) >= k",
+        "error by default",
+        "warning in this project",
+        "audit, gate",
+    ] {
+        assert!(out.contains(needle), "{needle}:\n{out}");
+    }
+    let list = p.run(&["explain"]).expect(0).stdout();
+    let json = p.run(&["explain", "--format", "json"]).expect(0).stdout();
+    let codes: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let codes = codes.as_array().unwrap();
+    assert!(codes.len() >= 16);
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md")).unwrap();
+    for c in codes {
+        let id = c["id"].as_str().unwrap();
+        assert!(list.lines().any(|l| l.starts_with(id)), "{id} listed");
+        assert!(
+            docs.contains(&format!("## `{id}`")),
+            "docs/findings.md documents {id}"
+        );
+        assert!(
+            docs.contains(c["help"].as_str().unwrap()),
+            "docs/findings.md has {id}'s help"
+        );
+        assert!(docs.contains(&format!("**{}**", c["level"].as_str().unwrap())));
+    }
+    let one: serde_json::Value = serde_json::from_str(
+        &p.run(&["explain", "small-group", "--format", "json"])
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(one["level"], "error");
+    assert_eq!(one["project_level"], "warning");
+    assert_eq!(one["reported_by"], serde_json::json!(["audit", "gate"]));
+    let err = p.run(&["explain", "no-such-code"]).expect(2).stderr();
+    assert!(err.contains("no finding code 'no-such-code'"), "{err}");
+}

@@ -298,7 +298,8 @@ fn check_ingest(p: &Project, store: &str) {
 
     // The CSV's personal data reaches both models as trained_on; the failed attempt's model
     // gets nothing.
-    p.run(&["audit", "--out", "report"]).expect(0);
+    // Exit 1: the project declares none of its personal columns (the gate's `undeclared-pii`).
+    p.run(&["audit", "--out", "report"]).expect(1);
     let report: Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
     let artifact = |path: &str| {
         report["artifacts"]

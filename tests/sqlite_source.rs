@@ -363,7 +363,8 @@ fn recorded_table_scans_version_each_table_by_its_rows_and_reach_the_audit() {
     assert_eq!(versions[5]["artifact"]["path"], "sqlite:shop.db.customers");
     assert_eq!(versions[5]["artifact"]["previous"], version.as_str());
     p.run(&["ledger", "verify"]).expect(0);
-    p.run(&["audit", "--out", "report"]).expect(0);
+    // Exit 1: the project declares none of its personal columns (the gate's `undeclared-pii`).
+    p.run(&["audit", "--out", "report"]).expect(1);
     let report: serde_json::Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
     let paths: Vec<&str> = report["artifacts"]
         .as_array()
@@ -376,8 +377,9 @@ fn recorded_table_scans_version_each_table_by_its_rows_and_reach_the_audit() {
     // Signed, each table's version is a subject under its own digest name (never `sha256`),
     // and `verify --artifacts` reads the table again to check it.
     p.run(&["keygen", "--out", "keys"]).expect(0);
+    // Exit 1: the project declares none of its personal columns (the gate's `undeclared-pii`).
     p.run(&["audit", "--out", "signed", "--key", "keys/piitrail.key"])
-        .expect(0);
+        .expect(1);
     let envelope: serde_json::Value =
         serde_json::from_str(&p.read("signed/report.dsse.json")).unwrap();
     let payload = {

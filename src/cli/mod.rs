@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod completions;
 pub mod demo;
+pub mod explain;
 pub mod gate;
 pub mod ingest;
 pub mod init;
@@ -106,6 +107,11 @@ pub enum Command {
         after_help = "Examples:\n  piitrail gate data/new.parquet\n  piitrail gate data/ --format sarif > piitrail.sarif\n  piitrail gate exports/ --policy ci/strict.toml --format github"
     )]
     Gate(gate::Args),
+    /// What a finding code of `audit` and `gate` means and how to fix it; every code without one.
+    #[command(
+        after_help = "Examples:\n  piitrail explain small-group\n  piitrail explain\n  piitrail explain undeclared-pii --format json"
+    )]
+    Explain(explain::Args),
     /// Check a signed report: its signature, and with --artifacts every artifact it names.
     #[command(
         after_help = "Examples:\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub --artifacts"
@@ -263,6 +269,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Keygen(args) => keygen::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),
+        Command::Explain(args) => explain::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Config, Level, RULES, Waiver, is_within};
+use super::{Config, Level, Waiver, is_within};
 use crate::ledger::{Body, Record, ScanRecord};
 use crate::lineage::graph::{self, Direction, Graph};
 use crate::propagate::{Status, Tag};
@@ -214,8 +214,7 @@ pub fn evaluate(req: &Request) -> Outcome {
             (None, _) => summary.notes += 1,
         }
     }
-    let mut rules: Vec<RuleInForce> = RULES
-        .iter()
+    let mut rules: Vec<RuleInForce> = crate::findings::gate_codes()
         .filter(|r| active(r.id))
         .filter(|r| r.id != "undeclared-pii" || config.policy.require_declaration)
         .map(|r| RuleInForce {
@@ -232,8 +231,8 @@ pub fn evaluate(req: &Request) -> Outcome {
                 level: config.level(&id),
                 summary: flow_summary(f),
                 help: match &f.reason {
-                    Some(r) => format!("{r}. {}", super::FLOW_HELP),
-                    None => super::FLOW_HELP.into(),
+                    Some(r) => format!("{r}. {}", flow_help()),
+                    None => flow_help().into(),
                 },
                 id,
             });
@@ -248,6 +247,10 @@ pub fn evaluate(req: &Request) -> Outcome {
         rules,
         violations,
     }
+}
+
+fn flow_help() -> &'static str {
+    crate::findings::code(crate::findings::FORBIDDEN_FLOW).map_or("", |c| c.help)
 }
 
 fn flow_summary(f: &super::FlowRule) -> String {
@@ -331,11 +334,7 @@ impl Gate<'_> {
             let col_decls: Vec<_> = decls
                 .iter()
                 .filter_map(|d| d.columns.get(column))
-                .filter(|c| {
-                    c.categories
-                        .iter()
-                        .any(|d| is_within(category, d) || is_within(d, category))
-                })
+                .filter(|c| c.covers(category))
                 .collect();
             let what = format!(
                 "column '{column}' holds {category} ({}, rule {}, confidence {:.2})",

@@ -55,36 +55,7 @@ pub enum PolicyError {
     Rules(#[from] crate::rules::RuleError),
 }
 
-/// How much a violated rule matters. `off` turns a rule off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Error,
-    Warning,
-    Note,
-    Off,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Note => "note",
-            Level::Off => "off",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Level> {
-        Some(match s {
-            "error" => Level::Error,
-            "warning" => Level::Warning,
-            "note" => Level::Note,
-            "off" => Level::Off,
-            _ => return None,
-        })
-    }
-}
+pub use crate::findings::Level;
 
 /// The lawful bases of GDPR Art. 6(1) (a)–(f).
 pub const LEGAL_BASES: &[&str] = &[
@@ -310,7 +281,40 @@ pub struct Declaration {
     /// subject request expands an identity found in one along the reference.
     pub references: BTreeMap<String, crate::ledger::ColumnRef>,
     pub columns: BTreeMap<String, ColumnDeclaration>,
+    /// Who receives the data (Art. 30(1)(d)): processors, authorities, partners.
+    pub recipients: Vec<String>,
+    /// Transfers to third countries and their safeguards (Art. 30(1)(e), Art. 44-49).
+    pub transfers: Vec<Transfer>,
+    /// The technical and organisational security measures (Art. 30(1)(g), Art. 32).
+    pub security: Vec<String>,
     pub line: usize,
+}
+
+/// A transfer to a third country: `{ country = "US", safeguard = "standard_contractual_clauses" }`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Transfer {
+    /// ISO 3166-1 alpha-2 code.
+    pub country: String,
+    pub safeguard: String,
+}
+
+/// What a transfer to a third country may rest on (GDPR Art. 45, 46 and 49).
+pub const SAFEGUARDS: &[&str] = &[
+    "adequacy_decision",
+    "standard_contractual_clauses",
+    "binding_corporate_rules",
+    "code_of_conduct",
+    "certification",
+    "derogation",
+];
+
+impl ColumnDeclaration {
+    /// Does this declaration cover `category` (the same, a finer or a coarser category)?
+    pub fn covers(&self, category: &str) -> bool {
+        self.categories
+            .iter()
+            .any(|d| is_within(category, d) || is_within(d, category))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -320,81 +324,6 @@ pub struct ColumnDeclaration {
     pub art10_basis: Option<String>,
     pub legal_basis: Option<String>,
     pub line: usize,
-}
-
-/// The rules the gate enforces, with their default severity and help (SARIF `rules[]`).
-pub struct RuleInfo {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub level: Level,
-    pub summary: &'static str,
-    pub help: &'static str,
-}
-
-pub const RULES: &[RuleInfo] = &[
-    RuleInfo {
-        id: "undeclared-pii",
-        name: "UndeclaredPersonalData",
-        level: Level::Error,
-        summary: "A column holds personal data that piitrail.toml does not declare.",
-        help: "Every column in which piitrail finds personal data must be declared in the record of processing (GDPR Art. 30): add a [[dataset]] entry for the file with its purpose and legal basis, and name the column and its category under `columns`. If the data should not be there, remove the column instead.",
-    },
-    RuleInfo {
-        id: "special-category-without-condition",
-        name: "SpecialCategoryWithoutCondition",
-        level: Level::Error,
-        summary: "A column holds a special category of personal data (GDPR Art. 9) without a declared Art. 9(2) condition.",
-        help: "Processing special categories (health, ethnic origin, religion, political opinion, trade-union membership, sexual orientation, genetic and biometric data) is forbidden unless an Art. 9(2) condition applies. Declare the column with its category and `art9_condition` (explicit_consent, employment_social_security, vital_interests, not_for_profit_body, made_public, legal_claims, substantial_public_interest, health_or_social_care, public_health, archiving_research_statistics), or remove the data.",
-    },
-    RuleInfo {
-        id: "criminal-data-without-basis",
-        name: "CriminalDataWithoutBasis",
-        level: Level::Error,
-        summary: "A column holds data on criminal convictions or offences (GDPR Art. 10) without a declared basis.",
-        help: "Criminal-offence data may only be processed under official authority or when Union or Member State law authorises it. Declare the column with `art10_basis` (official_authority or authorised_by_law), or remove the data.",
-    },
-    RuleInfo {
-        id: "category-not-allowed",
-        name: "CategoryNotAllowed",
-        level: Level::Error,
-        summary: "A dataset holds a category of personal data that the policy does not allow at its path.",
-        help: "The [[policy.allow]] entries matching this path list the categories allowed there. Remove, pseudonymise or generalise the column, or widen the allow list if the data belongs there.",
-    },
-    RuleInfo {
-        id: "small-group",
-        name: "SmallAggregateGroup",
-        level: Level::Error,
-        summary: "An aggregate publishes a group smaller than the policy's min_group_size.",
-        help: "Groups of few people let their members be singled out. Coarsen the grouping keys, suppress small groups (HAVING count(*) >= k), or raise the level of aggregation.",
-    },
-    RuleInfo {
-        id: "pii-drift",
-        name: "PersonalDataDrift",
-        level: Level::Warning,
-        summary: "A column is newly detected as personal data compared with the last recorded scan of the same path.",
-        help: "The dataset changed: a column now holds personal data that its last recorded scan did not find. Check where the new data comes from, declare it, and record a fresh scan (`piitrail scan --record`).",
-    },
-    RuleInfo {
-        id: "declared-column-missing",
-        name: "DeclaredColumnMissing",
-        level: Level::Warning,
-        summary: "piitrail.toml declares a column the dataset does not have.",
-        help: "The declaration names a column that is not in the dataset: fix the column name or remove the stale declaration.",
-    },
-    RuleInfo {
-        id: "expired-waiver",
-        name: "ExpiredWaiver",
-        level: Level::Error,
-        summary: "A waiver in piitrail.toml has expired.",
-        help: "Waivers are temporary. Fix what the waiver covered and remove it, or renew it with a new expiry date and a reason.",
-    },
-];
-
-/// Help for a forbidden-flow rule (one SARIF rule per flow rule).
-pub const FLOW_HELP: &str = "A [[policy.flow]] rule forbids this category from reaching this artifact with this status. Follow the `via` path back to where the data entered, and pseudonymise, generalise or drop the column before it flows on; or change the step that carries it.";
-
-pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
-    RULES.iter().find(|r| r.id == id)
 }
 
 impl Config {
@@ -448,7 +377,7 @@ impl Config {
         {
             return flow.severity;
         }
-        rule_info(rule).map_or(Level::Error, |r| r.level)
+        crate::findings::code(rule).map_or(Level::Error, |c| c.level)
     }
 
     /// The declarations whose path pattern matches `path`.
@@ -653,6 +582,19 @@ struct RawDataset {
     art10_basis: Option<Spanned<String>>,
     #[serde(default)]
     columns: BTreeMap<String, Spanned<RawColumn>>,
+    #[serde(default)]
+    recipients: Vec<Spanned<String>>,
+    #[serde(default)]
+    transfers: Vec<Spanned<RawTransfer>>,
+    #[serde(default)]
+    security: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransfer {
+    country: Spanned<String>,
+    safeguard: Spanned<String>,
 }
 
 /// A column declaration: `"user.contact.email"`, a list of categories, or a table.
@@ -958,18 +900,24 @@ impl Validator<'_> {
                 });
             }
         }
-        let known_rule = |id: &str| {
-            rule_info(id).is_some()
-                || id
-                    .strip_prefix("forbidden-flow/")
-                    .is_some_and(|f| flow_ids.contains(f))
+        let flow = |id: &str| {
+            id.strip_prefix("forbidden-flow/")
+                .is_some_and(|f| flow_ids.contains(f))
+        };
+        // Waivers cover what the gate checks; a severity applies to any code.
+        let known_rule = |id: &str| flow(id) || crate::findings::gate_codes().any(|c| c.id == id);
+        let known_code = |id: &str| {
+            flow(id)
+                || crate::findings::CODES
+                    .iter()
+                    .any(|c| c.id == id && c.id != crate::findings::FORBIDDEN_FLOW)
         };
         for (rule, level) in &p.severity {
-            if !known_rule(rule) {
+            if !known_code(rule) {
                 self.problem(
                     level.span().start,
                     &format!("policy.severity.{rule}"),
-                    format!("unknown rule '{rule}' (rules: {})", rule_ids(&flow_ids)),
+                    format!("unknown code '{rule}' (codes: {})", code_ids(&flow_ids)),
                 );
             } else if let Some(l) = self.level(level, &format!("policy.severity.{rule}")) {
                 out.severity.insert(rule.clone(), l);
@@ -1138,6 +1086,34 @@ impl Validator<'_> {
                 },
             );
         }
+        let mut recipients = Vec::new();
+        for (j, v) in r.recipients.iter().enumerate() {
+            recipients.extend(self.non_empty(v, &format!("{key}.recipients[{j}]")));
+        }
+        let mut security = Vec::new();
+        for (j, v) in r.security.iter().enumerate() {
+            security.extend(self.non_empty(v, &format!("{key}.security[{j}]")));
+        }
+        let mut transfers = Vec::new();
+        for (j, t) in r.transfers.iter().enumerate() {
+            let tkey = format!("{key}.transfers[{j}]");
+            let t = t.get_ref();
+            let c = t.country.get_ref();
+            let country = if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                Some(c.clone())
+            } else {
+                self.problem(
+                    t.country.span().start,
+                    &format!("{tkey}.country"),
+                    format!("'{c}' is not an ISO 3166-1 alpha-2 country code (such as \"US\")"),
+                );
+                None
+            };
+            let safeguard = self.one_of(&t.safeguard, &format!("{tkey}.safeguard"), SAFEGUARDS);
+            if let (Some(country), Some(safeguard)) = (country, safeguard) {
+                transfers.push(Transfer { country, safeguard });
+            }
+        }
         Some(Declaration {
             path: path?,
             purpose: purpose?,
@@ -1147,14 +1123,28 @@ impl Validator<'_> {
             primary_key: r.primary_key.clone(),
             references,
             columns,
+            recipients,
+            transfers,
+            security,
             line: self.line(d.span().start),
         })
     }
 }
 
+/// The rules a waiver may name.
 fn rule_ids(flows: &BTreeSet<String>) -> String {
-    RULES
+    crate::findings::gate_codes()
+        .map(|r| r.id.to_string())
+        .chain(flows.iter().map(|f| format!("forbidden-flow/{f}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The codes a severity may name.
+fn code_ids(flows: &BTreeSet<String>) -> String {
+    crate::findings::CODES
         .iter()
+        .filter(|c| c.id != crate::findings::FORBIDDEN_FLOW)
         .map(|r| r.id.to_string())
         .chain(flows.iter().map(|f| format!("forbidden-flow/{f}")))
         .collect::<Vec<_>>()

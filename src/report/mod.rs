@@ -7,6 +7,7 @@ pub mod annotations;
 pub mod changes;
 pub mod junit;
 pub mod picture;
+pub mod ropa;
 pub mod sarif;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,6 +33,8 @@ pub struct Report {
     pub summary: Summary,
     pub artifacts: Vec<Artifact>,
     pub findings: Vec<Finding>,
+    /// The record of processing activities (GDPR Art. 30), [`ropa`].
+    pub record_of_processing: Vec<ropa::Processing>,
     /// What changed since the previous audit ([`changes`]), when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<changes::Changes>,
@@ -125,6 +128,17 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// A registry level as the report writes it; `off` is no finding.
+    pub fn of(level: crate::findings::Level) -> Option<Severity> {
+        use crate::findings::Level;
+        match level {
+            Level::Error => Some(Severity::Error),
+            Level::Warning => Some(Severity::Warning),
+            Level::Note => Some(Severity::Info),
+            Level::Off => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -136,7 +150,8 @@ impl Severity {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    /// A code of the registry ([`crate::findings`]), `forbidden-flow/ID` for a flow rule.
+    pub code: String,
     pub severity: Severity,
     pub artifact: String,
     pub column: Option<String>,
@@ -150,29 +165,51 @@ fn via_text(via: &[ColumnRef]) -> String {
         .join(" -> ")
 }
 
-/// Builds the report. `time` is the report's time (RFC 3339).
+/// Builds the report. `time` is the report's time (RFC 3339). `gate` is the gate's verdict on
+/// every dataset's recorded scan: its unwaived violations are findings of the audit too, so
+/// that an audit has every error the gate has on the same project.
 pub fn build(
     records: &[Record],
     verification: &Verification,
     prop: &Propagation,
     config: &Config,
+    rules: &crate::rules::RuleSet,
+    gate: &crate::policy::gate::Outcome,
     time: String,
 ) -> Report {
     // The graph needs artifacts and executions only: scans, the largest records, stay uncopied.
     let g = Graph::of_records(records);
     let threshold = config.policy.min_group_size;
     let mut findings = Vec::new();
+    // Every finding's severity is the registry's, after the policy's overrides.
+    let mut push = |code: &str, artifact: &str, column: Option<&str>, message: String| {
+        if let Some(severity) = Severity::of(config.level(code)) {
+            findings.push(Finding {
+                code: code.to_string(),
+                severity,
+                artifact: artifact.to_string(),
+                column: column.map(str::to_string),
+                message,
+            });
+        }
+    };
     if let Some((line, problem)) = &verification.problem {
-        findings.push(Finding {
-            code: "ledger-broken",
-            severity: Severity::Error,
-            artifact: ".piitrail/ledger.jsonl".into(),
-            column: None,
-            message: format!(
+        push(
+            "ledger-broken",
+            ".piitrail/ledger.jsonl",
+            None,
+            format!(
                 "line {line}: {problem}; the report covers the {} records before it",
                 verification.records
             ),
-        });
+        );
+    }
+    for v in gate.violations.iter().filter(|v| v.suppressed.is_none()) {
+        let message = match &v.category {
+            Some(c) if !v.message.contains(c.as_str()) => format!("{} ({c})", v.message),
+            _ => v.message.clone(),
+        };
+        push(&v.rule, &v.artifact, v.column.as_deref(), message);
     }
     let mut artifacts = Vec::new();
     for v in prop.current() {
@@ -207,35 +244,35 @@ pub fn build(
             threshold,
         });
         // Findings about this artifact.
-        let mut find = |code, severity, column: Option<&str>, message: String| {
-            findings.push(Finding {
-                code,
-                severity,
-                artifact: v.path.clone(),
-                column: column.map(str::to_string),
-                message,
-            })
+        let mut find = |code: &str, column: Option<&str>, message: String| {
+            push(code, &v.path, column, message)
         };
         if !v.scanned && !v.derived {
             find(
                 "unscanned-source",
-                Severity::Warning,
                 None,
                 "a source that was never scanned: what personal data it holds is unknown (`piitrail scan --record`)".into(),
             );
         }
         match aggregate.as_ref().map(|a| a.k) {
-            Some(Some(k)) if k < threshold => find(
+            // Where the gate judged the same aggregate, its finding stands alone.
+            Some(Some(k))
+                if k < threshold
+                    && !gate
+                        .violations
+                        .iter()
+                        .any(|x| x.rule == "small-group" && x.artifact == v.path) =>
+            {
+                find(
                 "small-group",
-                Severity::Warning,
                 None,
                 format!(
                     "an aggregate over groups as small as {k} (policy min_group_size {threshold}): people in the smallest groups may be singled out"
                 ),
-            ),
+            )
+            }
             Some(None) => find(
                 "group-size-unknown",
-                Severity::Info,
                 None,
                 "aggregated personal data whose group sizes were not measured (the step did not run through `piitrail run`)".into(),
             ),
@@ -249,7 +286,6 @@ pub fn build(
                     if t.status == Status::Direct && !seen {
                         find(
                             "inherited-not-detected",
-                            Severity::Warning,
                             Some(column),
                             format!(
                                 "lineage says this column holds {} (copied from {}) but the scan did not find it",
@@ -269,7 +305,6 @@ pub fn build(
                     if !explained {
                         find(
                             "detected-not-inherited",
-                            Severity::Warning,
                             Some(column),
                             format!(
                                 "the scan found {} here but recorded lineage brings none: an undeclared source or a missing step",
@@ -289,7 +324,6 @@ pub fn build(
             if !sensitive.is_empty() {
                 find(
                     "model-trained-on-special-category",
-                    Severity::Warning,
                     None,
                     format!(
                         "trained on special-category or criminal data ({}): Art. 9/10 need an explicit legal basis",
@@ -314,29 +348,29 @@ pub fn build(
         if let Some(x) = g.executions.iter().find(|x| &x.id == id) {
             for o in &x.outputs {
                 if prop.latest.get(&o.path) == Some(&o.digest) {
-                    findings.push(Finding {
-                        code: "no-column-lineage",
-                        severity: Severity::Info,
-                        artifact: o.path.clone(),
-                        column: None,
-                        message: format!(
+                    push(
+                        "no-column-lineage",
+                        &o.path,
+                        None,
+                        format!(
                             "{} step {} recorded no column lineage: every category of its inputs is assumed to reach it (direct)",
                             x.kind, x.id
                         ),
-                    });
+                    );
                 }
             }
         }
     }
     findings.sort_by(|a, b| {
-        (a.severity, &a.artifact, &a.column, a.code).cmp(&(
+        (a.severity, &a.artifact, &a.column, &a.code).cmp(&(
             b.severity,
             &b.artifact,
             &b.column,
-            b.code,
+            &b.code,
         ))
     });
     let summary = summarise(&artifacts, &findings, threshold);
+    let record_of_processing = ropa::record(config, rules, &artifacts);
     Report {
         tool: Tool {
             name: "piitrail",
@@ -359,6 +393,7 @@ pub fn build(
         summary,
         artifacts,
         findings,
+        record_of_processing,
         changes: None,
         rule_packs: rule_packs(records),
     }
@@ -531,6 +566,42 @@ pub enum AuditError {
     },
 }
 
+/// The latest recorded scan of every dataset's current version, as the gate reads a fresh one:
+/// what the audit judges the project's declarations and policy on.
+fn recorded_scans(records: &[Record], prop: &Propagation) -> Vec<crate::scan::ArtifactScan> {
+    let mut latest: std::collections::HashMap<(&str, &str), &crate::ledger::ScanRecord> =
+        std::collections::HashMap::new();
+    for r in records {
+        if let crate::ledger::Body::Scan(s) = &r.body
+            && !s.is_declared()
+        {
+            latest.insert((s.artifact.as_str(), s.digest.as_str()), s);
+        }
+    }
+    prop.current()
+        .filter(|v| v.kind == "dataset")
+        .filter_map(|v| latest.get(&(v.path.as_str(), v.digest.as_str())))
+        .map(|s| crate::scan::ArtifactScan {
+            artifact: s.artifact.clone(),
+            digest: s.digest.clone(),
+            format: std::path::Path::new(&s.artifact)
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default(),
+            size: 0,
+            rows_scanned: s.rows_scanned,
+            rows_total: s.rows_total,
+            sampling: s.sampling.clone(),
+            rule_pack: s.rule_pack.clone(),
+            warnings: Vec::new(),
+            columns: s.columns.clone(),
+            table_kind: None,
+            keys: Vec::new(),
+            foreign_keys: Vec::new(),
+        })
+        .collect()
+}
+
 /// Propagates, builds the report, renders it, signs it when a key is given, and writes
 /// everything into `out` (each file atomically, and only once everything rendered).
 pub fn audit(
@@ -549,7 +620,16 @@ pub fn audit(
     // A broken ledger is reported on what precedes the break.
     records.truncate(verification.records as usize);
     let prop = crate::propagate::propagate(&records);
-    let mut report = build(&records, &verification, &prop, &config, time);
+    let scans = recorded_scans(&records, &prop);
+    let gate = crate::policy::gate::evaluate(&crate::policy::gate::Request {
+        config: &config,
+        rules: &rules,
+        scans: &scans,
+        records: &records,
+        policy_path: "piitrail.toml".into(),
+        today: chrono::Local::now().date_naive(),
+    });
+    let mut report = build(&records, &verification, &prop, &config, &rules, &gate, time);
     // The previous report: the one named, else the one this audit replaces in `out`.
     let previous = out.join("report.json");
     let since = since.or_else(|| previous.is_file().then_some(previous.as_path()));
@@ -562,6 +642,8 @@ pub fn audit(
     let json = serde_json::to_vec_pretty(&report).map_err(|e| AuditError::Render(e.to_string()))?;
     let html = to_html(&report, signed).map_err(|e| AuditError::Render(e.to_string()))?;
     let md = to_markdown(&report, signed).map_err(|e| AuditError::Render(e.to_string()))?;
+    let ropa = ropa::to_csv(&report.record_of_processing)
+        .map_err(|e| AuditError::Render(e.to_string()))?;
     let envelope = key.as_ref().map(|k| {
         let predicate = serde_json::to_value(&report).expect("a report always serialises");
         let statement = crate::sign::statement(&report.subjects(), &predicate);
@@ -583,6 +665,7 @@ pub fn audit(
     write("report.json", &json)?;
     write("report.html", html.as_bytes())?;
     write("report.md", md.as_bytes())?;
+    write("ropa.csv", &ropa)?;
     let mut removed_stale_envelope = false;
     let signed_by = match &envelope {
         Some(env) => {

@@ -35,20 +35,22 @@ pub fn gate(o: &Outcome) -> Value {
         .rules
         .iter()
         .map(|r| {
-            let name = crate::policy::rule_info(&r.id).map_or_else(
-                || {
-                    // forbidden-flow/no-health → ForbiddenFlowNoHealth
-                    r.id.split(['/', '-', '_'])
-                        .map(|w| {
-                            let mut c = w.chars();
-                            c.next()
-                                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                                .unwrap_or_default()
-                        })
-                        .collect()
-                },
-                |i| i.name.to_string(),
-            );
+            let name = crate::findings::code(&r.id)
+                .filter(|c| c.id == r.id)
+                .map_or_else(
+                    || {
+                        // forbidden-flow/no-health → ForbiddenFlowNoHealth
+                        r.id.split(['/', '-', '_'])
+                            .map(|w| {
+                                let mut c = w.chars();
+                                c.next()
+                                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                                    .unwrap_or_default()
+                            })
+                            .collect()
+                    },
+                    |i| i.name.to_string(),
+                );
             json!({
                 "id": r.id,
                 "name": name,
