@@ -467,12 +467,11 @@ mod interop {
         verify(&p, false).expect(1);
     }
 
-    #[test]
-    fn the_html_report_renders_in_headless_chromium_with_its_lineage_picture() {
-        let p = demo();
+    /// Headless Chromium on a page of the project, with `what` (`--dump-dom`, `--print-to-pdf=F`,
+    /// `--screenshot=F`); a fresh profile, and none of its background connections.
+    fn chromium(p: &Project, what: &[&str], page: &std::path::Path) -> std::process::Output {
         let chromium =
             std::env::var("PIITRAIL_CHROMIUM").unwrap_or_else(|_| "chromium".to_string());
-        let page = p.path("shop/report/report.html");
         let out = std::process::Command::new(chromium)
             .args([
                 "--headless",
@@ -487,11 +486,83 @@ mod interop {
                 "--v=0",
             ])
             .arg(format!("--user-data-dir={}", p.path("chromium").display()))
-            .arg("--dump-dom")
+            .args(what)
             .arg(format!("file://{}", page.display()))
             .output()
             .expect("chromium is installed by ./scripts/test");
         assert!(out.status.success(), "chromium failed");
+        out
+    }
+
+    /// What a DPO files, as Chromium renders it: the record of processing, the findings and what
+    /// changed since the last audit are in the DOM; the report prints (a PDF of a few pages);
+    /// and a screenshot of the demo's report is left in target/tmp for people to look at.
+    #[test]
+    fn the_dpo_report_renders_prints_and_is_screenshot_in_chromium() {
+        let p = demo();
+        // A second audit after a new dataset with personal data: `changes` to show.
+        let mut csv = String::from("lead_id,email\n");
+        for i in 0..30 {
+            csv.push_str(&format!("{i},lead{i}@example.org\n"));
+        }
+        p.write("shop/data/leads.csv", &csv);
+        in_shop(&p, &["scan", "--record", "shop/data/leads.csv"]).expect(0);
+        in_shop(&p, &["audit", "--out", "shop/report"]).expect(1);
+        let page = p.path("shop/report/report.html");
+        let dom =
+            String::from_utf8_lossy(&chromium(&p, &["--dump-dom"], &page).stdout).into_owned();
+        for needle in [
+            "Record of processing (GDPR Art. 30)",
+            "Order fulfilment, invoicing and customer service",
+            "US (standard_contractual_clauses)",
+            "message: no Art. 9(2) condition",
+            "data/leads.csv</code> <em>no declaration</em>",
+            "What changed since",
+            "special-category-without-condition",
+            "forbidden-flow/no-health-in-models",
+        ] {
+            assert!(dom.contains(needle), "the rendered report lacks {needle}");
+        }
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let pdf = p.path("report.pdf");
+        chromium(
+            &p,
+            &[
+                &format!("--print-to-pdf={}", pdf.display()),
+                "--no-pdf-header-footer",
+            ],
+            &page,
+        );
+        let bytes = std::fs::read(&pdf).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+        let pages = regex::bytes::Regex::new(r"/Type\s*/Page[^s]")
+            .unwrap()
+            .find_iter(&bytes)
+            .count();
+        assert!((1..=40).contains(&pages), "{pages} pages");
+        let shot = dir.join("demo-report.png");
+        chromium(
+            &p,
+            &[
+                &format!("--screenshot={}", shot.display()),
+                "--window-size=1280,2000",
+                "--hide-scrollbars",
+            ],
+            &page,
+        );
+        let png = std::fs::read(&shot).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000,
+            "a screenshot"
+        );
+        eprintln!("screenshot of the demo report: {}", shot.display());
+    }
+
+    #[test]
+    fn the_html_report_renders_in_headless_chromium_with_its_lineage_picture() {
+        let p = demo();
+        let page = p.path("shop/report/report.html");
+        let out = chromium(&p, &["--dump-dom"], &page);
         let dom = String::from_utf8_lossy(&out.stdout);
         let log = String::from_utf8_lossy(&out.stderr);
         assert!(dom.contains("<svg id=\"lineage\""), "no lineage picture");
@@ -1108,4 +1179,71 @@ fn the_record_of_processing_lists_every_declared_dataset_and_what_was_not_declar
     );
     assert!(err.contains("transfers[0].safeguard"), "{err}");
     assert!(!p.path("report2/report.json").exists(), "nothing written");
+}
+
+/// Each tag carries the evidence of its detection, along lineage unchanged: the scan's ledger
+/// record, the version it read, its rule pack and mode, and its counts.
+#[test]
+fn every_tag_carries_the_evidence_of_its_detection() {
+    let p = demo();
+    let r: serde_json::Value = serde_json::from_str(&p.read("shop/report/report.json")).unwrap();
+    let ledger: Vec<serde_json::Value> = p
+        .read("shop/.piitrail/ledger.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let artifact = |path: &str| {
+        r["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["path"] == path)
+            .unwrap()
+            .clone()
+    };
+    let customers = artifact("data/customers.csv");
+    let clean = artifact("out/customers_clean.parquet");
+    let column = |a: &serde_json::Value, c: &str| {
+        a["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == c)
+            .unwrap()["tags"][0]
+            .clone()
+    };
+    let detected = column(&customers, "email");
+    let handed_on = column(&clean, "email_hash");
+    assert_eq!(handed_on["status"], "pseudonymised");
+    assert_eq!(handed_on["via"][0]["column"], "email");
+    // The inherited tag's evidence is its detection's.
+    assert_eq!(handed_on["evidence"], detected["evidence"]);
+    let e = &detected["evidence"];
+    assert_eq!(e["digest"], customers["digest"]);
+    assert_eq!(e["sampling"], "all 40 rows");
+    assert_eq!(e["non_null"], 40);
+    assert_eq!(e["basis"], "values");
+    assert!(
+        r["rule_packs"]
+            .as_array()
+            .unwrap()
+            .contains(&e["rule_pack"])
+    );
+    // The record named is the ledger's scan of that version.
+    let record = ledger
+        .iter()
+        .find(|x| x["hash"] == e["record"])
+        .expect("the evidence names a ledger record");
+    assert_eq!(record["kind"], "scan");
+    assert_eq!(record["scan"]["artifact"], "data/customers.csv");
+    assert_eq!(record["scan"]["digest"], customers["digest"]);
+    let scanned = record["scan"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "email")
+        .unwrap()["tags"][0]["evidence"]
+        .clone();
+    assert_eq!(e["matched"], scanned["matched"]);
+    assert!(e["matched"].as_u64().unwrap() >= 36, "{e}");
 }

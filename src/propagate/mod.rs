@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::ledger::{Body, ColumnRef, ExecutionRecord, Record};
+use crate::ledger::{Body, ColumnRef, ExecutionRecord, Record, ScanRecord};
 use crate::rules::GdprClass;
 
 /// How personal data arrived in a column, from the rawest.
@@ -75,6 +75,30 @@ pub struct Tag {
     pub origin: Origin,
     /// The rule that detected it (at the start of `via`).
     pub rule: String,
+    /// What the detection rests on, carried along `via` unchanged: the scan's counts and
+    /// mode, its rule pack and the ledger record that holds it.
+    pub evidence: Evidence,
+}
+
+/// The evidence of a detected tag ([`Tag::evidence`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// The scan's ledger record (its hash).
+    pub record: String,
+    /// The digest of the version the scan read.
+    pub digest: String,
+    /// The rule pack the scan judged by (`sha256:`); null for a tag a producer declared or a
+    /// scan recorded before packs were.
+    pub rule_pack: Option<String>,
+    /// How the rows were read (`all 40 rows`, `every row`, `16 evenly spaced chunks ...`), or
+    /// `declared` for a producer's tag.
+    pub sampling: String,
+    pub rows_scanned: u64,
+    /// Values the rule matched, of the column's non-null values it examined.
+    pub matched: u64,
+    pub non_null: u64,
+    /// `values`, `free_text`, `name` or `reference` ([`crate::scan::Evidence::basis`]).
+    pub basis: String,
 }
 
 impl Tag {
@@ -86,8 +110,8 @@ impl Tag {
                 && self.confidence > other.confidence)
     }
 
-    /// A tag a scan found (or a producer declared) in a column.
-    fn detected(t: &crate::scan::ColumnTag) -> Tag {
+    /// A tag a scan found (or a producer declared) in a column, with the record's evidence.
+    fn detected(t: &crate::scan::ColumnTag, scan: &ScanRecord, record: &str) -> Tag {
         Tag {
             category: t.category.clone(),
             gdpr_class: t.gdpr_class,
@@ -96,6 +120,16 @@ impl Tag {
             via: Vec::new(),
             origin: Origin::Detected,
             rule: t.rule.clone(),
+            evidence: Evidence {
+                record: record.to_string(),
+                digest: scan.digest.clone(),
+                rule_pack: scan.rule_pack.clone(),
+                sampling: scan.sampling.clone(),
+                rows_scanned: scan.rows_scanned,
+                matched: t.evidence.matched,
+                non_null: t.evidence.non_null,
+                basis: t.evidence.basis.clone(),
+            },
         }
     }
 
@@ -237,7 +271,7 @@ pub fn propagate(records: &[Record]) -> Propagation {
                 for c in &s.columns {
                     let set = v.declared.entry(c.name.clone()).or_default();
                     for t in &c.tags {
-                        offer(set, Tag::detected(t));
+                        offer(set, Tag::detected(t, s, &r.hash));
                     }
                 }
                 p.latest
@@ -253,7 +287,7 @@ pub fn propagate(records: &[Record]) -> Propagation {
                 for c in &s.columns {
                     let mut set = TagSet::new();
                     for t in &c.tags {
-                        offer(&mut set, Tag::detected(t));
+                        offer(&mut set, Tag::detected(t, s, &r.hash));
                     }
                     if !set.is_empty() {
                         v.detected.insert(c.name.clone(), set);
