@@ -589,6 +589,29 @@ mod interop {
         }
     }
 
+    /// `export fides` writes manifests the real `fideslang` validates, with categories of its
+    /// default taxonomy.
+    #[test]
+    fn fideslang_validates_the_exported_manifests() {
+        let p = demo();
+        in_shop(&p, &["export", "fides", "--out", "fides"]).expect(0);
+        let python = std::env::var("PIITRAIL_INTEROP_PYTHON")
+            .expect("PIITRAIL_INTEROP_PYTHON: ./scripts/test makes a venv with fideslang");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = std::process::Command::new(python)
+            .arg(root.join("tests/interop/fides_check.py"))
+            .arg(p.path("fides"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "fideslang refused a manifest: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok 3 manifests"));
+    }
+
     #[test]
     fn report_json_follows_its_published_schema() {
         let p = demo();
@@ -1246,4 +1269,37 @@ fn every_tag_carries_the_evidence_of_its_detection() {
         .clone();
     assert_eq!(e["matched"], scanned["matched"]);
     assert!(e["matched"].as_u64().unwrap() >= 36, "{e}");
+}
+
+/// `export fides`: one manifest per declared or detected dataset, each field with the
+/// categories declared and detected in it, and no raw value.
+#[test]
+fn export_fides_writes_a_manifest_per_dataset_with_its_fields_categories() {
+    let p = demo();
+    let out = in_shop(&p, &["export", "fides", "--out", "fides"])
+        .expect(0)
+        .stdout();
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("wrote ")).count(),
+        3,
+        "{out}"
+    );
+    let tickets = p.read("fides/example-shop_data_tickets_csv.yml");
+    for needle in [
+        "- fides_key: \"example-shop_data_tickets_csv\"",
+        "  name: \"data/tickets.csv\"",
+        "  description: \"Customer service (legal basis: contract)\"",
+        "  - name: \"tickets\"",
+        "    - name: \"message\"\n      data_categories:\n      - \"user.contact.email\"\n      - \"user.health_and_medical\"",
+    ] {
+        assert!(tickets.contains(needle), "{needle}:\n{tickets}");
+    }
+    let customers = p.read("fides/example-shop_data_customers_csv.yml");
+    assert!(
+        customers.contains(
+            "    - name: \"iban\"\n      data_categories:\n      - \"user.financial.bank_account\""
+        ),
+        "{customers}"
+    );
+    assert!(!customers.contains("@example"), "no raw values");
 }

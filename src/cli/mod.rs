@@ -8,6 +8,7 @@ pub mod audit;
 pub mod completions;
 pub mod demo;
 pub mod explain;
+pub mod export;
 pub mod gate;
 pub mod ingest;
 pub mod init;
@@ -112,6 +113,12 @@ pub enum Command {
         after_help = "Examples:\n  piitrail explain small-group\n  piitrail explain\n  piitrail explain undeclared-pii --format json"
     )]
     Explain(explain::Args),
+    /// Export the project's datasets for other tools (fideslang dataset manifests for Fides).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  piitrail export fides --out fides/"
+    )]
+    Export(export::Command),
     /// Check a signed report: its signature, and with --artifacts every artifact it names.
     #[command(
         after_help = "Examples:\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub\n  piitrail verify piitrail-report/report.dsse.json --key piitrail.pub --artifacts"
@@ -270,6 +277,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Explain(args) => explain::run(&ctx, args),
+        Command::Export(cmd) => export::run(&ctx, cmd),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),

@@ -5,6 +5,7 @@
 
 pub mod annotations;
 pub mod changes;
+pub mod fides;
 pub mod junit;
 pub mod picture;
 pub mod ropa;
@@ -602,19 +603,12 @@ fn recorded_scans(records: &[Record], prop: &Propagation) -> Vec<crate::scan::Ar
         .collect()
 }
 
-/// Propagates, builds the report, renders it, signs it when a key is given, and writes
-/// everything into `out` (each file atomically, and only once everything rendered).
-pub fn audit(
-    root: &std::path::Path,
-    out: &std::path::Path,
-    key: Option<&std::path::Path>,
-    since: Option<&std::path::Path>,
-    time: String,
-) -> Result<Written, AuditError> {
+/// The report of the project at `root`: its ledger verified and propagated, judged by its
+/// policy (the gate over every recorded scan), with its record of processing.
+pub fn assemble(root: &std::path::Path, time: String) -> Result<Report, AuditError> {
     let ledger = crate::ledger::Ledger::open(root)?;
     let rules = crate::policy::project_rules(root, &[], false)?;
     let config = Config::load(root, &rules)?;
-    let key = key.map(crate::sign::load_signing_key).transpose()?;
     let verification = ledger.verify()?;
     let mut records = ledger.load()?;
     // A broken ledger is reported on what precedes the break.
@@ -629,7 +623,28 @@ pub fn audit(
         policy_path: "piitrail.toml".into(),
         today: chrono::Local::now().date_naive(),
     });
-    let mut report = build(&records, &verification, &prop, &config, &rules, &gate, time);
+    Ok(build(
+        &records,
+        &verification,
+        &prop,
+        &config,
+        &rules,
+        &gate,
+        time,
+    ))
+}
+
+/// Propagates, builds the report, renders it, signs it when a key is given, and writes
+/// everything into `out` (each file atomically, and only once everything rendered).
+pub fn audit(
+    root: &std::path::Path,
+    out: &std::path::Path,
+    key: Option<&std::path::Path>,
+    since: Option<&std::path::Path>,
+    time: String,
+) -> Result<Written, AuditError> {
+    let key = key.map(crate::sign::load_signing_key).transpose()?;
+    let mut report = assemble(root, time)?;
     // The previous report: the one named, else the one this audit replaces in `out`.
     let previous = out.join("report.json");
     let since = since.or_else(|| previous.is_file().then_some(previous.as_path()));
