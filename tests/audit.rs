@@ -686,15 +686,7 @@ fn audit_propagates_through_unknown_functions_and_reports_disagreements() {
         .expect(0);
     p.run(&["audit", "--out", "report"]).expect(1);
     let r: serde_json::Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
-    let artifact = |path: &str| {
-        r["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["path"] == path)
-            .unwrap()
-            .clone()
-    };
+    let artifact = |path: &str| common::artifact_of(&r, path);
     let copy = artifact("out/copy.csv");
     let column = common::tags_of;
     let backwards = column(&copy, "backwards");
@@ -1215,26 +1207,10 @@ fn every_tag_carries_the_evidence_of_its_detection() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let artifact = |path: &str| {
-        r["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["path"] == path)
-            .unwrap()
-            .clone()
-    };
+    let artifact = |path: &str| common::artifact_of(&r, path);
     let customers = artifact("data/customers.csv");
     let clean = artifact("out/customers_clean.parquet");
-    let column = |a: &serde_json::Value, c: &str| {
-        a["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["name"] == c)
-            .unwrap()["tags"][0]
-            .clone()
-    };
+    let column = |a: &serde_json::Value, c: &str| common::tags_of(a, c)[0].clone();
     let detected = column(&customers, "email");
     let handed_on = column(&clean, "email_hash");
     assert_eq!(handed_on["status"], "pseudonymised");

@@ -108,6 +108,17 @@ impl Run {
     }
 }
 
+/// The artifact `path` of a report (`{"artifacts": [...]}`).
+pub fn artifact_of(report: &serde_json::Value, path: &str) -> serde_json::Value {
+    report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == path)
+        .unwrap_or_else(|| panic!("no artifact {path} in the report"))
+        .clone()
+}
+
 /// The tags of the column `name` in a scanned or reported artifact (`{"columns": [...]}`).
 pub fn tags_of(artifact: &serde_json::Value, name: &str) -> Vec<serde_json::Value> {
     artifact["columns"]
