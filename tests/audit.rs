@@ -1279,3 +1279,84 @@ fn export_fides_writes_a_manifest_per_dataset_with_its_fields_categories() {
     );
     assert!(!customers.contains("@example"), "no raw values");
 }
+
+/// `init --from-fides` seeds the record of processing from fideslang manifests: the demo's own
+/// export round-trips into declarations the gate accepts; a database manifest without a legal
+/// basis gives a commented entry to complete; a manifest that is not YAML is refused, nothing
+/// written.
+#[test]
+fn init_from_fides_seeds_the_record_of_processing() {
+    let p = demo();
+    in_shop(&p, &["export", "fides", "--out", "fides"]).expect(0);
+    let manifests = [
+        "fides/example-shop_data_customers_csv.yml",
+        "fides/example-shop_data_tickets_csv.yml",
+    ];
+    let mut args = vec!["--project", "seeded", "init", "--from-fides"];
+    args.extend(manifests);
+    std::fs::create_dir_all(p.path("seeded/data")).unwrap();
+    p.run(&args).expect(0);
+    let toml = p.read("seeded/piitrail.toml");
+    assert!(toml.contains("[[dataset]]\npath = \"data/customers.csv\"\npurpose = \"Order fulfilment, invoicing and customer service\"\nlegal_basis = \"contract\""), "{toml}");
+    assert!(
+        toml.contains("columns.iban = [\"user.financial.bank_account\"]"),
+        "{toml}"
+    );
+    for file in ["customers.csv", "tickets.csv"] {
+        std::fs::copy(
+            p.path(&format!("shop/data/{file}")),
+            p.path(&format!("seeded/data/{file}")),
+        )
+        .unwrap();
+    }
+    // Every personal column is declared by the seeded record; the health data in the tickets
+    // still lacks its Art. 9(2) condition, which Fides does not hold.
+    let gate = p
+        .run(&[
+            "--project",
+            "seeded",
+            "gate",
+            "seeded/data",
+            "--format",
+            "json",
+        ])
+        .expect(1)
+        .stdout();
+    let gate: serde_json::Value = serde_json::from_str(&gate).unwrap();
+    let rules: Vec<&str> = gate["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["special-category-without-condition"], "{gate}");
+
+    p.write(
+        "db.yml",
+        "dataset:\n  - fides_key: postgres_example\n    name: Postgres Example\n    collections:\n      - name: customer\n        fields:\n          - name: email\n            data_categories: [user.contact.email]\n          - name: address\n            fields:\n              - name: city\n                data_categories: [user.contact.address.city]\n          - name: id\n            data_categories: [system.operations]\n",
+    );
+    std::fs::create_dir_all(p.path("db")).unwrap();
+    std::fs::create_dir_all(p.path("bad")).unwrap();
+    p.run(&["--project", "db", "init", "--from-fides", "db.yml"])
+        .expect(0);
+    let toml = p.read("db/piitrail.toml");
+    for needle in [
+        "# Fides records no legal basis for a dataset: set legal_basis, then uncomment.",
+        "# path = \"customer\"",
+        "# columns.\"address.city\" = [\"user.contact.address.city\"]",
+        "left out: system.operations.",
+    ] {
+        assert!(toml.contains(needle), "{needle}:\n{toml}");
+    }
+    // What was written loads (an audit of the empty project reads it).
+    p.run(&["--project", "db", "audit", "--out", "db/report"])
+        .expect(0);
+
+    p.write("bad.yml", "dataset: [ {fides_key: x, collections: [ ]\n");
+    let err = p
+        .run(&["--project", "bad", "init", "--from-fides", "bad.yml"])
+        .expect(2)
+        .stderr();
+    assert!(err.contains("bad.yml"), "{err}");
+    assert!(!p.path("bad/piitrail.toml").exists(), "nothing written");
+}

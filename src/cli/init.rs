@@ -8,8 +8,36 @@ use crate::fsio::write_atomic;
 
 pub const TEMPLATE: &str = include_str!("../../templates/piitrail.toml");
 
-pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
-    create(&ctx.root, TEMPLATE)?;
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Seed piitrail.toml's record of processing from fideslang dataset manifests (YAML): one
+    /// [[dataset]] per collection, with its purpose, retention and field categories.
+    #[arg(long = "from-fides", value_name = "FILE", num_args = 1..)]
+    pub from_fides: Vec<std::path::PathBuf>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
+    let mut template = TEMPLATE.to_string();
+    if !args.from_fides.is_empty() {
+        let mut files = Vec::new();
+        for path in &args.from_fides {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("--from-fides {}: {e}", path.display())))?;
+            files.push((path.clone(), text));
+        }
+        let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
+        let seeded =
+            crate::report::fides::seed(&files, &rules).map_err(|e| UsageError(e.to_string()))?;
+        template.push_str(
+            "
+# ---- seeded from Fides (piitrail init --from-fides) ----
+",
+        );
+        template.push_str(&seeded);
+        // What is written must load: a seeded entry that does not is refused, not written.
+        crate::policy::Config::parse(&ctx.root.join("piitrail.toml"), &template, &rules)?;
+    }
+    create(&ctx.root, &template)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

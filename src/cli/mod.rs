@@ -47,8 +47,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create piitrail.toml and the ledger (.piitrail/ledger.jsonl) in the project folder.
-    #[command(after_help = "Examples:\n  piitrail init\n  piitrail init --project ../shop")]
-    Init,
+    #[command(
+        after_help = "Examples:\n  piitrail init\n  piitrail init --project ../shop\n  piitrail init --from-fides fides/customers.yml"
+    )]
+    Init(init::Args),
     /// Find the columns that hold personal data in CSV, TSV, Parquet, NDJSON and Arrow files.
     #[command(
         after_help = "Examples:\n  piitrail scan data/customers.csv\n  piitrail scan data/ --full --format json\n  piitrail scan export.csv --rules my-rules/ --show-examples"
@@ -265,7 +267,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Rules(cmd) => rules::run(&ctx, cmd),
         Command::Demo(args) => demo::run(&ctx, args),
-        Command::Init => init::run(&ctx),
+        Command::Init(args) => init::run(&ctx, args),
         Command::Ledger(cmd) => ledger::run(&ctx, cmd),
         Command::Run(args) => run::run(&ctx, args),
         Command::Record(args) => record::run(&ctx, args),

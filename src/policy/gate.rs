@@ -677,7 +677,7 @@ fn via(tag: &Tag) -> String {
 }
 
 /// A column name as a TOML key: bare when it can be, quoted otherwise.
-fn toml_key(name: &str) -> String {
+pub(crate) fn toml_key(name: &str) -> String {
     if !name.is_empty()
         && name
             .bytes()

@@ -90,3 +90,176 @@ pub fn manifests(project: &str, record: &[Processing]) -> Vec<Manifest> {
     }
     out
 }
+
+/// A fideslang manifest, as far as seeding piitrail.toml reads it (other keys are ignored).
+#[derive(serde::Deserialize)]
+struct FidesFile {
+    #[serde(default)]
+    dataset: Vec<FidesDataset>,
+}
+
+#[derive(serde::Deserialize)]
+struct FidesDataset {
+    fides_key: String,
+    name: Option<String>,
+    description: Option<String>,
+    retention: Option<String>,
+    #[serde(default)]
+    collections: Vec<FidesCollection>,
+}
+
+#[derive(serde::Deserialize)]
+struct FidesCollection {
+    name: String,
+    #[serde(default)]
+    fields: Vec<FidesField>,
+}
+
+#[derive(serde::Deserialize)]
+struct FidesField {
+    name: String,
+    #[serde(default)]
+    data_categories: Option<Vec<String>>,
+    #[serde(default)]
+    fields: Option<Vec<FidesField>>,
+}
+
+/// A manifest that could not be read, by file and place.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SeedError {
+    pub path: std::path::PathBuf,
+    pub message: String,
+}
+
+/// `[[dataset]]` entries for piitrail.toml from fideslang manifests (`init --from-fides`): one
+/// per collection, with the dataset's description as the purpose, its retention, and each
+/// field's categories that piitrail knows. Fides keeps no legal basis on a dataset: where the
+/// description does not carry one (`export fides` writes `(legal basis: contract)`), the entry
+/// is written commented out, to be completed. Nested fields become `parent.child` columns.
+pub fn seed(
+    files: &[(std::path::PathBuf, String)],
+    rules: &crate::rules::RuleSet,
+) -> Result<String, SeedError> {
+    use crate::policy::gate::toml_key;
+    // TOML basic strings take JSON's escapes.
+    let q = |s: &str| quoted(s);
+    let mut out = String::new();
+    for (path, text) in files {
+        let file: FidesFile = serde_norway::from_str(text).map_err(|e| SeedError {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if file.dataset.is_empty() {
+            return Err(SeedError {
+                path: path.clone(),
+                message: "no `dataset:` list: not a fideslang dataset manifest".into(),
+            });
+        }
+        for d in &file.dataset {
+            for c in &d.collections {
+                let (purpose, basis) = purpose_and_basis(d);
+                let is_path = d.collections.len() == 1
+                    && d.name
+                        .as_deref()
+                        .is_some_and(|n| n.contains('/') || n.contains('.'));
+                let dataset_path = if is_path {
+                    d.name.clone().unwrap_or_default()
+                } else {
+                    c.name.clone()
+                };
+                let mut columns = Vec::new();
+                let mut unknown = BTreeSet::new();
+                flatten(&c.fields, "", &mut |name, cats| {
+                    let known: Vec<String> = cats
+                        .iter()
+                        .filter(|k| rules.categories.contains_key(k.as_str()))
+                        .map(|k| q(k))
+                        .collect();
+                    unknown.extend(
+                        cats.iter()
+                            .filter(|k| !rules.categories.contains_key(k.as_str()))
+                            .cloned(),
+                    );
+                    if !known.is_empty() {
+                        columns.push(format!(
+                            "columns.{} = [{}]",
+                            toml_key(name),
+                            known.join(", ")
+                        ));
+                    }
+                });
+                let mut entry = vec![
+                    "[[dataset]]".to_string(),
+                    format!("path = {}", q(&dataset_path)),
+                    format!("purpose = {}", q(&purpose)),
+                ];
+                if let Some(b) = &basis {
+                    entry.push(format!("legal_basis = {}", q(b)));
+                } else {
+                    entry.push("legal_basis = \"\"  # consent | contract | legal_obligation | vital_interests | public_task | legitimate_interests".into());
+                }
+                if let Some(r) = &d.retention {
+                    entry.push(format!("retention = {}", q(r)));
+                }
+                entry.extend(columns);
+                out.push_str(&format!(
+                    "\n# From Fides dataset {}, collection {} ({}).\n",
+                    q(&d.fides_key),
+                    q(&c.name),
+                    path.display()
+                ));
+                if !is_path {
+                    out.push_str("# `path` is the collection's name: set it to the file, glob or table piitrail scans.\n");
+                }
+                if !unknown.is_empty() {
+                    let list: Vec<&str> = unknown.iter().map(String::as_str).collect();
+                    out.push_str(&format!(
+                        "# Categories piitrail does not know, left out: {}.\n",
+                        list.join(", ")
+                    ));
+                }
+                if basis.is_none() {
+                    out.push_str("# Fides records no legal basis for a dataset: set legal_basis, then uncomment.\n");
+                    for line in entry {
+                        out.push_str(&format!("# {line}\n"));
+                    }
+                } else {
+                    for line in entry {
+                        out.push_str(&line);
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The purpose and the legal basis a description holds (`PURPOSE (legal basis: BASIS)`).
+fn purpose_and_basis(d: &FidesDataset) -> (String, Option<String>) {
+    let text = d
+        .description
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| format!("from Fides dataset {}", d.fides_key));
+    if let Some((purpose, rest)) = text.rsplit_once(" (legal basis: ")
+        && let Some(basis) = rest.strip_suffix(')')
+        && crate::policy::LEGAL_BASES.contains(&basis)
+    {
+        return (purpose.to_string(), Some(basis.to_string()));
+    }
+    (text, None)
+}
+
+fn flatten(fields: &[FidesField], prefix: &str, f: &mut impl FnMut(&str, &[String])) {
+    for field in fields {
+        let name = format!("{prefix}{}", field.name);
+        if let Some(cats) = &field.data_categories {
+            f(&name, cats);
+        }
+        if let Some(inner) = &field.fields {
+            flatten(inner, &format!("{name}."), f);
+        }
+    }
+}
