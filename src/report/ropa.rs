@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::{Artifact, is_detected};
-use crate::policy::{Config, Declaration, Transfer, class_of};
+use crate::policy::{ColumnDeclaration, Config, Declaration, Transfer, class_of};
 use crate::rules::{GdprClass, RuleSet};
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,40 +104,15 @@ fn entry(
     all: &[Artifact],
 ) -> Processing {
     let mut cats: BTreeMap<String, Category> = BTreeMap::new();
-    let mut art9 = BTreeSet::new();
-    let mut art10 = BTreeSet::new();
+    let mut conditions = Conditions::default();
     let mut undeclared = BTreeSet::new();
     if let Some(d) = decl {
         for (column, c) in &d.columns {
             for category in &c.categories {
                 let class = class_of(rules, category);
-                let e = cats.entry(category.clone()).or_insert_with(|| Category {
-                    category: category.clone(),
-                    gdpr_class: class,
-                    columns: Vec::new(),
-                    declared: false,
-                    detected: false,
-                });
-                e.declared = true;
-                if !e.columns.contains(column) {
-                    e.columns.push(column.clone());
-                }
-                match class {
-                    Some(GdprClass::Special) => {
-                        art9.insert(Condition {
-                            column: column.clone(),
-                            category: category.clone(),
-                            condition: c.art9_condition.clone(),
-                        });
-                    }
-                    Some(GdprClass::Criminal) => {
-                        art10.insert(Condition {
-                            column: column.clone(),
-                            category: category.clone(),
-                            condition: c.art10_basis.clone(),
-                        });
-                    }
-                    _ => {}
+                mark(&mut cats, category, class, column).declared = true;
+                if let Some(class) = class {
+                    conditions.note(class, column, category, Some(c), false);
                 }
             }
         }
@@ -145,49 +120,18 @@ fn entry(
     for a in covered {
         for col in &a.columns {
             for t in col.tags.iter().filter(|t| is_detected(t)) {
-                let e = cats.entry(t.category.clone()).or_insert_with(|| Category {
-                    category: t.category.clone(),
-                    gdpr_class: Some(t.gdpr_class),
-                    columns: Vec::new(),
-                    declared: false,
-                    detected: false,
-                });
-                e.detected = true;
-                if !e.columns.contains(&col.name) {
-                    e.columns.push(col.name.clone());
-                }
-                let declared = decl.and_then(|d| d.columns.get(&col.name));
-                if !declared.is_some_and(|c| c.covers(&t.category)) {
+                mark(&mut cats, &t.category, Some(t.gdpr_class), &col.name).detected = true;
+                let declared = decl
+                    .and_then(|d| d.columns.get(&col.name))
+                    .filter(|c| c.covers(&t.category));
+                if declared.is_none() {
                     undeclared.insert(Place {
                         artifact: a.path.clone(),
                         column: col.name.clone(),
                         category: t.category.clone(),
                     });
                 }
-                let condition = |f: fn(&crate::policy::ColumnDeclaration) -> Option<String>| {
-                    declared.filter(|c| c.covers(&t.category)).and_then(f)
-                };
-                match t.gdpr_class {
-                    GdprClass::Special
-                        if !art9.iter().any(|c: &Condition| c.column == col.name) =>
-                    {
-                        art9.insert(Condition {
-                            column: col.name.clone(),
-                            category: t.category.clone(),
-                            condition: condition(|c| c.art9_condition.clone()),
-                        });
-                    }
-                    GdprClass::Criminal
-                        if !art10.iter().any(|c: &Condition| c.column == col.name) =>
-                    {
-                        art10.insert(Condition {
-                            column: col.name.clone(),
-                            category: t.category.clone(),
-                            condition: condition(|c| c.art10_basis.clone()),
-                        });
-                    }
-                    _ => {}
-                }
+                conditions.note(t.gdpr_class, &col.name, &t.category, declared, true);
             }
         }
     }
@@ -215,9 +159,71 @@ fn entry(
         security: decl.map(|d| d.security.clone()).unwrap_or_default(),
         categories: cats.into_values().collect(),
         undeclared: undeclared.into_iter().collect(),
-        art9: art9.into_iter().collect(),
-        art10: art10.into_iter().collect(),
+        art9: conditions.art9.into_iter().collect(),
+        art10: conditions.art10.into_iter().collect(),
         reaches: reaches.into_iter().collect(),
+    }
+}
+
+/// The record's entry for `category`, made on first sight, with `column` among its columns.
+fn mark<'a>(
+    cats: &'a mut BTreeMap<String, Category>,
+    category: &str,
+    class: Option<GdprClass>,
+    column: &str,
+) -> &'a mut Category {
+    let e = cats
+        .entry(category.to_string())
+        .or_insert_with(|| Category {
+            category: category.to_string(),
+            gdpr_class: class,
+            columns: Vec::new(),
+            declared: false,
+            detected: false,
+        });
+    if !e.columns.iter().any(|c| c == column) {
+        e.columns.push(column.to_string());
+    }
+    e
+}
+
+/// The Art. 9 and Art. 10 columns of an entry, with the condition their declaration gives.
+#[derive(Default)]
+struct Conditions {
+    art9: BTreeSet<Condition>,
+    art10: BTreeSet<Condition>,
+}
+
+impl Conditions {
+    /// Notes a special-category or criminal column (other classes are not noted); with
+    /// `first`, only when its column has none yet.
+    fn note(
+        &mut self,
+        class: GdprClass,
+        column: &str,
+        category: &str,
+        declared: Option<&ColumnDeclaration>,
+        first: bool,
+    ) {
+        let (set, condition) = match class {
+            GdprClass::Special => (
+                &mut self.art9,
+                declared.and_then(|c| c.art9_condition.clone()),
+            ),
+            GdprClass::Criminal => (
+                &mut self.art10,
+                declared.and_then(|c| c.art10_basis.clone()),
+            ),
+            _ => return,
+        };
+        if first && set.iter().any(|c| c.column == column) {
+            return;
+        }
+        set.insert(Condition {
+            column: column.to_string(),
+            category: category.to_string(),
+            condition,
+        });
     }
 }
 
