@@ -311,8 +311,13 @@ fn open(store: Store, url: &url::Url) -> Result<Arc<dyn ObjectStore>, ScanError>
             .with_url(text)
             .build()
             .map(|s| Arc::new(s) as _),
+        // A web server is named by its origin: the port is part of it, and plain `http://`
+        // (which the user wrote) is allowed.
         Store::Https => object_store::http::HttpBuilder::new()
-            .with_url(&bucket_url)
+            .with_url(url.origin().ascii_serialization())
+            .with_client_options(
+                object_store::ClientOptions::new().with_allow_http(url.scheme() == "http"),
+            )
             .build()
             .map(|s| Arc::new(s) as _),
     };

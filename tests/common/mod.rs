@@ -8,6 +8,8 @@ use assert_cmd::Command;
 
 #[cfg(feature = "interop")]
 pub mod moto;
+#[cfg(feature = "interop")]
+pub mod servers;
 
 pub struct Project {
     pub dir: tempfile::TempDir,

@@ -2,58 +2,34 @@
 //! 127.0.0.1 and a free port for one test and stopped when dropped.
 
 use super::Project;
+use super::servers::{Server, free_port, start};
 
 /// A moto S3 server on 127.0.0.1 for one test: stopped when dropped.
 pub struct Moto {
-    child: std::process::Child,
+    _server: Server,
     pub endpoint: String,
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn python() -> String {
-    std::env::var("PIITRAIL_INTEROP_PYTHON").expect(
-        "PIITRAIL_INTEROP_PYTHON is not set: run ./scripts/test, which installs moto[server] in its venv",
-    )
-}
+use super::servers::python;
 
 pub fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // Owned by `Moto` at once: dropped (killed and waited for) on every path.
-    let server = Moto {
-        child: std::process::Command::new(python())
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("moto's server starts (moto[server] in the interop venv)"),
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    // Bounded wait for it to listen.
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    let port = free_port();
+    let server = start(
+        "moto's S3 server (moto[server] in the interop venv)",
+        std::process::Command::new(python()).args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ]),
+        port,
+    );
+    Moto {
+        endpoint: server.endpoint(),
+        _server: server,
     }
-    drop(server);
-    panic!("moto's S3 server did not listen on 127.0.0.1:{port} within 10 s");
 }
 
 /// Runs a boto3 script against `m` (`s3` is the client, `sys` imported) in `dir`, with `args`

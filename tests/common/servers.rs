@@ -1,0 +1,62 @@
+//! Throwaway servers for the interop tests: each started on 127.0.0.1 and a free port for one
+//! test, waited for (bounded), and killed when dropped. What a server is started from comes
+//! from `./scripts/test`, which installs it; a missing one fails the test, naming what to run.
+
+/// A server process listening on 127.0.0.1: killed and waited for when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `cmd` (which must listen on 127.0.0.1:`port`) and waits at most 20 s for it to listen.
+pub fn start(what: &str, cmd: &mut std::process::Command, port: u16) -> Server {
+    // Owned by `Server` at once: dropped (killed and waited for) on every path.
+    let server = Server {
+        child: cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{what} does not start ({e}): run ./scripts/test, which installs it")
+            }),
+        port,
+    };
+    for _ in 0..400 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(server);
+    panic!("{what} did not listen on 127.0.0.1:{port} within 20 s");
+}
+
+/// The interop venv's Python (`./scripts/test` sets it).
+pub fn python() -> String {
+    std::env::var("PIITRAIL_INTEROP_PYTHON").expect(
+        "PIITRAIL_INTEROP_PYTHON is not set: run ./scripts/test, which installs the interop venv",
+    )
+}
