@@ -415,6 +415,7 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
         require_byte: None,
         min_digits: 0,
         max_digits: usize::MAX,
+        refuse_at: false,
     };
     if let Some(p) = &r.prefilter {
         prefilter.min_len = p.min_len.unwrap_or(1);
@@ -443,6 +444,11 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
     }
     if ctx.problems.len() > before {
         return None;
+    }
+    if r.sparse
+        && let Some(v) = &value
+    {
+        prefilter.refuse_at = super::pattern::never_holds(v.as_str(), b'@');
     }
     let dictionary: std::collections::HashSet<String> =
         r.dictionary.iter().map(|d| dictionary_key(d)).collect();

@@ -73,6 +73,10 @@ pub struct Prefilter {
     pub require_byte: Option<u8>,
     pub min_digits: usize,
     pub max_digits: usize,
+    /// No match holds an `@` ([`pattern::never_holds`] of the value pattern): worked out for the
+    /// sparse rules only, which meet every value of every column (the IBAN and card rules are
+    /// not walked over a column of e-mail addresses).
+    pub refuse_at: bool,
 }
 
 /// Facts about one value, computed once and shared by every rule's prefilter.
@@ -187,6 +191,7 @@ impl Prefilter {
             && shape.len <= self.max_len
             && shape.digits >= self.min_digits
             && shape.digits <= self.max_digits
+            && !(self.refuse_at && shape.has_at)
             && match self.require_byte {
                 None => true,
                 Some(b'@') => shape.has_at,

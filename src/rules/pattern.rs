@@ -56,6 +56,9 @@ struct Shared {
 pub struct Dfa {
     dfa: dense::DFA<Vec<u32>>,
     start: StateID,
+    /// Per byte, whether a match may end with it ([`Dfa::last_bytes`]): a value ending
+    /// otherwise is refused before its walk (a timestamp's `Z` for a card number).
+    ends: [bool; 256],
 }
 
 impl Dfa {
@@ -81,7 +84,42 @@ impl Dfa {
             .or_else(ascii)?;
         let start = start::Config::new().anchored(regex_automata::Anchored::Yes);
         let start = dfa.start_state(&start).ok()?;
-        Some(Dfa { dfa, start })
+        let ends = Self::last_bytes(&dfa, start)?;
+        Some(Dfa { dfa, start, ends })
+    }
+
+    /// The bytes a match may end with: those whose step, from a state reachable from the
+    /// start, leads to a state where the value may end in a match. Every non-ASCII byte may
+    /// end one: an ASCII-only DFA quits on them and the regex answers for such values.
+    /// `None` past [`Dfa::PAIRS`] states (no DFA then).
+    fn last_bytes(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Option<[bool; 256]> {
+        let mut ends = [false; 256];
+        ends[0x80..].fill(true);
+        let mut seen = std::collections::HashSet::from([start]);
+        let mut todo = vec![start];
+        while let Some(s) = todo.pop() {
+            for b in 0..=255u8 {
+                let t = dfa.next_state(s, b);
+                if dfa.is_dead_state(t) {
+                    continue;
+                }
+                if dfa.is_quit_state(t) {
+                    ends[b as usize] = true;
+                    continue;
+                }
+                let end = dfa.next_eoi_state(t);
+                if dfa.is_match_state(end) || dfa.is_quit_state(end) {
+                    ends[b as usize] = true;
+                }
+                if seen.insert(t) {
+                    if seen.len() > Self::PAIRS {
+                        return None;
+                    }
+                    todo.push(t);
+                }
+            }
+        }
+        Some(ends)
     }
 
     /// Can a value starting with `b` match? False only when the DFA dies on `b`.
@@ -94,6 +132,11 @@ impl Dfa {
     /// byte for an ASCII-only DFA), and then the regex answers.
     #[inline]
     pub fn matches(&self, value: &str) -> Option<bool> {
+        if let Some(&last) = value.as_bytes().last()
+            && !self.ends[last as usize]
+        {
+            return Some(false);
+        }
         let dfa = &self.dfa;
         let mut s = self.start;
         for &b in value.as_bytes() {
@@ -268,6 +311,34 @@ impl Pattern {
     }
 }
 
+/// Whether no match of `source` (a pattern as the regex crate reads it) can hold the ASCII
+/// byte `b`: no literal and no class of its syntax tree has it. False where the pattern does
+/// not parse (the regex then reports it). A cheap rejection for the rules that meet every
+/// value: an IBAN pattern never matches a value holding an `@`.
+pub fn never_holds(source: &str, b: u8) -> bool {
+    debug_assert!(b.is_ascii());
+    regex_syntax::parse(source).is_ok_and(|hir| !may_hold(&hir, b))
+}
+
+fn may_hold(hir: &regex_syntax::hir::Hir, b: u8) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        // An ASCII byte in UTF-8 is that character: no other character's bytes hold it.
+        HirKind::Literal(lit) => lit.0.contains(&b),
+        HirKind::Class(Class::Unicode(c)) => {
+            let ch = char::from(b);
+            c.ranges().iter().any(|r| r.start() <= ch && ch <= r.end())
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            c.ranges().iter().any(|r| r.start() <= b && b <= r.end())
+        }
+        HirKind::Repetition(r) => may_hold(&r.sub, b),
+        HirKind::Capture(c) => may_hold(&c.sub, b),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(|h| may_hold(h, b)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +452,33 @@ mod tests {
         }
         assert!(built >= 30, "{built} DFAs");
         assert!(matched > 1_000, "{matched} matches");
+    }
+
+    /// A DFA knows the bytes its matches end with, and refuses other values before the walk;
+    /// the syntax tree knows the bytes no match holds.
+    #[test]
+    fn last_bytes_and_absent_bytes_come_from_the_pattern() {
+        let card = Dfa::build("^(?:[0-9](?:[ -]?[0-9]){11,18})$").unwrap();
+        for b in b'0'..=b'9' {
+            assert!(card.ends[b as usize]);
+        }
+        for b in [b'Z', b' ', b'-', b'a', b'@'] {
+            assert!(!card.ends[b as usize], "{}", b as char);
+        }
+        assert_eq!(card.matches("2024-03-12T10:22:00Z"), Some(false));
+        assert_eq!(card.matches("4111 1111 1111 1111"), Some(true));
+        // An ASCII-only DFA leaves a value ending in another script to the regex.
+        let name = Dfa::build(r"^(?:\b\p{L}+\b)$").unwrap();
+        assert_eq!(name.matches("José"), None);
+
+        let iban = r"^(?:(?i)[a-z]{2}[0-9]{2}(?: ?[a-z0-9]){11,30})$";
+        assert!(never_holds(iban, b'@'));
+        assert!(!never_holds(iban, b' '));
+        assert!(!never_holds(iban, b'K'), "(?i) folds k to K");
+        assert!(!never_holds(r"^(?:.+)$", b'@'));
+        assert!(!never_holds(r"^(?:[^x]+)$", b'@'));
+        assert!(!never_holds(r"^(?:a|b@c)$", b'@'));
+        assert!(!never_holds("(", b'@'), "unparsable: no claim");
     }
 
     /// The subset proof agrees with the patterns: every built-in pair it calls a subset has no

@@ -303,7 +303,41 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"GL", 18),
 ];
 
+/// [`IBAN_LENGTHS`] by country code, letters `A`..`Z` as 0..26 (`0`: no such country): one
+/// load instead of a search, asked before anything is copied, since most values a column's
+/// pattern lets through (hex digests, codes) name no IBAN country.
+const IBAN_LENGTH_BY_CODE: [u8; 26 * 26] = {
+    let mut table = [0u8; 26 * 26];
+    let mut i = 0;
+    while i < IBAN_LENGTHS.len() {
+        let (code, len) = IBAN_LENGTHS[i];
+        table[(code[0] - b'A') as usize * 26 + (code[1] - b'A') as usize] = len as u8;
+        i += 1;
+    }
+    table
+};
+
+/// The IBAN length of a country code (either case), if it is one.
+#[inline]
+fn iban_length(a: u8, b: u8) -> Option<usize> {
+    let (a, b) = (a.to_ascii_uppercase(), b.to_ascii_uppercase());
+    if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+        return None;
+    }
+    match IBAN_LENGTH_BY_CODE[(a - b'A') as usize * 26 + (b - b'A') as usize] {
+        0 => None,
+        len => Some(len as usize),
+    }
+}
+
 fn iban(text: &str) -> bool {
+    let mut code = text.bytes().filter(|&b| b != b' ');
+    let (Some(a), Some(b)) = (code.next(), code.next()) else {
+        return false;
+    };
+    let Some(len) = iban_length(a, b) else {
+        return false;
+    };
     let mut buf = [0u8; 34];
     let mut n = 0;
     for b in text.bytes() {
@@ -320,10 +354,6 @@ fn iban(text: &str) -> bool {
         return false;
     }
     let s = &buf[..n];
-    let country: [u8; 2] = [s[0], s[1]];
-    let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(c, _)| **c == country) else {
-        return false;
-    };
     if n != len || !s[2].is_ascii_digit() || !s[3].is_ascii_digit() {
         return false;
     }
@@ -717,6 +747,7 @@ fn image(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::Validator::{self, *};
+    use super::{IBAN_LENGTH_BY_CODE, IBAN_LENGTHS, iban_length};
 
     fn ok(v: Validator, s: &str) {
         assert!(v.check(s), "{} should accept {s}", v.name());
@@ -757,6 +788,20 @@ mod tests {
         ok(Imei, "490154203237518");
         bad(Imei, "490154203237519");
         bad(Imei, "49015420323751");
+    }
+
+    #[test]
+    fn iban_country_table_holds_every_registry_entry_in_either_case() {
+        for (code, len) in IBAN_LENGTHS {
+            assert_eq!(iban_length(code[0], code[1]), Some(*len));
+            let lower = code.to_ascii_lowercase();
+            assert_eq!(iban_length(lower[0], lower[1]), Some(*len));
+        }
+        let known = IBAN_LENGTH_BY_CODE.iter().filter(|&&l| l != 0).count();
+        assert_eq!(known, IBAN_LENGTHS.len(), "no code listed twice");
+        for (a, b) in [(b'Q', b'Q'), (b'1', b'2'), (b'@', b'A'), (0xC3, b'A')] {
+            assert_eq!(iban_length(a, b), None);
+        }
     }
 
     #[test]
