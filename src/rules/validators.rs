@@ -714,6 +714,12 @@ const PICTURES: &[&[u8]] = &[
 /// The OLE object header that Access and SQL Server put before a picture (Northwind's Photo).
 const OLE_HEADER: &[u8] = b"\x15\x1C";
 
+/// Whether decoded bytes starting with `b` may be a picture: the first byte of a signature or
+/// of the OLE header.
+fn opens_picture(b: u8) -> bool {
+    PICTURES.iter().any(|p| p[0] == b) || OLE_HEADER[0] == b
+}
+
 fn image(text: &str) -> bool {
     use base64::Engine;
     let t = text.trim();
@@ -722,6 +728,25 @@ fn image(text: &str) -> bool {
         .strip_prefix("0x")
         .or_else(|| t.strip_prefix("0X"))
         .unwrap_or(t);
+    // The first byte decides most values: read as hex and as base64, it opens no picture and
+    // no OLE header, so nothing else is read or decoded (a digest column, an IBAN).
+    let hex_first = hex
+        .get(..2)
+        .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .and_then(|h| u8::from_str_radix(h, 16).ok());
+    let mut group = [0u8; 3];
+    let base64_first = t
+        .get(..4)
+        .and_then(|h| {
+            base64::engine::general_purpose::STANDARD
+                .decode_slice(h, &mut group)
+                .ok()
+        })
+        .filter(|&n| n > 0)
+        .map(|_| group[0]);
+    if !hex_first.is_some_and(opens_picture) && !base64_first.is_some_and(opens_picture) {
+        return false;
+    }
     let bytes = if hex.len() >= 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         let head = &hex[..hex.len().min(600) & !1];
         ::hex::decode(head).ok()
@@ -788,6 +813,43 @@ mod tests {
         ok(Imei, "490154203237518");
         bad(Imei, "490154203237519");
         bad(Imei, "49015420323751");
+    }
+
+    /// Pictures in hex (with or without `0x`, behind an OLE header) and in base64 are found; a
+    /// value whose first decoded byte opens no picture is refused before the rest is decoded.
+    #[test]
+    fn pictures_by_their_signature_in_hex_or_base64() {
+        let gif = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            b"GIF89a\x01\x00\x01\x00\x80\x00\x00",
+        );
+        let png = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            b"\x89PNG\r\n\x1A\n\x00\x00\x00\rIHDR",
+        );
+        let ole = format!("151C{}FFD8FFE000104A464946", "00".repeat(30));
+        for v in [
+            "ffd8ffe000104a46494600010100",
+            "0x424D3E000000000000003E000000",
+            gif.as_str(),
+            png.as_str(),
+            ole.as_str(),
+        ] {
+            ok(Image, v);
+        }
+        let text = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            b"hello world, this is text",
+        );
+        for v in [
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "DE89370400440532013000",
+            "ffd8ff",
+            "151C000000000000000000000000",
+            text.as_str(),
+        ] {
+            bad(Image, v);
+        }
     }
 
     #[test]
