@@ -620,6 +620,20 @@ mod tests {
     use super::*;
     use crate::ledger::{ArtifactRecord, Body};
 
+    /// An artifact record of about `pad` bytes, told apart by `seq`.
+    fn artifact(seq: u64, pad: usize) -> Body {
+        Body::Artifact(ArtifactRecord {
+            path: format!("data/{}/{seq}.csv", "x".repeat(pad)),
+            digest: format!("sha256:{seq:064x}"),
+            size: seq,
+            format: "csv".into(),
+            role: "dataset".into(),
+            schema: vec![],
+            previous: None,
+            aliases: Vec::new(),
+        })
+    }
+
     /// A ledger of `n` records of about 1 KB each (no valid chain: `load` does not check it).
     fn ledger_of(n: u64) -> (tempfile::TempDir, Ledger, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
@@ -629,16 +643,7 @@ mod tests {
             let r = Record {
                 seq,
                 time: "2026-11-26T00:00:00Z".into(),
-                body: Body::Artifact(ArtifactRecord {
-                    path: format!("data/{}/{seq}.csv", "x".repeat(900)),
-                    digest: format!("sha256:{seq:064x}"),
-                    size: seq,
-                    format: "csv".into(),
-                    role: "dataset".into(),
-                    schema: vec![],
-                    previous: None,
-                    aliases: Vec::new(),
-                }),
+                body: artifact(seq, 900),
                 prev: GENESIS.into(),
                 hash: GENESIS.into(),
             };
@@ -668,20 +673,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join(".piitrail")).unwrap();
         std::fs::write(dir.path().join(".piitrail/ledger.jsonl"), "").unwrap();
         let ledger = Ledger::open(dir.path()).unwrap();
-        let bodies: Vec<Body> = (1..=15_000u64)
-            .map(|seq| {
-                Body::Artifact(ArtifactRecord {
-                    path: format!("data/{}/{seq}.csv", "x".repeat(400)),
-                    digest: format!("sha256:{seq:064x}"),
-                    size: seq,
-                    format: "csv".into(),
-                    role: "dataset".into(),
-                    schema: vec![],
-                    previous: None,
-                    aliases: Vec::new(),
-                })
-            })
-            .collect();
+        let bodies: Vec<Body> = (1..=15_000u64).map(|seq| artifact(seq, 400)).collect();
         let records = ledger.append(bodies).unwrap();
         let path = dir.path().join(".piitrail/ledger.jsonl");
         let good = std::fs::read(&path).unwrap();
