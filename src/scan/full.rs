@@ -454,6 +454,32 @@ mod tests {
     use super::*;
     use crate::scan::Mode;
 
+    /// Writes `text` as `name` in `dir`, and a full scan of it with the built-in rules.
+    fn csv_full(dir: &std::path::Path, name: &str, text: &str, digest: bool) -> (Source, Request) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let src = Source {
+            path: path.clone(),
+            format: Format::Csv,
+            size: text.len() as u64,
+        };
+        let rules = crate::rules::load(&crate::rules::Sources {
+            builtin: true,
+            extra: vec![],
+        })
+        .unwrap();
+        let req = Request {
+            paths: vec![path],
+            mode: Mode::Full,
+            rules: Arc::new(rules),
+            root: dir.to_path_buf(),
+            show_examples: false,
+            digest,
+            tables: Vec::new(),
+        };
+        (src, req)
+    }
+
     /// Once the other rules have left a column, only the sparse ones ask its values, and the
     /// e-mail rule only where an `@` was seen in that column's run (by the splitter, or in an
     /// array's bytes): one short address among 80,000 order states, past the point where the
@@ -462,7 +488,6 @@ mod tests {
     #[test]
     fn one_address_in_a_column_without_at_signs_is_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("orders.csv");
         let mut text = String::from("id,state,mail\n");
         for i in 0..80_000u64 {
             let state = if i == 70_001 {
@@ -472,28 +497,8 @@ mod tests {
             };
             text.push_str(&format!("{i},{state},u{i}@example.com\n"));
         }
-        std::fs::write(&path, &text).unwrap();
-        let src = Source {
-            path: path.clone(),
-            format: Format::Csv,
-            size: text.len() as u64,
-        };
-        let rules = Arc::new(
-            crate::rules::load(&crate::rules::Sources {
-                builtin: true,
-                extra: vec![],
-            })
-            .unwrap(),
-        );
-        let req = Request {
-            paths: vec![path],
-            mode: Mode::Full,
-            rules: rules.clone(),
-            root: dir.path().to_path_buf(),
-            show_examples: false,
-            digest: false,
-            tables: Vec::new(),
-        };
+        let (src, req) = csv_full(dir.path(), "orders.csv", &text, false);
+        let rules = req.rules.clone();
         let header = source::csv_header(&src).unwrap();
         let frame = scan_frame_full(&req, &src).unwrap().0;
         for (block, m) in [(1024, None), (BLOCK, None), (0, Some(frame))] {
@@ -538,7 +543,6 @@ mod tests {
     #[test]
     fn the_line_reader_counts_as_datafusion_does() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("people.csv");
         let mut text = String::from("id;email;phone;iban;note;city\n");
         for i in 0..15_000u64 {
             let line = match i % 11 {
@@ -557,27 +561,7 @@ mod tests {
             text.push_str(&line);
             text.push('\n');
         }
-        std::fs::write(&path, &text).unwrap();
-        let src = Source {
-            path: path.clone(),
-            format: Format::Csv,
-            size: text.len() as u64,
-        };
-        let req = Request {
-            paths: vec![path],
-            mode: Mode::Full,
-            rules: Arc::new(
-                crate::rules::load(&crate::rules::Sources {
-                    builtin: true,
-                    extra: vec![],
-                })
-                .unwrap(),
-            ),
-            root: dir.path().to_path_buf(),
-            show_examples: false,
-            digest: true,
-            tables: Vec::new(),
-        };
+        let (src, req) = csv_full(dir.path(), "people.csv", &text, true);
         let header = source::csv_header(&src).unwrap();
         let (lines, read, digest) = scan_csv_lines(&req, &src, &header, BLOCK)
             .unwrap()
