@@ -492,24 +492,11 @@ for node, inputs, outputs, state in steps:
 
     #[test]
     fn a_store_written_by_ml_metadata_is_ingested() {
-        let python = std::env::var("PIITRAIL_INTEROP_PYTHON")
-            .expect("PIITRAIL_INTEROP_PYTHON: ./scripts/test makes a venv with ml-metadata");
         let p = project();
         p.write("build.py", BUILD);
-        let out = std::process::Command::new(python)
-            .current_dir(p.dir.path())
-            .args([
-                "build.py",
-                &p.path("metadata.sqlite").to_string_lossy(),
-                &root(&p),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let store = p.path("metadata.sqlite");
+        let store = store.to_string_lossy();
+        common::servers::python_stdout(p.dir.path(), &["build.py", &store, &root(&p)]);
         check_ingest(&p, "metadata.sqlite");
     }
 }

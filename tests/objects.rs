@@ -87,14 +87,7 @@ fn objects_under_an_s3_prefix_are_scanned_like_local_files_and_named_by_url() {
 
 /// 200 customers, one line each, the subject (`user7@example.org`) on line 9 (row 8).
 fn customers() -> String {
-    let mut customers = String::from("customer_id,full_name,email,phone\n");
-    for i in 0..200 {
-        customers.push_str(&format!(
-            "{i},Anna Kowalski,user{i}@example.org,+49 30 {:07}\n",
-            1_234_000 + i
-        ));
-    }
-    customers
+    common::shop_customers(200, false)
 }
 
 /// A project whose data roots hold the bucket, with the shop's objects scanned and recorded.
@@ -174,11 +167,7 @@ fn a_subjects_rows_are_found_and_erased_in_an_object_which_is_replaced_whole() {
         ],
     );
     assert_eq!(done.code(), 0, "{}{}", done.stdout(), done.stderr());
-    let kept: String = theirs
-        .lines()
-        .filter(|l| !l.starts_with("7,"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let kept = common::without_subject(&theirs);
     assert_eq!(
         String::from_utf8(common::moto::download(&m, "shop/customers.csv")).unwrap(),
         kept,

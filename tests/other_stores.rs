@@ -14,19 +14,12 @@
 
 mod common;
 
-use common::servers::{Server, free_port, python, start};
+use common::servers::{Server, free_port, python, python_stdout, start};
 use common::{Project, Run};
 
-/// 120 customers; the subject (`user7@example.org`) on line 9.
+/// 120 customers with their IBANs; the subject (`user7@example.org`) on line 9.
 fn customers() -> String {
-    let mut customers = String::from("customer_id,full_name,email,phone,iban\n");
-    for i in 0..120 {
-        customers.push_str(&format!(
-            "{i},Anna Kowalski,user{i}@example.org,+49 30 {:07},DE89370400440532013000\n",
-            1_234_000 + i
-        ));
-    }
-    customers
+    common::shop_customers(120, true)
 }
 
 fn shop() -> Project {
@@ -79,19 +72,11 @@ fn blob_script(az: &Server, dir: &std::path::Path, body: &str, args: &[&str]) ->
          {body}",
         az.endpoint()
     );
-    let out = std::process::Command::new(python())
-        .current_dir(dir)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let args: Vec<&str> = ["-c", script.as_str()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    python_stdout(dir, &args)
 }
 
 fn run_az(az: &Server, p: &Project, args: &[&str]) -> Run {
@@ -171,11 +156,7 @@ fn blobs_in_azure_storage_are_scanned_recorded_and_erased_like_s3_objects() {
         "sys.stdout.buffer.write(c.download_blob('shop/customers.csv').readall())\n",
         &[],
     );
-    let kept: String = customers()
-        .lines()
-        .filter(|l| !l.starts_with("7,"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let kept = common::without_subject(&customers());
     assert_eq!(
         String::from_utf8(now).unwrap(),
         kept,

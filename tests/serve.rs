@@ -475,22 +475,12 @@ print(run_id)
 
     #[test]
     fn the_openlineage_python_client_posts_to_serve() {
-        let python = std::env::var("PIITRAIL_INTEROP_PYTHON")
-            .expect("PIITRAIL_INTEROP_PYTHON: ./scripts/test makes a venv with openlineage-python");
         let p = project();
         let server = Server::start(&p, &["--token-file", "token"]);
         p.write("client.py", CLIENT);
-        let out = std::process::Command::new(python)
-            .current_dir(p.dir.path())
-            .args(["client.py", &format!("http://{}", server.addr), TOKEN])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let run_id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let url = format!("http://{}", server.addr);
+        let out = common::servers::python_stdout(p.dir.path(), &["client.py", &url, TOKEN]);
+        let run_id = String::from_utf8(out).unwrap().trim().to_string();
         let (code, log) = server.stop();
         assert_eq!(code, 0);
         assert_eq!(

@@ -11,6 +11,34 @@ pub mod moto;
 #[cfg(feature = "interop")]
 pub mod servers;
 
+/// The shop's customers table: `n` customers, one line each, the subject (`user7@example.org`)
+/// on line 9 (row 8); with `iban`, an IBAN column too.
+pub fn shop_customers(n: u64, iban: bool) -> String {
+    let mut customers = String::from("customer_id,full_name,email,phone");
+    customers.push_str(if iban { ",iban\n" } else { "\n" });
+    for i in 0..n {
+        customers.push_str(&format!(
+            "{i},Anna Kowalski,user{i}@example.org,+49 30 {:07}",
+            1_234_000 + i
+        ));
+        customers.push_str(if iban {
+            ",DE89370400440532013000\n"
+        } else {
+            "\n"
+        });
+    }
+    customers
+}
+
+/// A customers table without the subject's row (customer 7): what an erasure leaves.
+pub fn without_subject(customers: &str) -> String {
+    customers
+        .lines()
+        .filter(|l| !l.starts_with("7,"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 pub struct Project {
     pub dir: tempfile::TempDir,
 }

@@ -54,6 +54,22 @@ pub fn start(what: &str, cmd: &mut std::process::Command, port: u16) -> Server {
     panic!("{what} did not listen on 127.0.0.1:{port} within 20 s");
 }
 
+/// Runs the interop venv's Python with `args` in `dir`; its standard output. A failure fails
+/// the test with Python's standard error.
+pub fn python_stdout(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(python())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The interop venv's Python (`./scripts/test` sets it).
 pub fn python() -> String {
     std::env::var("PIITRAIL_INTEROP_PYTHON").expect(
