@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, OffsetSizeTrait, RecordBatch};
+use datafusion::arrow::array::{
+    Array, ArrayAccessor, ArrayRef, AsArray, OffsetSizeTrait, RecordBatch,
+};
 use datafusion::arrow::datatypes::DataType;
 
 use crate::rules::{Dfa, Rule, RuleSet, ValueShape};
@@ -241,6 +243,9 @@ pub struct ColumnState {
     /// Indices of the counters still being evaluated: the hot loop only walks these.
     live_value: Vec<usize>,
     live_find: Vec<usize>,
+    /// Indices of the find counters counted on every text value (as `sparse_value`): their
+    /// `examined` is the column's text values, added once per fed run.
+    sparse_find: Vec<usize>,
     /// Indices of the value counters counted on every value ([`Counter::sparse`]): they never
     /// leave, so they are judged without per-value bookkeeping and their `examined` is the
     /// column's values, added once per fed run.
@@ -338,6 +343,8 @@ struct Seen {
     value: Vec<u8>,
     find: Vec<bool>,
     text: bool,
+    /// No sparse counter (value or find) had anything to count: a replay leaves them alone.
+    quiet: bool,
 }
 
 /// A bounded cache of [`Seen`] per distinct value. It gives up on a column whose values rarely
@@ -453,6 +460,8 @@ impl Matcher {
                 }
                 let (sparse_value, live_value): (Vec<usize>, Vec<usize>) =
                     (0..value.len()).partition(|&i: &usize| value[i].sparse);
+                let (sparse_find, live_find): (Vec<usize>, Vec<usize>) =
+                    (0..find.len()).partition(|&i: &usize| find[i].sparse);
                 let implied = Implied::new(&sparse_value, value.len());
                 ColumnState {
                     name: name.clone(),
@@ -461,7 +470,8 @@ impl Matcher {
                     non_null: 0,
                     text_like: 0,
                     live_value,
-                    live_find: (0..find.len()).collect(),
+                    live_find,
+                    sparse_find,
                     sparse_value,
                     value,
                     find,
@@ -503,10 +513,10 @@ impl Matcher {
             keep_examples,
             columns: states,
         } = self;
-        for (k, (state, values)) in states.iter_mut().zip(columns).enumerate() {
-            if !column_done(state) {
-                let values = values.iter().map(|f| f.of(text));
-                let holds = holds.get(k).copied().unwrap_or(Holds::ANY);
+        for (k, (state, fields)) in states.iter_mut().zip(columns).enumerate() {
+            let holds = holds.get(k).copied().unwrap_or(Holds::ANY);
+            if !column_done(state) && !short_run(rules, state, text, fields, holds) {
+                let values = fields.iter().map(|f| f.of(text));
                 each(values, rules, state, *stop, *keep_examples, holds);
             }
         }
@@ -618,6 +628,12 @@ impl Field {
     fn of(self, text: &str) -> Option<&str> {
         text.get(self.start as usize..self.end as usize)
     }
+
+    /// Its length in bytes (0 for a missing field).
+    #[inline]
+    fn len(self) -> usize {
+        self.end.saturating_sub(self.start) as usize
+    }
 }
 
 /// Per column: values, text-like values, and (matched, examined) of each value and find rule.
@@ -648,19 +664,21 @@ struct Tally<'a> {
     sparse_value: &'a [usize],
     value: &'a mut [Counter],
     live_find: &'a mut Vec<usize>,
+    sparse_find: &'a [usize],
     find: &'a mut [Counter],
     text_like: &'a mut u64,
 }
 
 /// Counts a repeated value exactly as matching it again would. Takes the column's fields
 /// apart so that `seen` can stay borrowed from its cache. Sparse counters' `examined` is added
-/// up later (see [`each`]), not here.
+/// up later (see [`each`]), not here; a quiet value leaves them alone.
 fn replay(tally: Tally<'_>, seen: &Seen, stop: Stopping) {
     let Tally {
         live_value,
         sparse_value,
         value,
         live_find,
+        sparse_find,
         find,
         text_like,
     } = tally;
@@ -672,9 +690,14 @@ fn replay(tally: Tally<'_>, seen: &Seen, stop: Stopping) {
         }
         _ => false,
     };
-    for &idx in sparse_value {
-        let c = &mut value[idx];
-        c.matched += verdict(idx, c) as u64;
+    if !seen.quiet {
+        for &idx in sparse_value {
+            let c = &mut value[idx];
+            c.matched += verdict(idx, c) as u64;
+        }
+        for &idx in sparse_find {
+            find[idx].matched += (seen.text && seen.find[idx]) as u64;
+        }
     }
     walk_live(live_value, value, stop, verdict);
     if seen.text {
@@ -735,7 +758,7 @@ impl<'r> Gate<'r> {
         if !state.live_value.is_empty() || state.sparse_value.is_empty() {
             return None;
         }
-        let text = if state.live_find.is_empty() {
+        let text = if state.live_find.is_empty() && state.sparse_find.is_empty() {
             usize::MAX
         } else {
             ValueShape::MIN_TEXT_LEN
@@ -786,10 +809,15 @@ thread_local! {
     /// Turns the sparse-only gate and the implied patterns off, so that a test compares them
     /// with the whole matching.
     static NO_GATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Runs of values [`feed_keyed`] counted by key.
+    static KEYED_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 fn column_done(state: &ColumnState) -> bool {
-    state.live_value.is_empty() && state.sparse_value.is_empty() && state.live_find.is_empty()
+    state.live_value.is_empty()
+        && state.sparse_value.is_empty()
+        && state.live_find.is_empty()
+        && state.sparse_find.is_empty()
 }
 
 fn feed_column(
@@ -816,6 +844,31 @@ fn feed_column(
         DataType::Utf8View => {
             let a = array.as_string_view();
             each(a.iter(), rules, state, stop, keep, Holds::ANY)
+        }
+        DataType::Dictionary(_, of)
+            if matches!(
+                **of,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
+            let dict = array.as_any_dictionary();
+            let keys = dict.normalized_keys();
+            let values = dict.values();
+            let array = array.as_ref();
+            match values.data_type() {
+                DataType::Utf8 => {
+                    let values = values.as_string::<i32>();
+                    feed_keyed(rules, state, array, &keys, values, stop, keep)
+                }
+                DataType::LargeUtf8 => {
+                    let values = values.as_string::<i64>();
+                    feed_keyed(rules, state, array, &keys, values, stop, keep)
+                }
+                _ => {
+                    let values = values.as_string_view();
+                    feed_keyed(rules, state, array, &keys, values, stop, keep)
+                }
+            }
         }
         DataType::Binary
         | DataType::LargeBinary
@@ -870,7 +923,7 @@ fn each<'a>(
     let mut gate = Gate::of(rules, state, holds);
     // Sparse counters examine every non-null value: they are given the values counted here
     // once at the end.
-    let non_null_before = state.non_null;
+    let (non_null_before, text_before) = (state.non_null, state.text_like);
     for v in values {
         let Some(v) = v else { continue };
         let v = trim(v);
@@ -884,22 +937,8 @@ fn each<'a>(
             Implied::refresh(rules, state);
         }
         state.profile.observe(v);
-        // Where only free text still matters, a value that cannot be text has nothing more to
-        // count (no rule revives, so the cache need not see it either).
-        if state.live_value.is_empty()
-            && state.sparse_value.is_empty()
-            && !ValueShape::may_be_text(v)
-        {
+        if turned_away(state, gate.as_ref(), v, state.repeats.off) {
             continue;
-        }
-        if let Some(gate) = &gate {
-            // A value no sparse counter can match, and that cannot be text, changes no count
-            // but the examined ones: it needs neither the cache nor a shape.
-            if v.len() < gate.min
-                || (!ValueShape::may_be_text(v) && !gate.may_match(v, state.repeats.off))
-            {
-                continue;
-            }
         }
         let live = state.live_value.len() + state.live_find.len();
         let cache = !keep;
@@ -910,6 +949,7 @@ fn each<'a>(
                 sparse_value: &state.sparse_value,
                 value: &mut state.value,
                 live_find: &mut state.live_find,
+                sparse_find: &state.sparse_find,
                 find: &mut state.find,
                 text_like: &mut state.text_like,
             };
@@ -926,6 +966,7 @@ fn each<'a>(
             value: vec![MISS; state.value.len()],
             find: vec![false; state.find.len()],
             text: false,
+            quiet: true,
         });
         let shape = ValueShape::of(v);
         let examples = &mut state.examples;
@@ -936,30 +977,21 @@ fn each<'a>(
         let mut judge = |idx: usize, c: &mut Counter| {
             let rule = &rules.rules[c.rule];
             let by = implied.by[idx];
-            let pattern = |re: &crate::rules::Pattern| {
-                (by != Implied::NONE && shape.ascii && matched >> by & 1 == 1)
-                    || re.is_whole_match(v)
-            };
-            let patterned = rule.prefilter.admits(&shape) && rule.value_regex().is_none_or(pattern);
+            let known = by != Implied::NONE && shape.ascii && matched >> by & 1 == 1;
+            let (said, patterned) = verdict(rule, v, &shape, known);
             let place = implied.place[idx];
             if patterned && place != Implied::NONE {
                 matched |= 1 << place;
             }
-            let shaped = patterned && !(rule.reject_dates && crate::rules::looks_like_date(v));
-            let hit = shaped && rule.confirm(v);
-            if shaped && !hit && rule.validator.is_some() {
+            if said == SHAPE_ONLY {
                 c.unconfirmed += 1;
-                if let Some(r) = &mut record {
-                    r.value[idx] = SHAPE_ONLY;
-                }
             }
-            if hit {
-                if let Some(r) = &mut record {
-                    r.value[idx] = HIT;
-                }
-                if keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
-                    examples.push((c.rule, mask(v)));
-                }
+            if let Some(r) = &mut record {
+                r.value[idx] = said;
+            }
+            let hit = said == HIT;
+            if hit && keep && examples.iter().filter(|(r, _)| *r == c.rule).count() < 3 {
+                examples.push((c.rule, mask(v)));
             }
             hit
         };
@@ -977,17 +1009,25 @@ fn each<'a>(
             }
             state.text_like += 1;
             walk_live(&mut state.live_find, &mut state.find, stop, |idx, c| {
-                let rule = &rules.rules[c.rule];
-                // A sparse rule's prefilter says what a text holding its match has (an `@`,
-                // enough digits): most text is turned away before the pattern runs.
-                let hit = (!rule.sparse || rule.prefilter.may_hold_in(&shape)) && rule.found_in(v);
+                let hit = found(&rules.rules[c.rule], v, &shape);
                 if hit && let Some(r) = &mut record {
                     r.find[idx] = true;
                 }
                 hit
             });
+            for &idx in &state.sparse_find {
+                let c = &mut state.find[idx];
+                if found(&rules.rules[c.rule], v, &shape) {
+                    c.matched += 1;
+                    if let Some(r) = &mut record {
+                        r.find[idx] = true;
+                    }
+                }
+            }
         }
-        if let Some(r) = record {
+        if let Some(mut r) = record {
+            r.quiet = state.sparse_value.iter().all(|&i| r.value[i] == MISS)
+                && state.sparse_find.iter().all(|&i| !r.find[i]);
             // Only rules still live saw this value; a rule dropped later is never asked again.
             state.repeats.put(v, r);
         }
@@ -998,17 +1038,206 @@ fn each<'a>(
             gate = Gate::of(rules, state, holds);
         }
     }
+    settle_sparse(state, non_null_before, text_before);
+}
+
+/// Counts a run of fields of a column whose profile is full where every field is shorter than
+/// anything still asked of the column needs ([`Gate::min`], told from the fields' offsets
+/// without reading them): each value would be turned away ([`turned_away`]) and only counted,
+/// so they are counted and nothing else is done. False, having done nothing, otherwise.
+fn short_run(
+    rules: &RuleSet,
+    state: &mut ColumnState,
+    text: &str,
+    fields: &[Field],
+    holds: Holds,
+) -> bool {
+    if state.profile.seen < Profile::LIMIT {
+        return false;
+    }
+    let Some(gate) = Gate::of(rules, state, holds) else {
+        return false;
+    };
+    let longest = fields.iter().map(|f| f.len()).max().unwrap_or(0);
+    if longest >= gate.min {
+        return false;
+    }
+    let present = fields
+        .iter()
+        .filter(|f| f.of(text).is_some_and(|v| !is_null_token(trim(v))))
+        .count() as u64;
+    let text_like = state.text_like;
+    state.non_null += present;
+    settle_sparse(state, state.non_null - present, text_like);
+    true
+}
+
+/// The largest dictionary whose values [`feed_keyed`] counts by key: a batch's counts are a
+/// vector as long as its dictionary.
+const KEYED: usize = 1 << 16;
+
+/// Feeds a dictionary-encoded column (`keys` into `values`, as Parquet's dictionary pages are
+/// read). Once its counts no longer depend on the order of its values ([`order_free`]) and no
+/// examples are kept, each distinct value of the batch is judged once and counted as often as
+/// its key occurs. Before that, the values are fed one by one, as any other column's.
+fn feed_keyed<'a, A>(
+    rules: &RuleSet,
+    state: &mut ColumnState,
+    array: &dyn Array,
+    keys: &[usize],
+    values: A,
+    stop: Stopping,
+    keep: bool,
+) where
+    A: ArrayAccessor<Item = &'a str> + Copy,
+{
+    let row = |i: usize| {
+        let k = keys[i];
+        (array.is_valid(i) && values.is_valid(k)).then(|| values.value(k))
+    };
+    let one_by_one = |state: &mut ColumnState| {
+        each(
+            (0..keys.len()).map(row),
+            rules,
+            state,
+            stop,
+            keep,
+            Holds::ANY,
+        )
+    };
+    if keep || !order_free(state, stop) || values.len() > KEYED {
+        return one_by_one(state);
+    }
+    let mut counts = vec![0u64; values.len()];
+    for (i, &k) in keys.iter().enumerate() {
+        counts[k] += array.is_valid(i) as u64;
+    }
+    let used = || {
+        counts
+            .iter()
+            .enumerate()
+            .filter(|&(k, &n)| n > 0 && values.is_valid(k))
+            .map(|(k, &n)| (trim(values.value(k)), n))
+            .filter(|(v, _)| !is_null_token(v))
+    };
+    // Find counters still settling examine text values in order: a batch with text waits.
+    if !settled(&state.live_find, &state.find, stop)
+        && used().any(|(v, _)| ValueShape::of(v).is_text())
+    {
+        return one_by_one(state);
+    }
+    #[cfg(test)]
+    KEYED_RUNS.set(KEYED_RUNS.get() + 1);
+    let gate = Gate::of(rules, state, Holds::ANY);
+    let (non_null_before, text_before) = (state.non_null, state.text_like);
+    for (v, n) in used() {
+        state.non_null += n;
+        if turned_away(state, gate.as_ref(), v, true) {
+            continue;
+        }
+        let shape = ValueShape::of(v);
+        for &idx in &state.live_value {
+            state.value[idx].examined += n;
+        }
+        for &idx in state.sparse_value.iter().chain(&state.live_value) {
+            let c = &mut state.value[idx];
+            match verdict(&rules.rules[c.rule], v, &shape, false).0 {
+                HIT => c.matched += n,
+                SHAPE_ONLY => c.unconfirmed += n,
+                _ => {}
+            }
+        }
+        if shape.is_text() {
+            state.text_like += n;
+            for &idx in &state.live_find {
+                state.find[idx].examined += n;
+            }
+            for &idx in state.sparse_find.iter().chain(&state.live_find) {
+                let c = &mut state.find[idx];
+                c.matched += n * found(&rules.rules[c.rule], v, &shape) as u64;
+            }
+        }
+    }
+    settle_sparse(state, non_null_before, text_before);
+}
+
+/// Whether a column's counts no longer depend on the order of its values, but for find
+/// counters (see [`settled`]): its profile is full and no value counter can leave any more.
+fn order_free(state: &ColumnState, stop: Stopping) -> bool {
+    stop.decide_after.is_none()
+        && state.profile.seen >= Profile::LIMIT
+        && settled(&state.live_value, &state.value, stop)
+}
+
+/// Whether none of the `live` counters can leave any more: sparse ones never do, and in a
+/// full scan a live one is judged once, when it has examined [`Stopping::drop_after`] values.
+fn settled(live: &[usize], counters: &[Counter], stop: Stopping) -> bool {
+    live.iter()
+        .all(|&i| counters[i].examined >= stop.drop_after)
+}
+
+/// Whether the value `v` changes no count but the examined ones, so that it needs neither the
+/// cache nor a shape: where only free text still matters, a value that cannot be text (no rule
+/// revives); where only sparse value counters are left, one that none of them can match and
+/// that cannot be text ([`Gate::may_match`], `whole` as there).
+#[inline(always)]
+fn turned_away(state: &ColumnState, gate: Option<&Gate<'_>>, v: &str, whole: bool) -> bool {
+    if state.live_value.is_empty() && state.sparse_value.is_empty() && !ValueShape::may_be_text(v) {
+        return true;
+    }
+    gate.is_some_and(|gate| {
+        v.len() < gate.min || (!ValueShape::may_be_text(v) && !gate.may_match(v, whole))
+    })
+}
+
+/// Sparse counters examine every value (value rules) or every text value (find rules): they
+/// are given the values counted since `non_null_before` and `text_before` once per run.
+fn settle_sparse(state: &mut ColumnState, non_null_before: u64, text_before: u64) {
     let examined = state.non_null - non_null_before;
     for &i in &state.sparse_value {
         state.value[i].examined += examined;
     }
+    let texts = state.text_like - text_before;
+    for &i in &state.sparse_find {
+        state.find[i].examined += texts;
+    }
+}
+
+/// What `rule` says of the value `v` (of shape `shape`): [`HIT`], [`SHAPE_ONLY`] (its shape,
+/// refused by its validator) or [`MISS`], and whether its pattern matched. `known`: its
+/// pattern is known to match (a sparse pattern that implies it matched, [`Implied`]).
+#[inline(always)]
+fn verdict(rule: &Rule, v: &str, shape: &ValueShape, known: bool) -> (u8, bool) {
+    let patterned = rule.prefilter.admits(shape)
+        && rule
+            .value_regex()
+            .is_none_or(|re| known || re.is_whole_match(v));
+    let shaped = patterned && !(rule.reject_dates && crate::rules::looks_like_date(v));
+    let said = if !shaped {
+        MISS
+    } else if rule.confirm(v) {
+        HIT
+    } else if rule.validator.is_some() {
+        SHAPE_ONLY
+    } else {
+        MISS
+    };
+    (said, patterned)
+}
+
+/// Whether `rule` finds a match inside the text `v` (of shape `shape`). A sparse rule's
+/// prefilter says what a text holding its match has (an `@`, enough digits): most text is
+/// turned away before the pattern runs.
+#[inline]
+fn found(rule: &Rule, v: &str, shape: &ValueShape) -> bool {
+    (!rule.sparse || rule.prefilter.may_hold_in(shape)) && rule.found_in(v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::StringArray;
-    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::array::{DictionaryArray, StringArray};
+    use datafusion::arrow::datatypes::Int32Type;
 
     /// Counts with the repeat cache (no examples kept) equal counts without it (examples kept
     /// turns the cache off), on columns that repeat a few values, never repeat, or mix both.
@@ -1065,31 +1294,52 @@ mod tests {
                 _ => format!("u.{i}@mail.example.org"),
             })
             .collect();
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("a", DataType::Utf8, true),
-            Field::new("b", DataType::Utf8, true),
-            Field::new("c", DataType::Utf8, true),
-            Field::new("d", DataType::Utf8, true),
-            Field::new("e", DataType::Utf8, true),
-            Field::new("email", DataType::Utf8, true),
-        ]));
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![
-                Arc::new(StringArray::from(few.clone())),
-                Arc::new(StringArray::from(unique.clone())),
-                Arc::new(StringArray::from(mixed.clone())),
-                Arc::new(StringArray::from(sparse.clone())),
-                Arc::new(StringArray::from(unrepeated.clone())),
-                Arc::new(StringArray::from(email.clone())),
-            ],
-        )
-        .unwrap();
-        let fields: Vec<(String, DataType)> = ["a", "b", "c", "d", "e", "email"]
+        // Canned notes (free text, a rare address among them) and gaps: what a column of
+        // repeated text is.
+        let notes: Vec<Option<String>> = (0..n)
+            .map(|i| match i % 11 {
+                0 => None,
+                _ if i % 9_000 == 1 => Some("write to jo@example.org please".to_string()),
+                _ if i % 13 == 0 => Some("N/A".to_string()),
+                k => Some(
+                    [
+                        "gift wrap requested",
+                        "left at the door",
+                        "call before delivery",
+                    ][k % 3]
+                        .to_string(),
+                ),
+            })
+            .collect();
+        let columns: Vec<Vec<Option<String>>> = [&few, &unique, &mixed, &sparse, &unrepeated]
+            .iter()
+            .chain([&&email])
+            .map(|c| c.iter().cloned().map(Some).collect())
+            .chain([notes])
+            .collect();
+        let names = ["a", "b", "c", "d", "e", "email", "note"];
+        // The same values as strings, and dictionary-encoded as Parquet's dictionary pages are
+        // read (counted by key once only sparse counters are left).
+        let batch = |keyed: bool| {
+            let arrays: Vec<ArrayRef> = columns
+                .iter()
+                .map(|c| -> ArrayRef {
+                    let values = c.iter().map(Option::as_deref);
+                    if keyed {
+                        Arc::new(values.collect::<DictionaryArray<Int32Type>>())
+                    } else {
+                        Arc::new(values.collect::<StringArray>())
+                    }
+                })
+                .collect();
+            RecordBatch::try_from_iter(names.iter().zip(arrays)).unwrap()
+        };
+        let fields: Vec<(String, DataType)> = names
             .iter()
             .map(|n| (n.to_string(), DataType::Utf8))
             .collect();
-        let counts = |keep: bool, gate: bool| {
+        let (plain, keyed) = (batch(false), batch(true));
+        let counts = |batch: &RecordBatch, keep: bool, gate: bool| {
             NO_GATE.set(!gate);
             let mut m = Matcher::new(rules.clone(), &fields, Stopping::FULL, keep);
             // In runs, as a file is fed: what a column learnt (DFAs, implied patterns) is used
@@ -1100,14 +1350,27 @@ mod tests {
             NO_GATE.set(false);
             m
         };
-        let cached = counts(false, true);
-        assert_eq!(cached.counts(), counts(true, true).counts());
+        let cached = counts(&plain, false, true);
+        assert_eq!(cached.counts(), counts(&plain, true, true).counts());
         assert!(
             cached.counts()[0].2.iter().any(|&(m, _)| m > 0),
             "something matched"
         );
         // Without the sparse-only gate every value meets the whole matching: the same counts.
-        assert_eq!(cached.counts(), counts(true, false).counts());
+        assert_eq!(cached.counts(), counts(&plain, true, false).counts());
+        // Counted by key, the same counts; and the later runs were.
+        KEYED_RUNS.set(0);
+        assert_eq!(cached.counts(), counts(&keyed, false, true).counts());
+        assert!(
+            KEYED_RUNS.get() >= 8,
+            "{} runs counted by key",
+            KEYED_RUNS.get()
+        );
+        let note = &cached.columns[6];
+        assert!(
+            note.find.iter().any(|c| c.sparse && c.matched == 4),
+            "the address in the notes, found 4 times"
+        );
         // Each sparse counter counted exactly the values its rule matches, out of every value.
         let columns = [&few, &unique, &mixed, &sparse, &unrepeated, &email];
         for (col, values) in cached.columns.iter().zip(columns) {

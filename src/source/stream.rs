@@ -10,7 +10,13 @@ use std::path::PathBuf;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::Schema;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use datafusion::parquet::file::metadata::ParquetMetaData;
 use sha2::{Digest, Sha256};
 
 use crate::scan::ScanError;
@@ -122,24 +128,55 @@ pub struct ParquetRowGroups {
     pub groups: usize,
     /// The row count its footer declares.
     pub declared_rows: u64,
+    /// The columns, with the types the file gives them.
     pub fields: Vec<(String, DataType)>,
+    /// The footer, read once, with the schema batches are read in: text columns whose every
+    /// page is dictionary-encoded come as dictionary arrays (their keys, and each distinct
+    /// value once), the others as the file gives them.
+    meta: ArrowReaderMetadata,
 }
 
 impl ParquetRowGroups {
     pub fn open(src: &Source) -> Result<ParquetRowGroups, ScanError> {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(open(src)?)
-            .map_err(|e| source::read_error(&src.path, e))?;
-        let meta = builder.metadata();
+        let fail = |e| source::read_error(&src.path, e);
+        let file =
+            ArrowReaderMetadata::load(&open(src)?, ArrowReaderOptions::new()).map_err(fail)?;
+        let parquet = file.metadata().clone();
+        let schema = file.schema();
+        let keyed = schema.fields().iter().map(|f| {
+            let keep = matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+                && all_dictionary(&parquet, f.name());
+            let f = f.as_ref().clone();
+            match keep {
+                true => {
+                    let of = f.data_type().clone();
+                    f.with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(of),
+                    ))
+                }
+                false => f,
+            }
+        });
+        let keyed = Arc::new(Schema::new_with_metadata(
+            keyed.collect::<Vec<_>>(),
+            schema.metadata().clone(),
+        ));
+        let meta = ArrowReaderMetadata::try_new(
+            parquet.clone(),
+            ArrowReaderOptions::new().with_schema(keyed),
+        )
+        .map_err(fail)?;
         Ok(ParquetRowGroups {
             src: src.clone(),
-            groups: meta.num_row_groups(),
-            declared_rows: meta.file_metadata().num_rows().max(0) as u64,
-            fields: builder
-                .schema()
+            groups: parquet.num_row_groups(),
+            declared_rows: parquet.file_metadata().num_rows().max(0) as u64,
+            fields: schema
                 .fields()
                 .iter()
                 .map(|f| (f.name().clone(), f.data_type().clone()))
                 .collect(),
+            meta,
         })
     }
 
@@ -151,15 +188,44 @@ impl ParquetRowGroups {
         batch_size: usize,
     ) -> Result<impl Iterator<Item = Result<RecordBatch, ScanError>> + use<>, ScanError> {
         let path = self.src.path.clone();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(open(&self.src)?)
-            .and_then(|b| {
-                b.with_row_groups(groups)
-                    .with_batch_size(batch_size)
-                    .build()
-            })
-            .map_err(|e| source::read_error(&path, e))?;
+        let reader =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(open(&self.src)?, self.meta.clone())
+                .with_row_groups(groups)
+                .with_batch_size(batch_size)
+                .build()
+                .map_err(|e| source::read_error(&path, e))?;
         Ok(reader.map(move |b| b.map_err(|e| source::read_error(&path, e))))
     }
+}
+
+/// Whether the top-level column `name` is dictionary-encoded on every data page of every row
+/// group, as its footer says (the page encoding statistics, as a mask or in full). A column
+/// whose writer fell back to plain pages is not: reading it as a dictionary would build one.
+fn all_dictionary(meta: &ParquetMetaData, name: &str) -> bool {
+    use datafusion::parquet::basic::{Encoding, PageType};
+    let columns = meta.file_metadata().schema_descr().columns();
+    let Some(at) = columns.iter().position(|c| c.path().parts() == [name]) else {
+        return false;
+    };
+    let keyed = |e: Encoding| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY);
+    meta.row_groups().iter().all(|group| {
+        let chunk = group.column(at);
+        chunk.dictionary_page_offset().is_some()
+            && match (
+                chunk.page_encoding_stats_mask(),
+                chunk.page_encoding_stats(),
+            ) {
+                (Some(mask), _) => {
+                    mask.is_only(Encoding::PLAIN_DICTIONARY)
+                        || mask.is_only(Encoding::RLE_DICTIONARY)
+                }
+                (None, Some(stats)) => stats.iter().all(|s| {
+                    !matches!(s.page_type, PageType::DATA_PAGE | PageType::DATA_PAGE_V2)
+                        || keyed(s.encoding)
+                }),
+                (None, None) => false,
+            }
+    })
 }
 
 #[cfg(test)]
@@ -203,5 +269,71 @@ mod tests {
         let mut blocks = LineBlocks::open(&src, 4, 64, false).unwrap();
         while blocks.next_into(&mut Vec::new()).unwrap().is_some() {}
         assert_eq!(blocks.digest(), None, "no digest asked for");
+    }
+
+    /// A text column dictionary-encoded on every page comes as a dictionary array (the same
+    /// values); one whose writer fell back to plain pages (too many distinct values), a number
+    /// column and the reported types stay as the file has them.
+    #[test]
+    fn text_columns_encoded_as_dictionaries_are_read_as_dictionaries() {
+        use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray};
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::properties::WriterProperties;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let n = 20_000;
+        let country: Vec<&str> = (0..n).map(|i| ["DE", "FR", "NL"][i % 3]).collect();
+        let unique: Vec<String> = (0..n).map(|i| format!("C{i:07}")).collect();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "country",
+                Arc::new(StringArray::from(country.clone())) as ArrayRef,
+            ),
+            (
+                "id",
+                Arc::new(StringArray::from(unique.clone())) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from_iter_values(0..n as i64)) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_dictionary_page_size_limit(4096)
+            .set_max_row_group_row_count(Some(8_192))
+            .build();
+        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props))
+            .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let groups = ParquetRowGroups::open(&Source::open(&path).unwrap()).unwrap();
+        assert_eq!(groups.groups, 3);
+        let types: Vec<&DataType> = groups.fields.iter().map(|(_, t)| t).collect();
+        assert_eq!(types, [&DataType::Utf8, &DataType::Utf8, &DataType::Int64]);
+        let (mut got_country, mut got_id) = (Vec::new(), Vec::new());
+        for batch in groups.read((0..3).collect(), 5_000).unwrap() {
+            let batch = batch.unwrap();
+            let c = batch.column(0);
+            assert!(matches!(c.data_type(), DataType::Dictionary(..)), "{c:?}");
+            let c = c.as_any_dictionary();
+            let values = c.values().as_string::<i32>();
+            got_country.extend(
+                c.normalized_keys()
+                    .iter()
+                    .map(|&k| values.value(k).to_string()),
+            );
+            assert_eq!(batch.column(1).data_type(), &DataType::Utf8);
+            got_id.extend(
+                batch
+                    .column(1)
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.unwrap().to_string()),
+            );
+            assert_eq!(batch.column(2).data_type(), &DataType::Int64);
+        }
+        assert_eq!(got_country, country);
+        assert_eq!(got_id, unique);
     }
 }
