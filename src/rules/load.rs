@@ -450,8 +450,9 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
     {
         prefilter.refuse_at = super::pattern::never_holds(v.as_str(), b'@');
     }
-    let dictionary: std::collections::HashSet<String> =
+    let dictionary: foldhash::HashSet<String> =
         r.dictionary.iter().map(|d| dictionary_key(d)).collect();
+    let dictionary_longest = dictionary.iter().map(String::len).max().unwrap_or(0);
     Some(Rule {
         id,
         category: r.category.get_ref().clone(),
@@ -472,7 +473,8 @@ fn compile_rule(ctx: &mut FileCtx, raw: &Spanned<RawRule>, source: &str) -> Opti
         find,
         validator,
         dictionary_len: dictionary.len(),
-        dictionary,
+        dictionary_longest,
+        dictionary: std::sync::Arc::new(dictionary),
         min_ratio,
         find_min_ratio,
         require_name: r.require_name,

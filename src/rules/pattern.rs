@@ -364,7 +364,12 @@ mod tests {
         let mut seeds: Vec<String> = rules
             .rules
             .iter()
-            .flat_map(|r| r.accepts.iter().chain(&r.rejects).chain(&r.dictionary))
+            .flat_map(|r| {
+                r.accepts
+                    .iter()
+                    .chain(&r.rejects)
+                    .chain(r.dictionary.iter())
+            })
             .cloned()
             .collect();
         seeds.extend(

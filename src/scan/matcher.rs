@@ -9,7 +9,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::DataType;
 
-use crate::rules::{Dfa, Rule, RuleSet, ValueShape};
+use crate::rules::{Dfa, Prefilter, Rule, RuleSet, ValueShape};
 use crate::sensitive::mask;
 
 /// When a rule may stop being evaluated on a column.
@@ -48,10 +48,13 @@ pub struct Counter {
     pub active: bool,
     /// Counted on every value ([`Stopping::keep_sparse`] and a `sparse` rule): never dropped.
     pub sparse: bool,
+    /// The rule's prefilter, at hand: most values fail it, and then the rule (large, cold) is
+    /// not looked at.
+    prefilter: Prefilter,
 }
 
 impl Counter {
-    fn new(rule: usize, sparse: bool) -> Counter {
+    fn new(rule: usize, of: &Rule, sparse: bool) -> Counter {
         Counter {
             rule,
             matched: 0,
@@ -59,6 +62,7 @@ impl Counter {
             unconfirmed: 0,
             active: true,
             sparse,
+            prefilter: of.prefilter.clone(),
         }
     }
 
@@ -452,10 +456,10 @@ impl Matcher {
                     let named = rule.name_matches(&normalised);
                     let sparse = stop.keep_sparse && rule.sparse;
                     if rule.has_value_check() && (named || !rule.require_name) {
-                        value.push(Counter::new(i, sparse));
+                        value.push(Counter::new(i, rule, sparse));
                     }
                     if rule.has_find() {
-                        find.push(Counter::new(i, sparse));
+                        find.push(Counter::new(i, rule, sparse));
                     }
                 }
                 let (sparse_value, live_value): (Vec<usize>, Vec<usize>) =
@@ -975,6 +979,9 @@ fn each<'a>(
         // answer for the patterns that hold all their ASCII matches.
         let mut matched = 0u64;
         let mut judge = |idx: usize, c: &mut Counter| {
+            if !c.prefilter.admits(&shape) {
+                return false;
+            }
             let rule = &rules.rules[c.rule];
             let by = implied.by[idx];
             let known = by != Implied::NONE && shape.ascii && matched >> by & 1 == 1;
@@ -997,10 +1004,7 @@ fn each<'a>(
         };
         for &idx in &state.sparse_value {
             let c = &mut state.value[idx];
-            // Most values fail the prefilter: no call for them.
-            if rules.rules[c.rule].prefilter.admits(&shape) {
-                c.matched += judge(idx, c) as u64;
-            }
+            c.matched += judge(idx, c) as u64;
         }
         walk_live(&mut state.live_value, &mut state.value, stop, judge);
         if shape.is_text() {
