@@ -87,6 +87,56 @@ fn keygen_writes_a_private_pkcs8_key_0600_and_a_spki_public_key() {
     assert_eq!(p.read("keys/piitrail.key"), private);
 }
 
+/// `verify --artifacts` is the proof and never takes a digest from the cache: a data file
+/// changed in place (same size, modification time put back) with the report's digest planted
+/// in a cache entry that matches its stat (which `scan` then believes) is still found changed.
+#[cfg(unix)]
+#[test]
+fn verify_hashes_every_artifact_whatever_the_digest_cache_says() {
+    use std::os::unix::fs::MetadataExt;
+    let p = demo();
+    let orders = p.path("shop/data/orders.csv");
+    let scanned = |extra: &[&str]| {
+        let mut args = vec!["scan", "shop/data/orders.csv", "--format", "json"];
+        args.extend_from_slice(extra);
+        in_shop(&p, &args).expect(0).json_lines()[0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let signed = scanned(&["--no-cache"]);
+    let modified = std::fs::metadata(&orders).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&orders).unwrap();
+    let at = bytes.iter().rposition(u8::is_ascii_digit).unwrap();
+    bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&orders, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&orders)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let m = std::fs::metadata(&orders).unwrap();
+    let key = std::fs::canonicalize(&orders).unwrap();
+    let cache = serde_json::json!({
+        "version": 1,
+        "files": { key.to_str().unwrap(): {
+            "size": m.size(),
+            "mtime_ns": m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            "ctime_ns": m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+            "ino": m.ino(),
+            "dev": m.dev(),
+            "digest": signed,
+            "hashed_ns": 0,
+        }},
+    });
+    p.write("shop/.piitrail/digests.json", cache.to_string());
+    assert_eq!(scanned(&[]), signed, "scan takes the planted digest");
+    assert_ne!(scanned(&["--no-cache"]), signed);
+    let out = verify(&p, true).expect(1).stdout();
+    assert!(out.contains("CHANGED  data/orders.csv"), "{out}");
+}
+
 #[test]
 fn a_signed_report_verifies_and_every_kind_of_tampering_fails() {
     let p = demo();

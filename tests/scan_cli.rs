@@ -668,3 +668,49 @@ fn rules_list_shows_language_coverage() {
         "{words}"
     );
 }
+
+/// The digest of a file `scan` reports, asked with `extra` arguments.
+fn digest_of(p: &Project, file: &str, extra: &[&str]) -> String {
+    let mut args = vec!["scan", file, "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = p.run(&args).expect(0);
+    run.json_lines()[0]["digest"].as_str().unwrap().to_string()
+}
+
+/// The digest cache (.piitrail/digests.json): a settled, unchanged file's digest is reused (a
+/// digest planted in its entry shows it, by a sample and by a full scan); `--no-cache` hashes;
+/// content changed with the same size and the modification time put back is hashed again (its
+/// change time moved).
+#[cfg(unix)]
+#[test]
+fn unchanged_files_reuse_their_digest_and_changed_ones_are_hashed_again() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path(".piitrail")).unwrap();
+    let file = p.write("customers.csv", CUSTOMERS);
+    // Only files that last changed a while before they were hashed are kept.
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let real = digest_of(&p, "customers.csv", &[]);
+    let cache: serde_json::Value = serde_json::from_str(&p.read(".piitrail/digests.json")).unwrap();
+    let key = std::fs::canonicalize(&file).unwrap();
+    let key = key.to_str().unwrap();
+    assert_eq!(cache["files"][key]["digest"], real.as_str(), "{cache}");
+    let planted = format!("sha256:{}", "0".repeat(64));
+    let mut forged = cache.clone();
+    forged["files"][key]["digest"] = planted.clone().into();
+    p.write(".piitrail/digests.json", forged.to_string());
+    assert_eq!(digest_of(&p, "customers.csv", &[]), planted, "reused");
+    assert_eq!(digest_of(&p, "customers.csv", &["--full"]), planted);
+    assert_eq!(digest_of(&p, "customers.csv", &["--no-cache"]), real);
+    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::fs::write(&file, CUSTOMERS.replace("jane", "june")).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let changed = digest_of(&p, "customers.csv", &[]);
+    assert_ne!(changed, planted);
+    assert_ne!(changed, real);
+    assert_eq!(changed, digest_of(&p, "customers.csv", &["--no-cache"]));
+}

@@ -40,6 +40,10 @@ pub struct Cli {
     /// Print no progress or notes on stderr (errors are still printed).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Hash every file instead of reusing the digests of unchanged files
+    /// (.piitrail/digests.json); `verify --artifacts` always hashes.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -263,24 +267,39 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         root,
         quiet: cli.quiet,
     };
-    match cli.command {
-        Command::Scan(args) => scan::run(&ctx, args),
-        Command::Rules(cmd) => rules::run(&ctx, cmd),
-        Command::Demo(args) => demo::run(&ctx, args),
-        Command::Init(args) => init::run(&ctx, args),
-        Command::Ledger(cmd) => ledger::run(&ctx, cmd),
-        Command::Run(args) => run::run(&ctx, args),
-        Command::Record(args) => record::run(&ctx, args),
-        Command::Ingest(cmd) => ingest::run(&ctx, cmd),
-        Command::Serve(args) => serve::run(&ctx, args),
-        Command::Subject(cmd) => subject::run(&ctx, cmd),
-        Command::Lineage(args) => lineage::run(&ctx, args),
-        Command::Keygen(args) => keygen::run(&ctx, args),
-        Command::Audit(args) => audit::run(&ctx, args),
-        Command::Gate(args) => gate::run(&ctx, args),
-        Command::Explain(args) => explain::run(&ctx, args),
-        Command::Export(cmd) => export::run(&ctx, cmd),
-        Command::Verify(args) => verify::run(&ctx, args),
+    if cli.no_cache {
+        crate::source::digests::bypass();
+    }
+    let outcome = dispatch(&ctx, cli.command);
+    for (path, e) in crate::source::digests::save_all() {
+        ctx.note(format!(
+            "warning: the digest cache {} was not written: {e}",
+            path.display()
+        ));
+    }
+    outcome
+}
+
+/// Runs one command.
+fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Scan(args) => scan::run(ctx, args),
+        Command::Rules(cmd) => rules::run(ctx, cmd),
+        Command::Demo(args) => demo::run(ctx, args),
+        Command::Init(args) => init::run(ctx, args),
+        Command::Ledger(cmd) => ledger::run(ctx, cmd),
+        Command::Run(args) => run::run(ctx, args),
+        Command::Record(args) => record::run(ctx, args),
+        Command::Ingest(cmd) => ingest::run(ctx, cmd),
+        Command::Serve(args) => serve::run(ctx, args),
+        Command::Subject(cmd) => subject::run(ctx, cmd),
+        Command::Lineage(args) => lineage::run(ctx, args),
+        Command::Keygen(args) => keygen::run(ctx, args),
+        Command::Audit(args) => audit::run(ctx, args),
+        Command::Gate(args) => gate::run(ctx, args),
+        Command::Explain(args) => explain::run(ctx, args),
+        Command::Export(cmd) => export::run(ctx, cmd),
+        Command::Verify(args) => verify::run(ctx, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),
     }

@@ -438,7 +438,7 @@ pub fn ingest(
         |file: &Path, local: &mut HashMap<String, (String, u64)>| -> Result<String, LineageError> {
             let path = crate::scan::display_path(file, root);
             if !local.contains_key(&path) && roots.contains(file) && file.is_file() {
-                let digest = crate::source::digest_file(file)?;
+                let digest = crate::source::digests::digest(file, root)?;
                 let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
                 local.insert(path.clone(), (digest, size));
             }

@@ -16,7 +16,6 @@ use crate::ledger::{
     ArtifactRecord, ArtifactRef, Body, ExecutionRecord, Ledger, SchemaField, latest_versions,
 };
 use crate::scan::display_path;
-use crate::source::digest_file;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LineageError {
@@ -86,7 +85,7 @@ impl Version {
                 path: path.to_path_buf(),
             });
         }
-        let digest = digest_file(path)?;
+        let digest = crate::source::digests::digest(path, root)?;
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let format = path
             .extension()

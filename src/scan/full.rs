@@ -227,6 +227,15 @@ fn scan_csv_lines(
         .collect();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let columns = header.names.len();
+    // The file is hashed as it is read unless the digest cache knows it as it is.
+    let cache = req
+        .digest
+        .then(|| source::digests::Cache::of(&req.root))
+        .flatten();
+    let known = cache
+        .as_ref()
+        .map(|c| source::digests::lookup(c, &src.path));
+    let hash = req.digest && !matches!(known, Some(Ok(_)));
     // Set by a worker that meets a quote byte, or fails: the reader stops.
     let quoted = AtomicBool::new(false);
     let failed = AtomicBool::new(false);
@@ -277,8 +286,7 @@ fn scan_csv_lines(
     let read = |full: mpsc::SyncSender<Block>,
                 free: mpsc::Receiver<Vec<u8>>|
      -> Result<Option<String>, ScanError> {
-        let mut lines =
-            source::stream::LineBlocks::open(src, header.data_start, block, req.digest)?;
+        let mut lines = source::stream::LineBlocks::open(src, header.data_start, block, hash)?;
         let mut blocks = 0;
         loop {
             if quoted.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
@@ -327,9 +335,18 @@ fn scan_csv_lines(
             }
         }
     }
-    let digest = digest?;
+    let mut digest = digest?;
     if quoted.load(Ordering::Relaxed) {
         return Ok(None);
+    }
+    match (known, &cache) {
+        (Some(Ok(cached)), _) => digest = Some(cached),
+        (Some(Err(pending)), Some(cache)) => {
+            if let Some(d) = &digest {
+                pending.keep(cache, d);
+            }
+        }
+        _ => {}
     }
     let mut total = total.ok_or_else(|| ScanError::Internal("no scan worker ran".into()))?;
     let mut read = Read::every_row(total.rows);

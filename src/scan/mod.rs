@@ -217,7 +217,7 @@ pub(crate) fn with_digest<T>(
     let (digest, read) = std::thread::scope(|s| {
         let digest = s.spawn(|| {
             req.digest
-                .then(|| source::digest_file(&src.path))
+                .then(|| source::digests::digest(&src.path, &req.root))
                 .transpose()
         });
         let read = read();

@@ -23,6 +23,7 @@ use crate::scan::ScanError;
 pub mod dataset;
 pub mod db;
 pub mod dialect;
+pub mod digests;
 pub mod frame;
 pub mod location;
 #[cfg(feature = "mysql")]

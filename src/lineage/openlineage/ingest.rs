@@ -776,7 +776,7 @@ pub fn record(
             }
             let file: PathBuf = root.join(&path);
             if roots.contains(&file) && file.is_file() {
-                let digest = crate::source::digest_file(&file)?;
+                let digest = crate::source::digests::digest(&file, root)?;
                 let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
                 local.insert(path, (digest, size));
             }
