@@ -57,6 +57,7 @@ fn scan_once(url: &str, tables: &[&str], mode: Mode, digest: bool) -> (f64, usiz
         show_examples: false,
         digest,
         tables: tables.iter().map(|t| t.to_string()).collect(),
+        progress: Default::default(),
     };
     let t = Instant::now();
     let res = scan::scan(&req).unwrap();

@@ -62,6 +62,7 @@ fn child(path: &str, mode: &str) {
         show_examples: false,
         digest: true,
         tables: Vec::new(),
+        progress: Default::default(),
     };
     let t = Instant::now();
     let res = scan::scan(&req).unwrap();

@@ -11,6 +11,7 @@ pub mod fsio;
 pub mod ledger;
 pub mod lineage;
 pub mod policy;
+pub mod progress;
 pub mod propagate;
 pub mod report;
 pub mod rules;

@@ -135,6 +135,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         show_examples: false,
         digest: true,
         tables: Vec::new(),
+        progress: Default::default(),
     };
     let scans = scan::scan(&req).context("scanning the example shop")?;
     crate::ledger::record_scans(&ledger, &scans)?;

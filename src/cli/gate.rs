@@ -69,8 +69,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         // A sample reads a few MB of a large file; hashing it would read all of it.
         digest: mode == Mode::Full,
         tables: args.reading.tables.clone(),
+        progress: Default::default(),
     };
-    let progress = super::progress::files(ctx);
+    let progress = super::progress::files(ctx, &req.progress);
     // A bad file does not hide the others' findings: they are evaluated and printed, then
     // the bad files are reported and the exit code is 2.
     let mut scanned = scan::scan_all(&req, |done, total, path| progress.step(done, total, path))

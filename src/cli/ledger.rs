@@ -34,7 +34,12 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match cmd {
         Command::Verify { anchors, key } => {
-            let v = ledger.verify()?;
+            let size = std::fs::metadata(&ledger.path).map(|m| m.len()).ok();
+            ledger.progress.begin(".piitrail/ledger.jsonl", size);
+            let bar = super::progress::work(ctx, &ledger.progress);
+            let v = ledger.verify();
+            bar.finish();
+            let v = v?;
             let anchored = match (anchors, key) {
                 (Some(dir), Some(key)) => check_anchors(ctx, &dir, &key, &mut out)?,
                 _ => true,

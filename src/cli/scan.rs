@@ -107,8 +107,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         show_examples: args.show_examples,
         digest: true,
         tables: args.reading.tables.clone(),
+        progress: Default::default(),
     };
-    let progress = super::progress::files(ctx);
+    let progress = super::progress::files(ctx, &req.progress);
     // A folder scan goes on past a bad file: the others are printed (and recorded), then the
     // bad ones are reported and the exit code is 2.
     let mut scanned = scan::scan_all(&req, |done, total, path| progress.step(done, total, path))

@@ -27,6 +27,9 @@ pub fn record_hash(record: &Value) -> String {
 #[derive(Debug, Clone)]
 pub struct Ledger {
     pub path: PathBuf,
+    /// Where whole reads (verify, the typed records, the graph) report the bytes read and the
+    /// records handed on (see [`crate::progress`]).
+    pub progress: crate::progress::Meter,
 }
 
 /// What verification found.
@@ -105,7 +108,10 @@ impl Ledger {
         if !path.is_file() {
             return Err(LedgerError::NotInitialised(root.to_path_buf()));
         }
-        Ok(Ledger { path })
+        Ok(Ledger {
+            path,
+            progress: Default::default(),
+        })
     }
 
     /// Appends records under an exclusive lock: the chain continues from the last line on
@@ -333,6 +339,7 @@ impl Ledger {
                         continue;
                     }
                     let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
+                    self.progress.add(block.len() as u64, 0);
                     if block_tx.send((index, line, block)).is_err() {
                         return;
                     }
@@ -349,6 +356,7 @@ impl Ledger {
                     Ok(records) if first_error.is_none() => {
                         waiting.insert(i, records);
                         while let Some(records) = waiting.remove(&next) {
+                            self.progress.add(0, records.len() as u64);
                             each(records);
                             next += 1;
                         }
@@ -678,10 +686,14 @@ mod tests {
         let path = dir.path().join(".piitrail/ledger.jsonl");
         let good = std::fs::read(&path).unwrap();
         assert!(good.len() > 2 * (4 << 20), "spans several blocks");
+        ledger.progress.begin("ledger", Some(good.len() as u64));
         let v = ledger.verify().unwrap();
         assert_eq!((v.records, v.problem.clone()), (15_000, None));
         assert_eq!(v.head, records[14_999].hash);
         let pin = v.pin();
+        // Every byte read and every record handed on was reported as it went.
+        let read = ledger.progress.reading();
+        assert_eq!((read.bytes, read.rows), (good.len() as u64, 15_000));
 
         let lines: Vec<&[u8]> = good.split_inclusive(|&b| b == b'\n').collect();
         let with = |line: usize, new: &str, tail: &[u8]| {

@@ -125,6 +125,7 @@ fn consume(
                             Some(Err(e)) => return Err(e),
                             Some(Ok(batch)) => {
                                 rows += batch.num_rows() as u64;
+                                req.progress.add(0, batch.num_rows() as u64);
                                 m.feed(&batch);
                             }
                         }
@@ -167,6 +168,7 @@ fn joined<T>(
 /// chunks per partition (which DataFusion's async reader fetches at once).
 fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), ScanError> {
     let file = source::stream::ParquetRowGroups::open(src)?;
+    req.progress.total_rows(file.declared_rows);
     let file = &file;
     let groups = file.groups;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -270,8 +272,9 @@ fn scan_csv_lines(
                 return Ok(part);
             };
             if !quoted.load(Ordering::Relaxed) {
+                let rows = part.rows;
                 match part.feed(src, header, &block.buf[..block.len], block.base) {
-                    Ok(true) => {}
+                    Ok(true) => req.progress.add(block.len as u64, part.rows - rows),
                     Ok(false) => quoted.store(true, Ordering::Relaxed),
                     Err(e) => {
                         failed.store(true, Ordering::Relaxed);
@@ -493,8 +496,31 @@ mod tests {
             show_examples: false,
             digest,
             tables: Vec::new(),
+            progress: Default::default(),
         };
         (src, req)
+    }
+
+    /// Full scans report the bytes and rows they have read as they go: every data byte and
+    /// every row by the line reader, every row by DataFusion's reader (a quoted file).
+    #[test]
+    fn full_scans_report_the_bytes_and_rows_they_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("id,mail\n");
+        for i in 0..50_000u64 {
+            text.push_str(&format!("{i},u{i}@example.com\n"));
+        }
+        let (src, req) = csv_full(dir.path(), "plain.csv", &text, false);
+        let header = source::csv_header(&src).unwrap();
+        scan_csv_lines(&req, &src, &header, 1024)
+            .unwrap()
+            .expect("no quotes");
+        let r = req.progress.reading();
+        assert_eq!((r.bytes, r.rows), (text.len() as u64 - 8, 50_000));
+        let quoted = format!("{text}\"50000\",x@example.com\n");
+        let (src, req) = csv_full(dir.path(), "quoted.csv", &quoted, false);
+        scan_full(&req, &src).unwrap();
+        assert_eq!(req.progress.reading().rows, 50_001);
     }
 
     /// Once the other rules have left a column, only the sparse ones ask its values, and the

@@ -44,6 +44,8 @@ pub struct Request {
     pub digest: bool,
     /// `--table` globs: the tables of a database to read (all when empty).
     pub tables: Vec<String>,
+    /// Where the bytes and rows read so far are reported (see [`crate::progress`]).
+    pub progress: crate::progress::Meter,
 }
 
 /// The scan of one column (DESIGN.md `scan --format json`).
@@ -217,7 +219,7 @@ pub(crate) fn with_digest<T>(
     let (digest, read) = std::thread::scope(|s| {
         let digest = s.spawn(|| {
             req.digest
-                .then(|| source::digests::digest(&src.path, &req.root))
+                .then(|| source::digests::digest_counted(&src.path, &req.root, &req.progress))
                 .transpose()
         });
         let read = read();
@@ -301,15 +303,19 @@ pub fn scan_all(
         let result = match target {
             Target::File(src) => {
                 progress(i, targets.len(), &src.path);
+                let name = display_path(&src.path, &req.root);
+                req.progress.begin(name, Some(src.size));
                 scan_one(req, src)
             }
             Target::Table(db, table) => {
                 progress(i, targets.len(), Path::new(&db.artifact(table)));
+                req.progress.begin(db.artifact(table), None);
                 scan_table(req, db, table)
             }
             #[cfg(feature = "objects")]
             Target::Object(fetched) => {
                 progress(i, targets.len(), Path::new(&fetched.url));
+                req.progress.begin(&fetched.url, Some(fetched.source.size));
                 scan_object(req, fetched)
             }
         };
@@ -412,6 +418,7 @@ fn scan_table(
     }
     let (info, rows, digest) = db.read(table, rows, &mut |batch| {
         matcher.feed(batch);
+        req.progress.add(0, batch.num_rows() as u64);
         Ok(())
     })?;
     // A sample's version covers only what it read; the table's version (what a recorded

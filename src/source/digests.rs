@@ -213,6 +213,19 @@ pub fn digest(path: &Path, root: &Path) -> Result<String, ScanError> {
     cached(&cache, path, || super::digest_file(path))
 }
 
+/// [`digest`], reporting the bytes it hashes to `meter`.
+pub fn digest_counted(
+    path: &Path,
+    root: &Path,
+    meter: &crate::progress::Meter,
+) -> Result<String, ScanError> {
+    let hash = || super::digest_file_with(path, &mut |n| meter.add(n, 0));
+    match Cache::of(root) {
+        Some(cache) => cached(&cache, path, hash),
+        None => hash(),
+    }
+}
+
 /// A file hashed by `hash` (which must read the whole file at `path`), looked up in and kept
 /// by `cache` as [`digest`] does: for callers that hash a file while reading it for another
 /// purpose (a full scan), and ask the cache first.

@@ -1200,6 +1200,11 @@ pub(crate) fn digest_string(hasher: sha2::Sha256) -> String {
 
 /// Streams a file through sha256; memory stays bounded whatever its size.
 pub fn digest_file(path: &Path) -> Result<String, ScanError> {
+    digest_file_with(path, &mut |_| {})
+}
+
+/// [`digest_file`], telling `hashed` the bytes of each read as it goes.
+pub fn digest_file_with(path: &Path, hashed: &mut dyn FnMut(u64)) -> Result<String, ScanError> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
     let mut file = std::fs::File::open(path).map_err(|e| ScanError::Open {
@@ -1217,6 +1222,7 @@ pub fn digest_file(path: &Path) -> Result<String, ScanError> {
             break;
         }
         hasher.update(&buf[..n]);
+        hashed(n as u64);
     }
     Ok(digest_string(hasher))
 }

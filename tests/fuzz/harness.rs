@@ -489,6 +489,7 @@ fn scan_request(
         show_examples: true,
         digest: true,
         tables: Vec::new(),
+        progress: Default::default(),
     }
 }
 
