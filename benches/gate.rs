@@ -26,16 +26,19 @@ columns.country = "user.contact.address"
 columns.ip = "user.device.ip_address"
 "#;
 
-fn time_gate(dir: &std::path::Path, expect: i32) -> Vec<f64> {
+/// Five runs: their times, sorted, and the highest peak resident memory (MB).
+fn time_gate(dir: &std::path::Path, expect: i32) -> (Vec<f64>, f64) {
+    let mut peak = 0.0f64;
     let mut times: Vec<f64> = (0..5)
         .map(|_| {
             let t = Instant::now();
-            let out = Command::new(env!("CARGO_BIN_EXE_piitrail"))
-                .current_dir(dir)
-                .args(["--quiet", "gate", "bench.parquet", "--format", "json"])
-                .output()
-                .unwrap();
+            let (out, mb) = common::output_with_peak(
+                Command::new(env!("CARGO_BIN_EXE_piitrail"))
+                    .current_dir(dir)
+                    .args(["--quiet", "gate", "bench.parquet", "--format", "json"]),
+            );
             let secs = t.elapsed().as_secs_f64();
+            peak = peak.max(mb);
             assert_eq!(
                 out.status.code(),
                 Some(expect),
@@ -46,7 +49,7 @@ fn time_gate(dir: &std::path::Path, expect: i32) -> Vec<f64> {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times
+    (times, peak)
 }
 
 fn main() {
@@ -64,20 +67,20 @@ fn main() {
     }
     let size = std::fs::metadata(&pq).unwrap().len() as f64 / 1e6;
     let _ = std::fs::remove_file(dir.join("piitrail.toml"));
-    let strict = time_gate(&dir, 1);
+    let (strict, strict_peak) = time_gate(&dir, 1);
     std::fs::write(dir.join("piitrail.toml"), DECLARED).unwrap();
-    let declared = time_gate(&dir, 0);
+    let (declared, declared_peak) = time_gate(&dir, 0);
     std::fs::remove_file(dir.join("piitrail.toml")).unwrap();
     let t = Instant::now();
     piitrail::source::digest_file(&pq).unwrap();
     let hash = t.elapsed().as_secs_f64();
     println!("gate sample, Parquet {size:.0} MB ({rows} rows), five runs each:");
     println!(
-        "  strict defaults (fails):    best {:.3} s, median {:.3} s",
+        "  strict defaults (fails):    best {:.3} s, median {:.3} s, peak {strict_peak:.1} MB",
         strict[0], strict[2]
     );
     println!(
-        "  every column declared:      best {:.3} s, median {:.3} s",
+        "  every column declared:      best {:.3} s, median {:.3} s, peak {declared_peak:.1} MB",
         declared[0], declared[2]
     );
     println!("  for scale, sha256 of the file: {hash:.3} s");

@@ -4,8 +4,12 @@
 //! The ledgers are generated with valid hash chains (written in one go, not appended one
 //! by one, so generation stays quick) in a temporary folder.
 
+mod common;
+
 use std::io::Write;
 use std::time::Instant;
+
+use common::{peak_rss_mb, reset_peak};
 
 use piitrail::ledger::{
     ArtifactRecord, ArtifactRef, Body, ExecutionRecord, GENESIS, Ledger, Record, record_hash,
@@ -109,19 +113,25 @@ fn main() {
         "generated 1,000,000 records ({size:.0} MB) in {:.1}s",
         t.elapsed().as_secs_f64()
     );
+    reset_peak();
     let t = Instant::now();
     let records = ledger.load().unwrap();
     let load = t.elapsed().as_secs_f64();
     drop(records);
+    let load_peak = peak_rss_mb();
+    reset_peak();
     let t = Instant::now();
     let g = Graph::load(&ledger).unwrap();
     let build = t.elapsed().as_secs_f64();
+    let build_peak = peak_rss_mb();
+    reset_peak();
     let t = Instant::now();
     let v = ledger.verify().unwrap();
     let verify = t.elapsed().as_secs_f64();
+    let verify_peak = peak_rss_mb();
     assert!(v.problem.is_none());
     println!(
-        "1,000,000 records: every record typed {load:.2} s; the lineage graph read and built {build:.2} s; verify {verify:.2} s; {} artifacts",
+        "1,000,000 records: every record typed {load:.2} s (peak {load_peak:.0} MB); the lineage graph read and built {build:.2} s (peak {build_peak:.0} MB); verify {verify:.2} s (peak {verify_peak:.0} MB); {} artifacts",
         g.len()
     );
 

@@ -12,19 +12,20 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-fn piitrail(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_piitrail"))
-        .current_dir(dir)
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .unwrap();
+/// Runs piitrail in `dir`: its standard output and its peak resident memory (MB).
+fn piitrail(dir: &Path, args: &[&str]) -> (String, f64) {
+    let (out, peak) = common::output_with_peak(
+        Command::new(env!("CARGO_BIN_EXE_piitrail"))
+            .current_dir(dir)
+            .arg("--quiet")
+            .args(args),
+    );
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    (String::from_utf8(out.stdout).unwrap(), peak)
 }
 
 fn main() {
@@ -91,11 +92,14 @@ fn main() {
     ] {
         let size = std::fs::metadata(file).unwrap().len() as f64 / 1e6;
         let id = format!("{name}:email={email}");
+        let mut peak = 0.0f64;
         let mut times: Vec<f64> = (0..3)
             .map(|_| {
                 let t = Instant::now();
-                let out = piitrail(&dir, &["subject", "find", "--id", &id, "--format", "json"]);
+                let (out, mb) =
+                    piitrail(&dir, &["subject", "find", "--id", &id, "--format", "json"]);
                 let secs = t.elapsed().as_secs_f64();
+                peak = peak.max(mb);
                 let report: serde_json::Value = serde_json::from_str(&out).unwrap();
                 assert_eq!(report["artifacts"][0]["rows"], 1, "{out}");
                 if name != "bench_sorted.parquet" {
@@ -106,7 +110,7 @@ fn main() {
             .collect();
         times.sort_by(f64::total_cmp);
         println!(
-            "  {name:<20} {size:>6.0} MB: best {:.3} s ({:.0} MB/s, {:.2} M rows/s), median {:.3} s",
+            "  {name:<20} {size:>6.0} MB: best {:.3} s ({:.0} MB/s, {:.2} M rows/s), median {:.3} s, peak {peak:.1} MB",
             times[0],
             size / times[0],
             rows as f64 / times[0] / 1e6,

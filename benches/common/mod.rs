@@ -138,7 +138,50 @@ pub fn workspace(default_rows: u64) -> Option<(u64, PathBuf, Option<tempfile::Te
 
 /// Peak resident memory of this process (VmHWM), in MB.
 pub fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    vm_hwm_mb("/proc/self/status")
+}
+
+/// Starts this process's peak resident memory again from what it holds now (Linux), so that
+/// [`peak_rss_mb`] measures what comes after.
+pub fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Runs `cmd` to its end: its output and its peak resident memory in MB, read from its VmHWM
+/// every 5 ms while it runs (the last growth before it exits may be missed).
+pub fn output_with_peak(cmd: &mut std::process::Command) -> (std::process::Output, f64) {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let (stop, peak) = (
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        std::sync::Arc::new(std::sync::Mutex::new(0.0f64)),
+    );
+    let watch = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mb = vm_hwm_mb(&status);
+                if mb.is_finite() {
+                    let mut p = peak.lock().unwrap();
+                    *p = p.max(mb);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    watch.join().unwrap();
+    let peak = *peak.lock().unwrap();
+    (out, peak)
+}
+
+fn vm_hwm_mb(status: &str) -> f64 {
+    let status = std::fs::read_to_string(status).unwrap_or_default();
     status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
