@@ -246,6 +246,14 @@ pub fn cached(
     Ok(digest)
 }
 
+/// The digest of the file at `path` if the cache of the project at `root` knows it as the file
+/// is now; nothing is hashed.
+pub fn known(path: &Path, root: &Path) -> Option<String> {
+    let cache = Cache::of(root)?;
+    let (key, now) = look(path)?;
+    cache.get(&key, &now)
+}
+
 /// The cached digest of the file at `path` when it is unchanged, and otherwise what a later
 /// [`Pending::keep`] needs: for readers that hash as they read.
 pub fn lookup(cache: &Cache, path: &Path) -> Result<String, Pending> {

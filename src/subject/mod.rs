@@ -505,15 +505,17 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 .filter_map(|(c, _)| wanted.iter().position(|w| w == c))
                 .collect();
             let found = read::search(&data, &wanted, &matcher)?;
-            // Changed since recorded: another size, or written after the ledger recorded it
-            // (hashing a large file would cost more than the search).
+            // Changed since recorded: its digest now where it is known for free (a table's
+            // version, an object's fetch, a file the digest cache knows as it is), else another
+            // size or written after the ledger recorded it (hashing a large file would cost
+            // more than the search).
             let now = match &data {
                 // A table has no size or time to compare: its version is its rows.
                 Dataset::Table { db, table } => Some(db.version(table)?),
                 // An object was hashed as it was fetched.
                 #[cfg(feature = "objects")]
                 Dataset::Object(o) => Some(o.copy.digest.clone()),
-                Dataset::File(_) => None,
+                Dataset::File(file) => crate::source::digests::known(file, &req.root),
             };
             if let Some(now) = now {
                 if prop.latest.get(&path) != Some(&now) {
