@@ -9,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::time::Instant;
 
-use common::{peak_rss_mb, reset_peak};
+use common::peak_rss_mb;
 
 use piitrail::ledger::{
     ArtifactRecord, ArtifactRef, Body, ExecutionRecord, GENESIS, Ledger, Record, record_hash,
@@ -99,7 +99,28 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
     Ledger::open(dir).unwrap()
 }
 
+/// Child mode: one step over the ledger of the project `dir`; prints "seconds peak_mb count".
+fn child(dir: &str, what: &str) {
+    let ledger = Ledger::open(std::path::Path::new(dir)).unwrap();
+    let t = Instant::now();
+    let count = match what {
+        "load" => ledger.load().unwrap().len(),
+        "graph" => Graph::load(&ledger).unwrap().len(),
+        _ => {
+            let v = ledger.verify().unwrap();
+            assert!(v.problem.is_none());
+            v.records as usize
+        }
+    };
+    println!("{} {} {count}", t.elapsed().as_secs_f64(), peak_rss_mb());
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("PIITRAIL_BENCH_CHILD") {
+        let (dir, what) = spec.split_once('|').unwrap();
+        child(dir, what);
+        return;
+    }
     if std::env::args().any(|a| a == "--list") {
         return;
     }
@@ -113,26 +134,24 @@ fn main() {
         "generated 1,000,000 records ({size:.0} MB) in {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    reset_peak();
-    let t = Instant::now();
-    let records = ledger.load().unwrap();
-    let load = t.elapsed().as_secs_f64();
-    drop(records);
-    let load_peak = peak_rss_mb();
-    reset_peak();
-    let t = Instant::now();
-    let g = Graph::load(&ledger).unwrap();
-    let build = t.elapsed().as_secs_f64();
-    let build_peak = peak_rss_mb();
-    reset_peak();
-    let t = Instant::now();
-    let v = ledger.verify().unwrap();
-    let verify = t.elapsed().as_secs_f64();
-    let verify_peak = peak_rss_mb();
-    assert!(v.problem.is_none());
+    // Each in a fresh process: its peak memory is its own.
+    let step = |what: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("PIITRAIL_BENCH_CHILD", format!("{}|{what}", big.display()))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut it = text.split_whitespace();
+        let secs: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        let peak: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        let count: usize = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        (secs, peak, count)
+    };
+    let (load, load_peak, _) = step("load");
+    let (build, build_peak, artifacts) = step("graph");
+    let (verify, verify_peak, _) = step("verify");
     println!(
-        "1,000,000 records: every record typed {load:.2} s (peak {load_peak:.0} MB); the lineage graph read and built {build:.2} s (peak {build_peak:.0} MB); verify {verify:.2} s (peak {verify_peak:.0} MB); {} artifacts",
-        g.len()
+        "1,000,000 records: every record typed {load:.2} s (peak {load_peak:.0} MB); the lineage graph read and built {build:.2} s (peak {build_peak:.0} MB); verify {verify:.2} s (peak {verify_peak:.0} MB); {artifacts} artifacts"
     );
 
     let chain = tmp.path().join("chain");

@@ -141,12 +141,6 @@ pub fn peak_rss_mb() -> f64 {
     vm_hwm_mb("/proc/self/status")
 }
 
-/// Starts this process's peak resident memory again from what it holds now (Linux), so that
-/// [`peak_rss_mb`] measures what comes after.
-pub fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 /// Runs `cmd` to its end: its output and its peak resident memory in MB, read from its VmHWM
 /// every 5 ms while it runs (the last growth before it exits may be missed).
 pub fn output_with_peak(cmd: &mut std::process::Command) -> (std::process::Output, f64) {
