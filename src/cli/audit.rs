@@ -27,13 +27,18 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         std::env::current_dir()?.join(&args.out)
     };
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let progress = crate::progress::Meter::default();
+    let bar = super::progress::work(ctx, &progress);
     let w = crate::report::audit(
         &ctx.root,
         &out,
         args.key.as_deref(),
         args.since.as_deref(),
         time,
-    )?;
+        &progress,
+    );
+    bar.finish();
+    let w = w?;
     let r = &w.report;
     let mut o = anstream::stdout().lock();
     write_summary(&mut o, r, "")?;

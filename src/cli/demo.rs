@@ -226,7 +226,14 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
 
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let report_dir = out.join("report");
-    let w = crate::report::audit(&out, &report_dir, Some(&kp.private_path), None, time)?;
+    let w = crate::report::audit(
+        &out,
+        &report_dir,
+        Some(&kp.private_path),
+        None,
+        time,
+        &Default::default(),
+    )?;
     drop(keys);
     let r = &w.report;
     writeln!(o, "6. audit: the signed report")?;

@@ -19,7 +19,11 @@ pub enum Command {
 pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
     let Command::Fides { out } = cmd;
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let report = crate::report::assemble(&ctx.root, time)?;
+    let progress = crate::progress::Meter::default();
+    let bar = super::progress::work(ctx, &progress);
+    let report = crate::report::assemble(&ctx.root, time, &progress);
+    bar.finish();
+    let report = report?;
     let manifests = crate::report::fides::manifests(&report.project, &report.record_of_processing);
     let mut o = anstream::stdout().lock();
     for m in &manifests {

@@ -81,6 +81,7 @@ fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
         rules: &rules,
         declarations: &config.datasets,
         roots: &roots,
+        progress: Default::default(),
     };
     let mut out = std::io::stdout().lock();
     if !args.apply {
@@ -194,16 +195,18 @@ fn find(ctx: &Context, args: FindArgs) -> anyhow::Result<Outcome> {
     let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
     let config = crate::policy::Config::load(&ctx.root, &rules)?;
     let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
-    let report = subject::find(
-        &subject::Request {
-            ids: &args.ids,
-            root: ctx.root.clone(),
-            rules: &rules,
-            declarations: &config.datasets,
-            roots: &roots,
-        },
-        &records,
-    )?;
+    let req = subject::Request {
+        ids: &args.ids,
+        root: ctx.root.clone(),
+        rules: &rules,
+        declarations: &config.datasets,
+        roots: &roots,
+        progress: Default::default(),
+    };
+    let bar = super::progress::work(ctx, &req.progress);
+    let report = subject::find(&req, &records);
+    bar.finish();
+    let report = report?;
     let mut out = std::io::stdout().lock();
     match args.format {
         TextOrJson::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,

@@ -605,11 +605,20 @@ fn recorded_scans(records: &[Record], prop: &Propagation) -> Vec<crate::scan::Ar
 
 /// The report of the project at `root`: its ledger verified and propagated, judged by its
 /// policy (the gate over every recorded scan), with its record of processing.
-pub fn assemble(root: &std::path::Path, time: String) -> Result<Report, AuditError> {
-    let ledger = crate::ledger::Ledger::open(root)?;
+/// The ledger's bytes and records read are reported to `progress` as they go.
+pub fn assemble(
+    root: &std::path::Path,
+    time: String,
+    progress: &crate::progress::Meter,
+) -> Result<Report, AuditError> {
+    let mut ledger = crate::ledger::Ledger::open(root)?;
+    ledger.progress = progress.clone();
     let rules = crate::policy::project_rules(root, &[], false)?;
     let config = Config::load(root, &rules)?;
+    let size = std::fs::metadata(&ledger.path).map(|m| m.len()).ok();
+    progress.begin(".piitrail/ledger.jsonl (verify)", size);
     let verification = ledger.verify()?;
+    progress.begin(".piitrail/ledger.jsonl (read)", size);
     let mut records = ledger.load()?;
     // A broken ledger is reported on what precedes the break.
     records.truncate(verification.records as usize);
@@ -642,9 +651,10 @@ pub fn audit(
     key: Option<&std::path::Path>,
     since: Option<&std::path::Path>,
     time: String,
+    progress: &crate::progress::Meter,
 ) -> Result<Written, AuditError> {
     let key = key.map(crate::sign::load_signing_key).transpose()?;
-    let mut report = assemble(root, time)?;
+    let mut report = assemble(root, time, progress)?;
     // The previous report: the one named, else the one this audit replaces in `out`.
     let previous = out.join("report.json");
     let since = since.or_else(|| previous.is_file().then_some(previous.as_path()));

@@ -207,6 +207,8 @@ pub struct Request<'a> {
     pub declarations: &'a [Declaration],
     /// Where files may be searched and rewritten; anything else is external.
     pub roots: &'a crate::policy::DataRoots,
+    /// Where the rows searched so far are reported (see [`crate::progress`]).
+    pub progress: crate::progress::Meter,
 }
 
 /// The column edges of the live executions, by source column, with the execution.
@@ -504,7 +506,8 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                 .iter()
                 .filter_map(|(c, _)| wanted.iter().position(|w| w == c))
                 .collect();
-            let found = read::search(&data, &wanted, &matcher)?;
+            req.progress.begin(&path, None);
+            let found = read::search(&data, &wanted, &matcher, &req.progress)?;
             // Changed since recorded: its digest now where it is known for free (a table's
             // version, an object's fetch, a file the digest cache knows as it is), else another
             // size or written after the ledger recorded it (hashing a large file would cost

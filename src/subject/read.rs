@@ -191,7 +191,12 @@ pub struct Found {
 /// Reads `wanted` columns of `file` (those present) and matches them. In a Parquet file,
 /// row groups whose statistics show they cannot hold a match are not read (see
 /// [`Matcher::may_hold`]).
-pub fn search(data: &Dataset, wanted: &[String], matcher: &Matcher) -> Result<Found, ScanError> {
+pub fn search(
+    data: &Dataset,
+    wanted: &[String],
+    matcher: &Matcher,
+    progress: &crate::progress::Meter,
+) -> Result<Found, ScanError> {
     let mut found = Found {
         rows: matcher
             .checks
@@ -203,6 +208,7 @@ pub fn search(data: &Dataset, wanted: &[String], matcher: &Matcher) -> Result<Fo
     let mut seen_ids: HashSet<(usize, String)> = HashSet::new();
     let keep = |g: &RowGroup| matcher.may_hold(g, wanted);
     scan_batches(data, wanted, Some(&keep), |row0, n, text| {
+        progress.add(0, n as u64);
         for r in 0..n {
             let mut matched = false;
             for (slot, (ci, checks)) in found.rows.iter_mut().zip(&matcher.checks) {
@@ -466,7 +472,11 @@ mod tests {
             expand: Vec::new(),
         };
         let wanted = vec!["email".to_string()];
-        let found = search(&Dataset::File(file.clone()), &wanted, &matcher).unwrap();
+        let meter = crate::progress::Meter::default();
+        let found = search(&Dataset::File(file.clone()), &wanted, &matcher, &meter).unwrap();
+        // The rows read were reported (row groups that cannot hold the address are skipped).
+        let read = meter.reading().rows;
+        assert!(read > 0 && read <= emails.len() as u64, "{read}");
         let expected: Vec<u64> = emails
             .iter()
             .enumerate()
