@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::servers::{Server, free_port, python, python_stdout, start};
+use common::servers::{Server, free_port, python_stdout, start, web_server};
 use common::{Project, Run};
 
 /// 120 customers with their IBANs; the subject (`user7@example.org`) on line 9.
@@ -204,20 +204,8 @@ fn blobs_in_azure_storage_are_scanned_recorded_and_erased_like_s3_objects() {
 #[test]
 fn a_file_on_a_web_server_is_scanned_by_its_url() {
     let p = shop();
-    let port = free_port();
-    let _web = start(
-        "Python's http.server",
-        std::process::Command::new(python()).args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            p.path("data").to_str().unwrap(),
-        ]),
-        port,
-    );
+    let web = web_server(&p.path("data"));
+    let port = web.port;
     let url = format!("http://127.0.0.1:{port}/customers.csv");
     let scan = p.run(&["scan", &url, "--format", "json"]);
     assert_eq!(scan.code(), 0, "{}", scan.stderr());

@@ -80,7 +80,7 @@ mod install {
     use std::path::Path;
     use std::process::Command;
 
-    use crate::common::servers::{free_port, python, start};
+    use crate::common::servers::web_server;
 
     const TARGET: &str = "x86_64-unknown-linux-gnu";
 
@@ -123,21 +123,8 @@ mod install {
         let sum = sha256_hex(&std::fs::read(&archive).unwrap());
         let sums = releases.join(format!("piitrail-{TARGET}.tar.xz.sha256"));
         std::fs::write(&sums, format!("{sum} *piitrail-{TARGET}.tar.xz\n")).unwrap();
-        let port = free_port();
-        let _web = start(
-            "Python's http.server",
-            Command::new(python()).args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-                dir.path().join("releases").to_str().unwrap(),
-            ]),
-            port,
-        );
-        let url = format!("http://127.0.0.1:{port}");
+        let web = web_server(&dir.path().join("releases"));
+        let url = web.endpoint();
         let marker = dir.path().join("built-from-source");
         let fallback = format!("touch '{}'", marker.display());
 

@@ -701,14 +701,7 @@ fn unchanged_files_reuse_their_digest_and_changed_ones_are_hashed_again() {
     assert_eq!(digest_of(&p, "customers.csv", &[]), planted, "reused");
     assert_eq!(digest_of(&p, "customers.csv", &["--full"]), planted);
     assert_eq!(digest_of(&p, "customers.csv", &["--no-cache"]), real);
-    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
-    std::fs::write(&file, CUSTOMERS.replace("jane", "june")).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
+    common::rewrite_keeping_mtime(&file, CUSTOMERS.replace("jane", "june"));
     let changed = digest_of(&p, "customers.csv", &[]);
     assert_ne!(changed, planted);
     assert_ne!(changed, real);

@@ -372,14 +372,7 @@ fn changed(r: &Value, path: &str) -> bool {
 fn a_file_changed_in_place_is_found_changed_once_the_digest_cache_knows_it() {
     let p = pipeline();
     let file = p.path("data/orders.csv");
-    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
-    std::fs::write(&file, ORDERS.replace("19.90", "19.95")).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
+    common::rewrite_keeping_mtime(&file, ORDERS.replace("19.90", "19.95"));
     let bob = ["data/customers.csv:customer_id=C002"];
     assert!(
         !changed(&find(&p, &bob), "data/orders.csv"),

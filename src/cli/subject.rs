@@ -70,19 +70,42 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
     }
 }
 
+/// What a subject request is judged with: the project's rules, its record of processing and
+/// its data roots.
+struct Setting {
+    rules: crate::rules::RuleSet,
+    config: crate::policy::Config,
+    roots: crate::policy::DataRoots,
+}
+
+impl Setting {
+    fn load(ctx: &Context) -> anyhow::Result<Setting> {
+        let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
+        let config = crate::policy::Config::load(&ctx.root, &rules)?;
+        let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
+        Ok(Setting {
+            rules,
+            config,
+            roots,
+        })
+    }
+
+    fn request<'a>(&'a self, ctx: &Context, ids: &'a [String]) -> subject::Request<'a> {
+        subject::Request {
+            ids,
+            root: ctx.root.clone(),
+            rules: &self.rules,
+            declarations: &self.config.datasets,
+            roots: &self.roots,
+            progress: Default::default(),
+        }
+    }
+}
+
 fn erase(ctx: &Context, args: EraseArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
-    let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
-    let config = crate::policy::Config::load(&ctx.root, &rules)?;
-    let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
-    let req = subject::Request {
-        ids: &args.ids,
-        root: ctx.root.clone(),
-        rules: &rules,
-        declarations: &config.datasets,
-        roots: &roots,
-        progress: Default::default(),
-    };
+    let setting = Setting::load(ctx)?;
+    let req = setting.request(ctx, &args.ids);
     let mut out = std::io::stdout().lock();
     if !args.apply {
         let records = ledger.load()?;
@@ -192,17 +215,8 @@ fn write_plan(out: &mut impl Write, plan: &erase::Plan) -> std::io::Result<()> {
 fn find(ctx: &Context, args: FindArgs) -> anyhow::Result<Outcome> {
     let ledger = Ledger::open(&ctx.root)?;
     let records = ledger.load()?;
-    let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
-    let config = crate::policy::Config::load(&ctx.root, &rules)?;
-    let roots = crate::policy::DataRoots::new(&ctx.root, &config.project.data_roots);
-    let req = subject::Request {
-        ids: &args.ids,
-        root: ctx.root.clone(),
-        rules: &rules,
-        declarations: &config.datasets,
-        roots: &roots,
-        progress: Default::default(),
-    };
+    let setting = Setting::load(ctx)?;
+    let req = setting.request(ctx, &args.ids);
     let bar = super::progress::work(ctx, &req.progress);
     let report = subject::find(&req, &records);
     bar.finish();

@@ -89,6 +89,19 @@ impl Project {
     }
 }
 
+/// Writes `contents` over `file` and puts its modification time back: a change that its size
+/// (when the contents keep it) and its time do not show.
+pub fn rewrite_keeping_mtime(file: &Path, contents: impl AsRef<[u8]>) {
+    let modified = std::fs::metadata(file).unwrap().modified().unwrap();
+    std::fs::write(file, contents).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+}
+
 /// Runs `piitrail ARGS` in `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
     let out = Command::cargo_bin("piitrail")

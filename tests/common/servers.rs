@@ -54,6 +54,24 @@ pub fn start(what: &str, cmd: &mut std::process::Command, port: u16) -> Server {
     panic!("{what} did not listen on 127.0.0.1:{port} within 20 s");
 }
 
+/// Python's `http.server` serving the folder `dir` on 127.0.0.1.
+pub fn web_server(dir: &std::path::Path) -> Server {
+    let port = free_port();
+    start(
+        "Python's http.server",
+        std::process::Command::new(python()).args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            dir.to_str().unwrap(),
+        ]),
+        port,
+    )
+}
+
 /// Runs the interop venv's Python with `args` in `dir`; its standard output. A failure fails
 /// the test with Python's standard error.
 pub fn python_stdout(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
