@@ -352,282 +352,402 @@ impl<'a> Edges<'a> {
     }
 }
 
-/// Finds the subject.
+/// Finds the subject: steps 1–4 of the module's description, each a named step of [`Search`].
 pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
-    let mut identities: Vec<(Identity, String)> = Vec::new();
-    for spec in req.ids {
-        identities.push(identity::parse(spec, req.rules).map_err(SubjectError::Usage)?);
-    }
-    let prop = propagate(records);
-    let mut edges = Edges::new(records);
-    let datasets: Vec<&str> = prop
-        .current()
-        .filter(|v| v.kind == "dataset")
-        .map(|v| v.path.as_str())
-        .collect();
-    edges.declare(req.declarations, &datasets);
-    edges.declare_catalog(&req.root, req.roots, &datasets)?;
-    // Targets: (path, column) → needles. Each is searched in the latest version of its path.
-    let mut targets: BTreeMap<(String, String), Vec<(Needle, bool)>> = BTreeMap::new();
-    let add = |targets: &mut BTreeMap<(String, String), Vec<(Needle, bool)>>,
-               c: &ColumnRef,
-               n: Needle| {
-        let list = targets
+    let mut search = Search::start(req, records)?;
+    while search.round()? {}
+    let mut artifacts = Vec::new();
+    let mut holding = search.holding_rows(&mut artifacts)?;
+    search.fed_without_identifier(&mut holding, &mut artifacts)?;
+    search.trained_on(&holding, &mut artifacts);
+    artifacts.sort_by(|a, b| (a.matched, &a.path).cmp(&(b.matched, &b.path)));
+    Ok(Report {
+        identity: search
+            .identities
+            .iter()
+            .map(|(id, _)| id.out())
+            .chain(search.not_followed)
+            .collect(),
+        artifacts,
+    })
+}
+
+/// The columns to search, each with what to look for in it and whether that was searched.
+#[derive(Default)]
+struct Targets(BTreeMap<(String, String), Vec<(Needle, bool)>>);
+
+impl Targets {
+    /// Adds a needle to the column `c`; false when it was there already.
+    fn add(&mut self, c: &ColumnRef, n: Needle) -> bool {
+        let list = self
+            .0
             .entry((c.path.clone(), c.column.clone()))
             .or_default();
-        if !list.iter().any(|(have, _)| *have == n) {
-            list.push((n, false));
-            true
-        } else {
-            false
+        if list.iter().any(|(have, _)| *have == n) {
+            return false;
         }
-    };
-    for (i, (id, _)) in identities.iter().enumerate() {
-        match &id.column {
-            Some(c) => {
-                if !prop.latest.contains_key(&c.path) {
-                    return Err(SubjectError::Usage(format!(
-                        "--id {}:{}=...: {} is not in the ledger (`piitrail scan --record` it first)",
-                        c.path, c.column, c.path
-                    )));
-                }
-                add(&mut targets, c, Needle::Value(i));
+        list.push((n, false));
+        true
+    }
+
+    /// The columns with a needle not searched yet, by path: one read per file.
+    fn pending(&self) -> BTreeMap<String, Vec<String>> {
+        let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for ((p, c), ns) in &self.0 {
+            if ns.iter().any(|(_, done)| !done) {
+                by_path.entry(p.clone()).or_default().push(c.clone());
             }
-            None => {
-                // Sources: datasets no step wrote (an erasure's rewrite keeps a source one).
-                let written: BTreeSet<&str> = edges
-                    .executions
-                    .iter()
-                    .filter(|x| x.kind != "erasure")
-                    .flat_map(|x| x.outputs.iter().map(|o| o.path.as_str()))
-                    .collect();
-                for v in prop
-                    .current()
-                    .filter(|v| !written.contains(v.path.as_str()) && v.kind == "dataset")
-                {
-                    for (column, tags) in &v.columns {
-                        if tags.keys().any(|cat| {
-                            cat == &id.category || cat.starts_with(&format!("{}.", id.category))
-                        }) {
-                            add(
-                                &mut targets,
-                                &ColumnRef {
+        }
+        by_path
+    }
+
+    fn searched(&mut self, path: &str, columns: &[String]) {
+        for c in columns {
+            if let Some(ns) = self.0.get_mut(&(path.to_string(), c.clone())) {
+                for n in ns {
+                    n.1 = true;
+                }
+            }
+        }
+    }
+
+    fn needles(&self, path: &str, column: &str) -> Vec<Needle> {
+        self.0
+            .get(&(path.to_string(), column.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+}
+
+/// An identifier found in the subject's rows, to become an identity of its own.
+struct Expansion {
+    /// Its column among the columns read.
+    column: usize,
+    value: String,
+    category: String,
+    from: ColumnRef,
+    /// The columns linked to its own by lineage or declaration: where it is searched.
+    linked: Vec<ColumnRef>,
+}
+
+/// A subject search under way: steps 1–3 of the module's description, repeated (`round`)
+/// until nothing new is found.
+struct Search<'r> {
+    req: &'r Request<'r>,
+    prop: Propagation,
+    edges: Edges<'r>,
+    identities: Vec<(Identity, String)>,
+    /// Each identity's index by category and normalised value.
+    known: HashMap<(String, String), usize>,
+    targets: Targets,
+    /// The size and time of each path's latest artifact record.
+    recorded: HashMap<&'r str, (u64, &'r str)>,
+    /// Rows found, by path and column.
+    hits: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>>,
+    /// Columns of outputs that aggregated the subject's values, by path.
+    aggregates: BTreeMap<String, BTreeSet<String>>,
+    /// Paths whose file changed since the ledger recorded it.
+    changed: BTreeSet<String>,
+    searched_values: BTreeSet<(String, String, String)>,
+    not_followed: Vec<IdentityOut>,
+}
+
+impl<'r> Search<'r> {
+    /// The identities given, and where each is first searched: the column named, or every
+    /// column of a source dataset tagged with its category.
+    fn start(req: &'r Request<'r>, records: &'r [Record]) -> Result<Search<'r>, SubjectError> {
+        let mut identities: Vec<(Identity, String)> = Vec::new();
+        for spec in req.ids {
+            identities.push(identity::parse(spec, req.rules).map_err(SubjectError::Usage)?);
+        }
+        let prop = propagate(records);
+        let mut edges = Edges::new(records);
+        let datasets: Vec<&str> = prop
+            .current()
+            .filter(|v| v.kind == "dataset")
+            .map(|v| v.path.as_str())
+            .collect();
+        edges.declare(req.declarations, &datasets);
+        edges.declare_catalog(&req.root, req.roots, &datasets)?;
+        let mut targets = Targets::default();
+        for (i, (id, _)) in identities.iter().enumerate() {
+            match &id.column {
+                Some(c) => {
+                    if !prop.latest.contains_key(&c.path) {
+                        return Err(SubjectError::Usage(format!(
+                            "--id {}:{}=...: {} is not in the ledger (`piitrail scan --record` it first)",
+                            c.path, c.column, c.path
+                        )));
+                    }
+                    targets.add(c, Needle::Value(i));
+                }
+                None => {
+                    // Sources: datasets no step wrote (an erasure's rewrite keeps a source one).
+                    let written: BTreeSet<&str> = edges
+                        .executions
+                        .iter()
+                        .filter(|x| x.kind != "erasure")
+                        .flat_map(|x| x.outputs.iter().map(|o| o.path.as_str()))
+                        .collect();
+                    for v in prop
+                        .current()
+                        .filter(|v| !written.contains(v.path.as_str()) && v.kind == "dataset")
+                    {
+                        for (column, tags) in &v.columns {
+                            if tags.keys().any(|cat| {
+                                cat == &id.category || cat.starts_with(&format!("{}.", id.category))
+                            }) {
+                                let c = ColumnRef {
                                     path: v.path.clone(),
                                     column: column.clone(),
-                                },
-                                Needle::Value(i),
-                            );
+                                };
+                                targets.add(&c, Needle::Value(i));
+                            }
                         }
                     }
                 }
             }
         }
-    }
-    // The size and time of each path's latest artifact record.
-    let mut recorded: HashMap<&str, (u64, &str)> = HashMap::new();
-    for r in records {
-        if let crate::ledger::Body::Artifact(a) = &r.body {
-            recorded.insert(&a.path, (a.size, &r.time));
+        let mut recorded: HashMap<&str, (u64, &str)> = HashMap::new();
+        for r in records {
+            if let crate::ledger::Body::Artifact(a) = &r.body {
+                recorded.insert(&a.path, (a.size, &r.time));
+            }
         }
-    }
-    // Search, expand and follow lineage until nothing new is found.
-    let mut hits: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>> = BTreeMap::new();
-    let mut aggregates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut changed: BTreeSet<String> = BTreeSet::new();
-    let mut searched_values: BTreeSet<(String, String, String)> = BTreeSet::new();
-    // Each identity's index by category and normalised value.
-    let mut known: HashMap<(String, String), usize> = identities
-        .iter()
-        .enumerate()
-        .map(|(i, (id, _))| ((id.category.clone(), id.value.expose().clone()), i))
-        .collect();
-    let mut not_followed: Vec<IdentityOut> = Vec::new();
-    loop {
-        let pending: Vec<(String, String)> = targets
+        let known = identities
             .iter()
-            .filter(|(_, ns)| ns.iter().any(|(_, done)| !done))
-            .map(|(k, _)| k.clone())
+            .enumerate()
+            .map(|(i, (id, _))| ((id.category.clone(), id.value.expose().clone()), i))
             .collect();
+        Ok(Search {
+            req,
+            prop,
+            edges,
+            identities,
+            known,
+            targets,
+            recorded,
+            hits: BTreeMap::new(),
+            aggregates: BTreeMap::new(),
+            changed: BTreeSet::new(),
+            searched_values: BTreeSet::new(),
+            not_followed: Vec::new(),
+        })
+    }
+
+    /// Searches every column not searched yet (one read per file), then follows lineage from
+    /// what was found. False when there was nothing left to search.
+    fn round(&mut self) -> Result<bool, SubjectError> {
+        let pending = self.targets.pending();
         if pending.is_empty() {
-            break;
+            return Ok(false);
         }
-        // One read per file: every pending column of it, and the identifying columns for
-        // expansion.
-        let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (p, c) in &pending {
-            by_path.entry(p.clone()).or_default().push(c.clone());
+        for (path, columns) in pending {
+            self.search_file(&path, &columns)?;
         }
-        for (path, columns) in by_path {
-            let Some(version) = prop.latest.get(&path).and_then(|d| prop.versions.get(d)) else {
-                continue;
-            };
-            let data = Dataset::find_inside(&req.root, req.roots, &path)?;
-            let Some(data) = data else {
-                // Known only by name (imported lineage), outside the data roots, or gone:
-                // nothing to search here.
-                for c in &columns {
-                    for n in targets.get_mut(&(path.clone(), c.clone())).unwrap() {
-                        n.1 = true;
-                    }
-                }
-                continue;
-            };
-            let expand: Vec<(String, String)> = version
-                .columns
-                .iter()
-                .filter_map(|(c, tags)| {
-                    tags.keys()
-                        .find(|cat| identifying(cat))
-                        .map(|cat| (c.clone(), cat.clone()))
-                })
-                .collect();
-            let mut wanted: Vec<String> = columns.clone();
-            for (c, _) in &expand {
-                if !wanted.contains(c) {
-                    wanted.push(c.clone());
-                }
+        self.follow_lineage();
+        Ok(true)
+    }
+
+    /// Reads the file of `path` once: the `columns` with needles, and the identifying columns
+    /// of the rows found, which are expanded.
+    fn search_file(&mut self, path: &str, columns: &[String]) -> Result<(), SubjectError> {
+        let req = self.req;
+        let Some(version) = self
+            .prop
+            .latest
+            .get(path)
+            .and_then(|d| self.prop.versions.get(d))
+        else {
+            return Ok(());
+        };
+        let Some(data) = Dataset::find_inside(&req.root, req.roots, path)? else {
+            // Known only by name (imported lineage), outside the data roots, or gone:
+            // nothing to search here.
+            self.targets.searched(path, columns);
+            return Ok(());
+        };
+        let expand: Vec<(String, String)> = version
+            .columns
+            .iter()
+            .filter_map(|(c, tags)| {
+                tags.keys()
+                    .find(|cat| identifying(cat))
+                    .map(|cat| (c.clone(), cat.clone()))
+            })
+            .collect();
+        let mut wanted: Vec<String> = columns.to_vec();
+        for (c, _) in &expand {
+            if !wanted.contains(c) {
+                wanted.push(c.clone());
             }
-            let needles: Vec<(usize, Vec<Needle>)> = columns
-                .iter()
-                .map(|c| {
-                    let i = wanted
-                        .iter()
-                        .position(|w| w == c)
-                        .expect("wanted holds columns");
-                    let ns = targets[&(path.clone(), c.clone())]
-                        .iter()
-                        .map(|(n, _)| n.clone())
-                        .collect();
-                    (i, ns)
-                })
-                .collect();
-            let mut matcher = read::Matcher::new(&identities, &needles);
-            matcher.expand = expand
-                .iter()
-                .filter_map(|(c, _)| wanted.iter().position(|w| w == c))
-                .collect();
-            req.progress.begin(&path, None);
-            let found = read::search(&data, &wanted, &matcher, &req.progress)?;
-            // Changed since recorded: its digest now where it is known for free (a table's
-            // version, an object's fetch, a file the digest cache knows as it is), else another
-            // size or written after the ledger recorded it (hashing a large file would cost
-            // more than the search).
-            let now = match &data {
-                // A table has no size or time to compare: its version is its rows.
-                Dataset::Table { db, table } => Some(db.version(table)?),
-                // An object was hashed as it was fetched.
-                #[cfg(feature = "objects")]
-                Dataset::Object(o) => Some(o.copy.digest.clone()),
-                Dataset::File(file) => crate::source::digests::known(file, &req.root),
-            };
-            if let Some(now) = now {
-                if prop.latest.get(&path) != Some(&now) {
-                    changed.insert(path.clone());
-                }
-            } else if let Some((size, time)) = recorded.get(path.as_str()) {
-                let meta = data.file().and_then(|file| std::fs::metadata(file).ok());
-                let modified = meta
-                    .as_ref()
-                    .and_then(|m| m.modified().ok())
-                    .map(chrono::DateTime::<chrono::Utc>::from);
-                let recorded_at = chrono::DateTime::parse_from_rfc3339(time).ok();
-                if meta.is_some_and(|m| m.len() != *size)
-                    || matches!((modified, recorded_at), (Some(m), Some(r)) if m > r + chrono::Duration::seconds(1))
-                {
-                    changed.insert(path.clone());
-                }
-            }
-            for c in &columns {
-                for n in targets.get_mut(&(path.clone(), c.clone())).unwrap() {
-                    n.1 = true;
-                }
-            }
-            for (ci, rows) in &found.rows {
-                if rows.is_empty() {
-                    continue;
-                }
-                hits.entry(path.clone())
-                    .or_default()
-                    .entry(wanted[*ci].clone())
-                    .or_default()
-                    .extend(rows.iter().copied());
-            }
-            // Expansion: identifiers in the rows found become identities of their columns.
-            let mut fresh: Vec<(usize, String, String, ColumnRef, Vec<ColumnRef>)> = Vec::new();
-            for (ci, value) in &found.identifiers {
-                let (column, category) = expand
+        }
+        let needles: Vec<(usize, Vec<Needle>)> = columns
+            .iter()
+            .map(|c| {
+                let i = wanted
                     .iter()
-                    .find(|(c, _)| c == &wanted[*ci])
-                    .cloned()
-                    .expect("identifier columns are expand columns");
-                if !searched_values.insert((path.clone(), column.clone(), value.clone())) {
-                    continue;
-                }
-                let from = ColumnRef {
-                    path: path.clone(),
-                    column,
-                };
-                let linked = edges.linked(&from);
-                fresh.push((*ci, value.clone(), category, from, linked));
+                    .position(|w| w == c)
+                    .expect("wanted holds columns");
+                (i, self.targets.needles(path, c))
+            })
+            .collect();
+        let mut matcher = read::Matcher::new(&self.identities, &needles);
+        matcher.expand = expand
+            .iter()
+            .filter_map(|(c, _)| wanted.iter().position(|w| w == c))
+            .collect();
+        req.progress.begin(path, None);
+        let found = read::search(&data, &wanted, &matcher, &req.progress)?;
+        if self.changed_since_recorded(path, &data)? {
+            self.changed.insert(path.to_string());
+        }
+        self.targets.searched(path, columns);
+        for (ci, rows) in &found.rows {
+            if rows.is_empty() {
+                continue;
             }
-            // A bank account, card or phone number that rows of other people hold too (a joint
-            // account, a household's line) is not followed: it would reach their rows.
-            let check: Vec<(usize, String)> = fresh
+            self.hits
+                .entry(path.to_string())
+                .or_default()
+                .entry(wanted[*ci].clone())
+                .or_default()
+                .extend(rows.iter().copied());
+        }
+        self.expand(path, &data, &wanted, &expand, &found)
+    }
+
+    /// Whether the file changed since the ledger recorded it: its digest now where it is known
+    /// for free (a table's version, an object's fetch, a file the digest cache knows as it is),
+    /// else another size, or written after the ledger recorded it (hashing a large file would
+    /// cost more than the search).
+    fn changed_since_recorded(&self, path: &str, data: &Dataset) -> Result<bool, SubjectError> {
+        let now = match data {
+            // A table has no size or time to compare: its version is its rows.
+            Dataset::Table { db, table } => Some(db.version(table)?),
+            // An object was hashed as it was fetched.
+            #[cfg(feature = "objects")]
+            Dataset::Object(o) => Some(o.copy.digest.clone()),
+            Dataset::File(file) => crate::source::digests::known(file, &self.req.root),
+        };
+        if let Some(now) = now {
+            return Ok(self.prop.latest.get(path) != Some(&now));
+        }
+        let Some((size, time)) = self.recorded.get(path) else {
+            return Ok(false);
+        };
+        let meta = data.file().and_then(|file| std::fs::metadata(file).ok());
+        let modified = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .map(chrono::DateTime::<chrono::Utc>::from);
+        let recorded_at = chrono::DateTime::parse_from_rfc3339(time).ok();
+        Ok(meta.is_some_and(|m| m.len() != *size)
+            || matches!((modified, recorded_at), (Some(m), Some(r)) if m > r + chrono::Duration::seconds(1)))
+    }
+
+    /// Expansion: identifiers in the rows found become identities of their columns, searched
+    /// in the columns linked to theirs; one that other people's rows hold too is not followed.
+    fn expand(
+        &mut self,
+        path: &str,
+        data: &Dataset,
+        wanted: &[String],
+        expand: &[(String, String)],
+        found: &read::Found,
+    ) -> Result<(), SubjectError> {
+        let mut fresh: Vec<Expansion> = Vec::new();
+        for (ci, value) in &found.identifiers {
+            let (column, category) = expand
                 .iter()
-                .filter(|(_, _, category, _, linked)| shareable(category) && !linked.is_empty())
-                .map(|(ci, v, ..)| (*ci, v.clone()))
-                .collect();
-            let shared = if check.is_empty() {
-                HashSet::new()
-            } else {
-                let matched: BTreeSet<u64> = found
-                    .rows
-                    .iter()
-                    .flat_map(|(_, r)| r.iter().copied())
-                    .collect();
-                read::shared(&data, &wanted, &check, &matched)?
+                .find(|(c, _)| c == &wanted[*ci])
+                .cloned()
+                .expect("identifier columns are expand columns");
+            if !self
+                .searched_values
+                .insert((path.to_string(), column.clone(), value.clone()))
+            {
+                continue;
+            }
+            let from = ColumnRef {
+                path: path.to_string(),
+                column,
             };
-            for (ci, value, category, from, linked) in fresh {
-                let normaliser = Normaliser::of(&category);
-                let id = Identity {
-                    category,
-                    value: crate::sensitive::Sensitive::new(normaliser.apply(&value)),
-                    column: Some(from),
-                    normaliser,
-                };
-                if shared.contains(&(ci, value.clone())) {
-                    let mut out = id.out();
-                    out.shared = true;
-                    not_followed.push(out);
-                    continue;
+            let linked = self.edges.linked(&from);
+            fresh.push(Expansion {
+                column: *ci,
+                value: value.clone(),
+                category,
+                from,
+                linked,
+            });
+        }
+        // A bank account, card or phone number that rows of other people hold too (a joint
+        // account, a household's line) is not followed: it would reach their rows.
+        let check: Vec<(usize, String)> = fresh
+            .iter()
+            .filter(|e| shareable(&e.category) && !e.linked.is_empty())
+            .map(|e| (e.column, e.value.clone()))
+            .collect();
+        let shared = if check.is_empty() {
+            HashSet::new()
+        } else {
+            let matched: BTreeSet<u64> = found
+                .rows
+                .iter()
+                .flat_map(|(_, r)| r.iter().copied())
+                .collect();
+            read::shared(data, wanted, &check, &matched)?
+        };
+        for e in fresh {
+            let normaliser = Normaliser::of(&e.category);
+            let id = Identity {
+                category: e.category,
+                value: crate::sensitive::Sensitive::new(normaliser.apply(&e.value)),
+                column: Some(e.from),
+                normaliser,
+            };
+            if shared.contains(&(e.column, e.value.clone())) {
+                let mut out = id.out();
+                out.shared = true;
+                self.not_followed.push(out);
+                continue;
+            }
+            let key = (id.category.clone(), id.value.expose().clone());
+            let i = match self.known.get(&key) {
+                Some(&i) => i,
+                None => {
+                    self.identities.push((id, e.value));
+                    self.known.insert(key, self.identities.len() - 1);
+                    self.identities.len() - 1
                 }
-                let key = (id.category.clone(), id.value.expose().clone());
-                let i = match known.get(&key) {
-                    Some(&i) => i,
-                    None => {
-                        identities.push((id, value));
-                        known.insert(key, identities.len() - 1);
-                        identities.len() - 1
-                    }
-                };
-                for l in linked {
-                    add(&mut targets, &l, Needle::Value(i));
-                }
+            };
+            for l in e.linked {
+                self.targets.add(&l, Needle::Value(i));
             }
         }
-        // Lineage: from every column where the subject was found, along the column edges.
-        for (path, cols) in &hits {
+        Ok(())
+    }
+
+    /// Lineage: from every column where the subject was found, along the column edges: a
+    /// direct copy is searched by value, a pseudonymised one by digests, anything else marks
+    /// an aggregate.
+    fn follow_lineage(&mut self) {
+        for (path, cols) in &self.hits {
             for (column, _) in cols.iter().filter(|(_, rows)| !rows.is_empty()) {
-                let needle_ids: Vec<usize> = targets
-                    .get(&(path.clone(), column.clone()))
+                let needle_ids: Vec<usize> = self
+                    .targets
+                    .needles(path, column)
                     .into_iter()
-                    .flatten()
-                    .filter_map(|(n, _)| match n {
-                        Needle::Value(i) => Some(*i),
+                    .filter_map(|n| match n {
+                        Needle::Value(i) => Some(i),
                         Needle::Digest(_) => None,
                     })
                     .collect();
-                for (_, e) in edges
+                for (_, e) in self
+                    .edges
                     .from
                     .get(&(path.as_str(), column.as_str()))
                     .into_iter()
@@ -639,16 +759,16 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
                     match e.class.as_str() {
                         "direct" => {
                             for &i in &needle_ids {
-                                add(&mut targets, &e.to, Needle::Value(i));
+                                self.targets.add(&e.to, Needle::Value(i));
                             }
                         }
                         "pseudonymised" => {
                             for &i in &needle_ids {
-                                add(&mut targets, &e.to, Needle::Digest(i));
+                                self.targets.add(&e.to, Needle::Digest(i));
                             }
                         }
                         _ => {
-                            aggregates
+                            self.aggregates
                                 .entry(e.to.path.clone())
                                 .or_default()
                                 .insert(e.to.column.clone());
@@ -658,138 +778,151 @@ pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
             }
         }
     }
-    let mut artifacts = Vec::new();
-    let mut holding: BTreeSet<String> = BTreeSet::new();
-    for (path, cols) in &hits {
-        let mut rows: BTreeSet<u64> = BTreeSet::new();
-        let mut columns = Vec::new();
-        for (c, r) in cols {
-            if !r.is_empty() {
-                columns.push(c.clone());
-                rows.extend(r);
+}
+
+/// Step 4 and what the search found without an identifier, once nothing new is found.
+impl Search<'_> {
+    /// The artifacts where the subject's rows were found; returns their paths.
+    fn holding_rows(&self, artifacts: &mut Vec<Found>) -> Result<BTreeSet<String>, SubjectError> {
+        let (req, prop, changed) = (self.req, &self.prop, &self.changed);
+        let mut holding: BTreeSet<String> = BTreeSet::new();
+        for (path, cols) in &self.hits {
+            let mut rows: BTreeSet<u64> = BTreeSet::new();
+            let mut columns = Vec::new();
+            for (c, r) in cols {
+                if !r.is_empty() {
+                    columns.push(c.clone());
+                    rows.extend(r);
+                }
             }
-        }
-        if rows.is_empty() {
-            continue;
-        }
-        holding.insert(path.clone());
-        let mut f = found(&prop, path, Match::Rows, columns, rows, &changed);
-        f.keys = primary_keys(req, &prop, &f)?;
-        artifacts.push(f);
-    }
-    // Outputs of steps that read the subject's rows but hold no identifier to find them by:
-    // aggregates (recompute), or copies without the identifying columns.
-    loop {
-        let mut grew = false;
-        for x in &edges.executions {
-            if x.is_training() || !x.inputs.iter().any(|i| holding.contains(&i.path)) {
+            if rows.is_empty() {
                 continue;
             }
-            for o in &x.outputs {
-                if holding.contains(&o.path)
-                    || prop
+            holding.insert(path.clone());
+            let mut f = found(prop, path, Match::Rows, columns, rows, changed);
+            f.keys = primary_keys(req, prop, &f)?;
+            artifacts.push(f);
+        }
+        Ok(holding)
+    }
+
+    /// Outputs of steps that read the subject's rows but hold no identifier to find them by:
+    /// aggregates (recompute), or copies without the identifying columns. Adds them to `holding`.
+    fn fed_without_identifier(
+        &mut self,
+        holding: &mut BTreeSet<String>,
+        artifacts: &mut Vec<Found>,
+    ) -> Result<(), SubjectError> {
+        let (req, prop, edges, hits, changed) =
+            (self.req, &self.prop, &self.edges, &self.hits, &self.changed);
+        let aggregates = &mut self.aggregates;
+        loop {
+            let mut grew = false;
+            for x in &edges.executions {
+                if x.is_training() || !x.inputs.iter().any(|i| holding.contains(&i.path)) {
+                    continue;
+                }
+                for o in &x.outputs {
+                    if holding.contains(&o.path)
+                        || prop
+                            .versions
+                            .get(&o.digest)
+                            .is_some_and(|v| v.kind == "model")
+                    {
+                        continue;
+                    }
+                    let aggregated = x.min_group_size.is_some()
+                        || x.columns
+                            .iter()
+                            .any(|e| e.to.path == o.path && e.class == "aggregated");
+                    let columns: BTreeSet<String> = x
+                        .columns
+                        .iter()
+                        .filter(|e| e.to.path == o.path && e.class == "aggregated")
+                        .map(|e| e.to.column.clone())
+                        .chain(aggregates.remove(&o.path).into_iter().flatten())
+                        .collect();
+                    let mut f = found(
+                        prop,
+                        &o.path,
+                        if aggregated {
+                            Match::Aggregate
+                        } else {
+                            Match::Rows
+                        },
+                        columns.into_iter().collect(),
+                        BTreeSet::new(),
+                        changed,
+                    );
+                    if aggregated {
+                        group_of(&req.root, x, &o.path, hits, &mut f)?;
+                    } else {
+                        f.action = "recompute (the subject's rows went in; no identifier column to find them by)".into();
+                    }
+                    artifacts.push(f);
+                    holding.insert(o.path.clone());
+                    grew = true;
+                }
+            }
+            if !grew {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Models trained on what held the subject, and models copied from those.
+    fn trained_on(&self, holding: &BTreeSet<String>, artifacts: &mut Vec<Found>) {
+        let (prop, edges, changed) = (&self.prop, &self.edges, &self.changed);
+        let mut models: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        loop {
+            let mut grew = false;
+            for x in &edges.executions {
+                let held: Vec<String> = x
+                    .inputs
+                    .iter()
+                    .filter(|i| holding.contains(&i.path) || models.contains_key(&i.path))
+                    .map(|i| i.path.clone())
+                    .collect();
+                if held.is_empty() {
+                    continue;
+                }
+                let to_models =
+                    x.is_training() || x.inputs.iter().any(|i| models.contains_key(&i.path));
+                if !to_models {
+                    continue;
+                }
+                for o in &x.outputs {
+                    let is_model = prop
                         .versions
                         .get(&o.digest)
-                        .is_some_and(|v| v.kind == "model")
-                {
-                    continue;
+                        .is_some_and(|v| v.kind == "model");
+                    if !is_model && !x.is_training() {
+                        continue;
+                    }
+                    let set = models.entry(o.path.clone()).or_default();
+                    for h in &held {
+                        grew |= set.insert(h.clone());
+                    }
                 }
-                let aggregated = x.min_group_size.is_some()
-                    || x.columns
-                        .iter()
-                        .any(|e| e.to.path == o.path && e.class == "aggregated");
-                let columns: BTreeSet<String> = x
-                    .columns
-                    .iter()
-                    .filter(|e| e.to.path == o.path && e.class == "aggregated")
-                    .map(|e| e.to.column.clone())
-                    .chain(aggregates.remove(&o.path).into_iter().flatten())
-                    .collect();
-                let mut f = found(
-                    &prop,
-                    &o.path,
-                    if aggregated {
-                        Match::Aggregate
-                    } else {
-                        Match::Rows
-                    },
-                    columns.into_iter().collect(),
-                    BTreeSet::new(),
-                    &changed,
-                );
-                if aggregated {
-                    group_of(&req.root, x, &o.path, &hits, &mut f)?;
-                } else {
-                    f.action = "recompute (the subject's rows went in; no identifier column to find them by)".into();
-                }
-                artifacts.push(f);
-                holding.insert(o.path.clone());
-                grew = true;
+            }
+            if !grew {
+                break;
             }
         }
-        if !grew {
-            break;
+        for (path, inputs) in models {
+            let mut f = found(
+                prop,
+                &path,
+                Match::TrainedOn,
+                Vec::new(),
+                BTreeSet::new(),
+                changed,
+            );
+            f.kind = "model".into();
+            f.inputs = inputs.into_iter().collect();
+            artifacts.push(f);
         }
     }
-    // Models trained on what held the subject, and models copied from those.
-    let mut models: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    loop {
-        let mut grew = false;
-        for x in &edges.executions {
-            let held: Vec<String> = x
-                .inputs
-                .iter()
-                .filter(|i| holding.contains(&i.path) || models.contains_key(&i.path))
-                .map(|i| i.path.clone())
-                .collect();
-            if held.is_empty() {
-                continue;
-            }
-            let to_models =
-                x.is_training() || x.inputs.iter().any(|i| models.contains_key(&i.path));
-            if !to_models {
-                continue;
-            }
-            for o in &x.outputs {
-                let is_model = prop
-                    .versions
-                    .get(&o.digest)
-                    .is_some_and(|v| v.kind == "model");
-                if !is_model && !x.is_training() {
-                    continue;
-                }
-                let set = models.entry(o.path.clone()).or_default();
-                for h in &held {
-                    grew |= set.insert(h.clone());
-                }
-            }
-        }
-        if !grew {
-            break;
-        }
-    }
-    for (path, inputs) in models {
-        let mut f = found(
-            &prop,
-            &path,
-            Match::TrainedOn,
-            Vec::new(),
-            BTreeSet::new(),
-            &changed,
-        );
-        f.kind = "model".into();
-        f.inputs = inputs.into_iter().collect();
-        artifacts.push(f);
-    }
-    artifacts.sort_by(|a, b| (a.matched, &a.path).cmp(&(b.matched, &b.path)));
-    Ok(Report {
-        identity: identities
-            .iter()
-            .map(|(id, _)| id.out())
-            .chain(not_followed)
-            .collect(),
-        artifacts,
-    })
 }
 
 /// The identities the request gives (before any expansion), as reported.
