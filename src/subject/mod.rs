@@ -352,7 +352,7 @@ impl<'a> Edges<'a> {
     }
 }
 
-/// Finds the subject: steps 1–4 of the module's description, each a named step of [`Search`].
+/// Finds the subject: steps 1–4 of the module's description, each a named step of `Search`.
 pub fn find(req: &Request, records: &[Record]) -> Result<Report, SubjectError> {
     let mut search = Search::start(req, records)?;
     while search.round()? {}

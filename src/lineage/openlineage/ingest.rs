@@ -736,10 +736,60 @@ pub fn record(
     root: &Path,
     rules: &RuleSet,
 ) -> Result<Summary, super::super::LineageError> {
-    // Hash local files before taking the lock; only inside the data roots: a file named by
-    // an event elsewhere is an external artifact, recorded by its name and never opened.
+    // Hash local files before taking the lock.
     let roots = crate::policy::DataRoots::load(root, rules)
         .map_err(|e| super::super::LineageError::Usage(e.to_string()))?;
+    let local = hash_local_files(events, root, &roots)?;
+    let mut summary = Summary {
+        events: events.len(),
+        warnings: events.iter().flat_map(|e| e.warnings.clone()).collect(),
+        ..Summary::default()
+    };
+    ledger.append_with(|existing| {
+        let mut arts = Artifacts::new(existing, root, &local);
+        let recorded = crate::ledger::imported_runs(existing, SOURCE);
+        for e in events {
+            for d in e.event.inputs.iter().chain(&e.event.outputs) {
+                arts.prime(d);
+            }
+        }
+        // Every event merged into the state of its run, in the order runs first appear.
+        let mut runs: BTreeMap<String, RunState> = BTreeMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut scans: Vec<ScanRecord> = Vec::new();
+        for Event { event: e, .. } in events {
+            let id = e.run.run_id.to_ascii_lowercase();
+            let state = runs.entry(id.clone()).or_insert_with(|| {
+                order.push(id.clone());
+                recorded
+                    .get(&id)
+                    .map(|x| RunState::of(x))
+                    .unwrap_or_default()
+            });
+            merge(e, state, &mut arts, rules, &mut scans, &mut summary);
+        }
+        let mut bodies = std::mem::take(&mut arts.bodies);
+        summary.artifacts = bodies.len();
+        new_scans(existing, scans, &mut summary, &mut bodies);
+        for id in order {
+            let x = runs[&id].execution(&id);
+            if let Some(x) = run_outcome(&id, &runs[&id], x, &recorded, &mut summary) {
+                bodies.push(Body::Execution(x));
+            }
+        }
+        Ok(bodies)
+    })?;
+    Ok(summary)
+}
+
+/// The digests and sizes of the local files the events name (datasets, their symlinks, the
+/// inputs of their column lineage), by artifact path; only inside the data roots: a file named
+/// by an event elsewhere is an external artifact, recorded by its name and never opened.
+fn hash_local_files(
+    events: &[Event],
+    root: &Path,
+    roots: &crate::policy::DataRoots,
+) -> Result<HashMap<String, (String, u64)>, super::super::LineageError> {
     let mut local: HashMap<String, (String, u64)> = HashMap::new();
     for e in events {
         let datasets = e.event.inputs.iter().chain(&e.event.outputs);
@@ -782,166 +832,172 @@ pub fn record(
             }
         }
     }
-    let mut summary = Summary {
-        events: events.len(),
-        warnings: events.iter().flat_map(|e| e.warnings.clone()).collect(),
-        ..Summary::default()
+    Ok(local)
+}
+
+/// Merges one event into its run's state: the latest state and who said it, the job and its
+/// SQL, the inputs and outputs with their declared tags, and the column lineage of each output.
+fn merge(
+    e: &RunEvent,
+    state: &mut RunState,
+    arts: &mut Artifacts,
+    rules: &RuleSet,
+    scans: &mut Vec<ScanRecord>,
+    summary: &mut Summary,
+) {
+    let event_type = e.event_type.clone().unwrap_or_else(|| "OTHER".into());
+    if state.job.is_empty()
+        || later(
+            &event_type,
+            &e.event_time,
+            &state.state,
+            state.time.as_deref(),
+        )
+    {
+        state.state = event_type;
+        state.time = Some(e.event_time.clone());
+        state.producer = Some(e.producer.clone());
+    }
+    state.job = format!("{}/{}", e.job.namespace, e.job.name);
+    if let Some(q) = e.job.facets.sql.as_ref().and_then(|s| s.query.clone()) {
+        state.code = Some(Code::Sql(q));
+    }
+    for d in &e.inputs {
+        let r = arts.resolve(&d.namespace, &d.name, Some(&d.facets));
+        state.inputs.insert(r.path.clone(), r.digest.clone());
+        tags_of(d, &r, rules, scans, summary);
+    }
+    for d in &e.outputs {
+        let out = arts.resolve(&d.namespace, &d.name, Some(&d.facets));
+        state.outputs.insert(out.path.clone(), out.digest.clone());
+        tags_of(d, &out, rules, scans, summary);
+        if let Some(lineage) = &d.facets.column_lineage {
+            column_edges(d, &out.path, lineage, state, arts);
+        }
+    }
+}
+
+/// The column edges of one output (`path`, the dataset `d`): each field's inputs with their
+/// transformations, and the dataset-level dependencies, which reach every column of it
+/// (`INDIRECT`, `influenced`, where no transformation says more).
+fn column_edges(
+    d: &Dataset,
+    path: &str,
+    lineage: &ColumnLineageFacet,
+    state: &mut RunState,
+    arts: &mut Artifacts,
+) {
+    let to = |column: &str| ColumnRef {
+        path: path.to_string(),
+        column: column.to_string(),
     };
-    ledger.append_with(|existing| {
-        let mut arts = Artifacts::new(existing, root, &local);
-        let recorded = crate::ledger::imported_runs(existing, SOURCE);
-        let mut declared: BTreeSet<(String, String)> = BTreeSet::new();
-        for r in existing {
-            if let Body::Scan(s) = &r.body
-                && s.is_declared()
-            {
-                declared.insert((
-                    s.digest.clone(),
-                    serde_json::to_string(&s.columns).unwrap_or_default(),
-                ));
+    // An input field's column; its dataset becomes an input of the run.
+    let mut from = |f: &InputField, state: &mut RunState| {
+        let r = arts.resolve(&f.namespace, &f.name, None);
+        state.inputs.entry(r.path.clone()).or_insert(r.digest);
+        ColumnRef {
+            path: r.path,
+            column: f.field.clone(),
+        }
+    };
+    for (column, field) in &lineage.fields {
+        for f in &field.input_fields {
+            let src = from(f, state);
+            if f.transformations.is_empty() {
+                state
+                    .columns
+                    .insert(edge(src.clone(), to(column), None, field));
+            }
+            for t in &f.transformations {
+                state
+                    .columns
+                    .insert(edge(src.clone(), to(column), Some(t), field));
             }
         }
-        for e in events {
-            for d in e.event.inputs.iter().chain(&e.event.outputs) {
-                arts.prime(d);
+    }
+    let mut columns: BTreeSet<String> = lineage.fields.keys().cloned().collect();
+    if let Some(s) = &d.facets.schema {
+        columns.extend(flatten(&s.fields, "").into_iter().map(|f| f.name));
+    }
+    let indirect = FieldLineage {
+        input_fields: Vec::new(),
+        transformation_description: None,
+        transformation_type: None,
+    };
+    for f in &lineage.dataset {
+        let src = from(f, state);
+        for column in &columns {
+            if f.transformations.is_empty() {
+                let mut e = edge(src.clone(), to(column), None, &indirect);
+                e.edge_type = "INDIRECT".into();
+                e.subtype = String::new();
+                e.class = "influenced".into();
+                state.columns.insert(e);
+            }
+            for t in &f.transformations {
+                state
+                    .columns
+                    .insert(edge(src.clone(), to(column), Some(t), &indirect));
             }
         }
-        let mut runs: BTreeMap<String, RunState> = BTreeMap::new();
-        let mut order: Vec<String> = Vec::new();
-        let mut scans: Vec<ScanRecord> = Vec::new();
-        for Event { event: e, .. } in events {
-            let id = e.run.run_id.to_ascii_lowercase();
-            let state = runs.entry(id.clone()).or_insert_with(|| {
-                order.push(id.clone());
-                recorded
-                    .get(&id)
-                    .map(|x| RunState::of(x))
-                    .unwrap_or_default()
-            });
-            let event_type = e.event_type.clone().unwrap_or_else(|| "OTHER".into());
-            if state.job.is_empty()
-                || later(
-                    &event_type,
-                    &e.event_time,
-                    &state.state,
-                    state.time.as_deref(),
-                )
-            {
-                state.state = event_type;
-                state.time = Some(e.event_time.clone());
-                state.producer = Some(e.producer.clone());
-            }
-            state.job = format!("{}/{}", e.job.namespace, e.job.name);
-            if let Some(q) = e.job.facets.sql.as_ref().and_then(|s| s.query.clone()) {
-                state.code = Some(Code::Sql(q));
-            }
-            for d in &e.inputs {
-                let r = arts.resolve(&d.namespace, &d.name, Some(&d.facets));
-                state.inputs.insert(r.path.clone(), r.digest.clone());
-                tags_of(d, &r, rules, &mut scans, &mut summary);
-            }
-            for d in &e.outputs {
-                let out = arts.resolve(&d.namespace, &d.name, Some(&d.facets));
-                state.outputs.insert(out.path.clone(), out.digest.clone());
-                tags_of(d, &out, rules, &mut scans, &mut summary);
-                let Some(lineage) = &d.facets.column_lineage else {
-                    continue;
-                };
-                let to = |column: &str| ColumnRef {
-                    path: out.path.clone(),
-                    column: column.to_string(),
-                };
-                let mut from = |f: &InputField, state: &mut RunState| {
-                    let r = arts.resolve(&f.namespace, &f.name, None);
-                    state.inputs.entry(r.path.clone()).or_insert(r.digest);
-                    ColumnRef {
-                        path: r.path,
-                        column: f.field.clone(),
-                    }
-                };
-                for (column, field) in &lineage.fields {
-                    for f in &field.input_fields {
-                        let src = from(f, state);
-                        if f.transformations.is_empty() {
-                            state
-                                .columns
-                                .insert(edge(src.clone(), to(column), None, field));
-                        }
-                        for t in &f.transformations {
-                            state
-                                .columns
-                                .insert(edge(src.clone(), to(column), Some(t), field));
-                        }
-                    }
-                }
-                // Dataset-level dependencies reach every column of the output.
-                let mut columns: BTreeSet<String> = lineage.fields.keys().cloned().collect();
-                if let Some(s) = &d.facets.schema {
-                    columns.extend(flatten(&s.fields, "").into_iter().map(|f| f.name));
-                }
-                let indirect = FieldLineage {
-                    input_fields: Vec::new(),
-                    transformation_description: None,
-                    transformation_type: None,
-                };
-                for f in &lineage.dataset {
-                    let src = from(f, state);
-                    for column in &columns {
-                        if f.transformations.is_empty() {
-                            let mut e = edge(src.clone(), to(column), None, &indirect);
-                            e.edge_type = "INDIRECT".into();
-                            e.subtype = String::new();
-                            e.class = "influenced".into();
-                            state.columns.insert(e);
-                        }
-                        for t in &f.transformations {
-                            state
-                                .columns
-                                .insert(edge(src.clone(), to(column), Some(t), &indirect));
-                        }
-                    }
-                }
-            }
+    }
+}
+
+/// The scans of declared tags not already in the ledger (same artifact, same columns), added
+/// to `bodies` and counted.
+fn new_scans(
+    existing: &[crate::ledger::Record],
+    scans: Vec<ScanRecord>,
+    summary: &mut Summary,
+    bodies: &mut Vec<Body>,
+) {
+    let key = |s: &ScanRecord| {
+        (
+            s.digest.clone(),
+            serde_json::to_string(&s.columns).unwrap_or_default(),
+        )
+    };
+    let mut declared: BTreeSet<(String, String)> = existing
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::Scan(s) if s.is_declared() => Some(key(s)),
+            _ => None,
+        })
+        .collect();
+    for s in scans {
+        if declared.insert(key(&s)) {
+            summary.declared_tags += s.columns.iter().map(|c| c.tags.len()).sum::<usize>();
+            bodies.push(Body::Scan(s));
         }
-        let mut bodies = std::mem::take(&mut arts.bodies);
-        summary.artifacts = bodies.len();
-        for s in scans {
-            let key = (
-                s.digest.clone(),
-                serde_json::to_string(&s.columns).unwrap_or_default(),
-            );
-            if declared.insert(key) {
-                summary.declared_tags += s.columns.iter().map(|c| c.tags.len()).sum::<usize>();
-                bodies.push(Body::Scan(s));
-            }
-        }
-        for id in order {
-            let state = &runs[&id];
-            let x = state.execution(&id);
-            let before = recorded.get(&id);
-            let status = match before {
-                Some(b) if **b == x => "unchanged",
-                Some(_) => "updated",
-                None => "recorded",
-            };
-            summary.runs.push(RunOutcome {
-                run_id: id.clone(),
-                job: state.job.clone(),
-                state: state.state.clone(),
-                status,
-                execution: x.id.clone(),
-                inputs: x.inputs.len(),
-                outputs: x.outputs.len(),
-                column_edges: x.columns.len(),
-                failed: !x.propagates(),
-            });
-            if status != "unchanged" {
-                bodies.push(Body::Execution(x));
-            }
-        }
-        Ok(bodies)
-    })?;
-    Ok(summary)
+    }
+}
+
+/// How a run came out against what the ledger has for it (`recorded`, `updated`,
+/// `unchanged`), told in the summary; its execution when it is to be appended.
+fn run_outcome(
+    id: &str,
+    state: &RunState,
+    x: ExecutionRecord,
+    recorded: &HashMap<String, &ExecutionRecord>,
+    summary: &mut Summary,
+) -> Option<ExecutionRecord> {
+    let status = match recorded.get(id) {
+        Some(b) if **b == x => "unchanged",
+        Some(_) => "updated",
+        None => "recorded",
+    };
+    summary.runs.push(RunOutcome {
+        run_id: id.to_string(),
+        job: state.job.clone(),
+        state: state.state.clone(),
+        status,
+        execution: x.id.clone(),
+        inputs: x.inputs.len(),
+        outputs: x.outputs.len(),
+        column_edges: x.columns.len(),
+        failed: !x.propagates(),
+    });
+    (status != "unchanged").then_some(x)
 }
 
 /// Declared column tags of a dataset's `tags` facet, as a `declared` scan of its version.
