@@ -46,6 +46,18 @@ pub fn catch<T>(work: impl FnOnce() -> T) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(work)).map_err(|p| describe(p.as_ref()))
 }
 
+/// Starts a thread in `scope`, or says why the system would not (its limit on threads or
+/// memory): a failure of the machine, never of the input, so callers report it as their own
+/// internal error (exit 3) instead of letting `std::thread::Scope::spawn` panic.
+pub fn spawn_scoped<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    work: impl FnOnce() -> T + Send + 'scope,
+) -> Result<std::thread::ScopedJoinHandle<'scope, T>, String> {
+    std::thread::Builder::new()
+        .spawn_scoped(scope, work)
+        .map_err(|e| format!("cannot start a thread: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

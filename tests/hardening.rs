@@ -748,3 +748,67 @@ fn a_data_root_with_a_password_is_refused_without_printing_it() {
         assert!(!run.stderr().contains("hunter2"), "{}", run.stderr());
     }
 }
+
+// --- failures of the machine ----------------------------------------------------------------
+
+/// Runs `piitrail ARGS` in `dir` with no thread allowed beyond its first: `prlimit --nproc=1`
+/// (util-linux), and as `nobody` (`setpriv`) when the tests run as root, whom the limit does
+/// not bind. Linux only.
+#[cfg(target_os = "linux")]
+fn run_without_threads(dir: &std::path::Path, args: &[&str]) -> common::Run {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let mut cmd = std::process::Command::new(if root { "setpriv" } else { "prlimit" });
+    if root {
+        cmd.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "prlimit",
+        ]);
+    }
+    cmd.args(["--nproc=1", "--"])
+        .arg(assert_cmd::cargo::cargo_bin("piitrail"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1");
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("this test needs prlimit and setpriv (util-linux) on the PATH: {e}")
+    });
+    common::Run(out)
+}
+
+/// A machine that will not start a thread is piitrail's failure to carry the work out (exit
+/// 3, said as such), never a damaged file or a bad request (exit 2), and never a panic.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_machine_that_refuses_threads_is_an_internal_error_not_bad_input() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.write("people.csv", PEOPLE);
+    p.run(&["scan", "people.csv"]).expect(0);
+    // `nobody` may read and write the project.
+    for entry in walkdir::WalkDir::new(p.dir.path()) {
+        let entry = entry.unwrap();
+        let mode = if entry.file_type().is_dir() {
+            0o777
+        } else {
+            0o666
+        };
+        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    for args in [
+        &["scan", "--full", "people.csv"][..],
+        &["scan", "people.csv"],
+        &["ledger", "verify"],
+    ] {
+        let run = run_without_threads(p.dir.path(), args).expect(3);
+        let err = run.stderr();
+        assert!(err.contains("cannot start a thread"), "{args:?}: {err}");
+        assert!(
+            !err.contains("damaged") && !err.contains("panic"),
+            "{args:?}: {err}"
+        );
+    }
+}

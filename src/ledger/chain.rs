@@ -282,12 +282,14 @@ impl Ledger {
         let block_rx = std::sync::Mutex::new(block_rx);
         type Parsed<T> = (usize, Result<Vec<T>, (u64, LedgerError)>);
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed<T>>(workers * 2);
+        let unstarted = |e: String| LedgerError::Internal(format!("reading the ledger: {e}"));
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 let done_tx = done_tx.clone();
                 let block_rx = &block_rx;
                 let parse = &parse;
-                scope.spawn(move || {
+                // A worker that cannot start: the others see the blocks end and stop.
+                crate::boundary::spawn_scoped(scope, move || {
                     loop {
                         let next = block_rx.lock().map(|rx| rx.recv());
                         let Ok(Ok((index, first_line, block))) = next else {
@@ -298,11 +300,12 @@ impl Ledger {
                             return;
                         }
                     }
-                });
+                })
+                .map_err(unstarted)?;
             }
             // The reader: blocks that end at a line end; the rest carries over to the next.
             let reader_done = done_tx;
-            scope.spawn(move || {
+            crate::boundary::spawn_scoped(scope, move || {
                 let mut carry: Vec<u8> = Vec::new();
                 let mut line = 1u64;
                 let mut index = 0usize;
@@ -346,7 +349,8 @@ impl Ledger {
                     index += 1;
                     line += lines;
                 }
-            });
+            })
+            .map_err(unstarted)?;
             // Hand blocks on in order; a block that finished early waits for its turn.
             let mut waiting = std::collections::BTreeMap::new();
             let mut next = 0usize;

@@ -112,7 +112,7 @@ fn consume(
                 let rx = rx.clone();
                 // A clone per worker: each regex then keeps its own cache, with no contention.
                 let rules = std::sync::Arc::new((*req.rules).clone());
-                s.spawn(move || {
+                crate::boundary::spawn_scoped(s, move || {
                     let mut m = Matcher::new(rules, fields, Stopping::FULL, req.show_examples);
                     let mut rows = 0u64;
                     loop {
@@ -150,14 +150,16 @@ fn consume(
     total.ok_or_else(|| ScanError::Internal("no scan worker ran".into()))
 }
 
-/// The results of scan workers; a panicked worker is an internal error.
+/// The results of scan workers; a worker that could not start or panicked is an internal
+/// error.
 fn joined<T>(
-    handles: Vec<std::thread::ScopedJoinHandle<'_, Result<T, ScanError>>>,
+    handles: Vec<Result<std::thread::ScopedJoinHandle<'_, Result<T, ScanError>>, String>>,
 ) -> Vec<Result<T, ScanError>> {
     handles
         .into_iter()
         .map(|h| {
-            h.join()
+            h.map_err(ScanError::Internal)?
+                .join()
                 .unwrap_or_else(|_| Err(ScanError::Internal("a scan worker panicked".into())))
         })
         .collect()
@@ -175,9 +177,11 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
     let producers = cores.min(groups).max(1);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, ScanError>>(8);
     let (matcher, rows) = std::thread::scope(|s| {
+        // A producer that cannot start would leave its row groups unread: the scan fails.
+        let mut unstarted = None;
         for k in 0..producers {
             let tx = tx.clone();
-            s.spawn(move || {
+            let started = crate::boundary::spawn_scoped(s, move || {
                 let produce = || -> Result<(), ScanError> {
                     let mine: Vec<usize> = (k..groups).step_by(producers).collect();
                     for batch in file.read(mine, 8192)? {
@@ -191,9 +195,17 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
                     let _ = tx.blocking_send(Err(e));
                 }
             });
+            if let Err(e) = started {
+                unstarted = Some(ScanError::Internal(e));
+                break;
+            }
         }
         drop(tx);
-        consume(req, &file.fields, rx)
+        let consumed = consume(req, &file.fields, rx);
+        match unstarted {
+            Some(e) => Err(e),
+            None => consumed,
+        }
     })?;
     source::check_row_count(src, rows, file.declared_rows)?;
     Ok((matcher, Read::every_row(rows)))
@@ -318,7 +330,7 @@ fn scan_csv_lines(
         let handles: Vec<_> = (0..cores)
             .map(|_| {
                 let (full, free) = (full_rx.clone(), free_tx.clone());
-                s.spawn(move || work(full, free))
+                crate::boundary::spawn_scoped(s, move || work(full, free))
             })
             .collect();
         drop((full_rx, free_tx));

@@ -217,17 +217,18 @@ pub(crate) fn with_digest<T>(
     read: impl FnOnce() -> Result<T, ScanError>,
 ) -> Result<(T, Option<String>), ScanError> {
     let (digest, read) = std::thread::scope(|s| {
-        let digest = s.spawn(|| {
+        let digest = crate::boundary::spawn_scoped(s, || {
             req.digest
                 .then(|| source::digests::digest_counted(&src.path, &req.root, &req.progress))
                 .transpose()
-        });
+        })
+        .map_err(ScanError::Internal)?;
         let read = read();
         let digest = digest
             .join()
             .unwrap_or_else(|_| Err(ScanError::Internal("digest thread panicked".into())));
-        (digest, read)
-    });
+        Ok::<_, ScanError>((digest, read))
+    })?;
     Ok((read?, digest?))
 }
 
