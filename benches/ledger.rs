@@ -2,7 +2,7 @@
 //! and `lineage` of a leaf in a 100,000-artifact graph.
 //!
 //! The ledgers are generated with valid hash chains (written in one go, not appended one
-//! by one, so generation stays quick) in a temporary folder.
+//! by one, so generation stays quick) in a temporary folder (`PIITRAIL_BENCH_DIR` keeps them).
 
 mod common;
 
@@ -121,12 +121,12 @@ fn main() {
         child(dir, what);
         return;
     }
-    if std::env::args().any(|a| a == "--list") {
+    // `PIITRAIL_BENCH_DIR` keeps the ledgers there (to profile a step on its own).
+    let Some((_, dir, _tmp)) = common::workspace(1_000_000) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
 
-    let big = tmp.path().join("big");
+    let big = dir.join("big");
     let t = Instant::now();
     let ledger = write_ledger(&big, 1000, 1_000_000);
     let size = std::fs::metadata(&ledger.path).unwrap().len() as f64 / 1e6;
@@ -154,7 +154,7 @@ fn main() {
         "1,000,000 records: every record typed {load:.2} s (peak {load_peak:.0} MB); the lineage graph read and built {build:.2} s (peak {build_peak:.0} MB); verify {verify:.2} s (peak {verify_peak:.0} MB); {artifacts} artifacts"
     );
 
-    let chain = tmp.path().join("chain");
+    let chain = dir.join("chain");
     let ledger = write_ledger(&chain, 100_000, 0);
     let records = ledger.load().unwrap();
     let g = Graph::build(records);
