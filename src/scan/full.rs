@@ -212,7 +212,7 @@ fn scan_parquet_full(req: &Request, src: &Source) -> Result<(Matcher, Read), Sca
 }
 
 /// The blocks a CSV file is read in by [`scan_csv_lines`].
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 512 << 10;
 
 /// CSV full scans of a file without a single quote byte: no value can hold a delimiter or a
 /// newline, so each line is a record and its fields are the text between delimiters.
@@ -259,7 +259,10 @@ fn scan_csv_lines(
         len: usize,
         base: u64,
     }
-    let (full_tx, full_rx) = mpsc::sync_channel::<Block>(cores);
+    // Blocks small enough for a core's cache, and enough of them queued (about 16 MB) that
+    // the workers do not wait on the reader's turns.
+    let queued = (cores * 2).max((16 << 20) / block.max(1)).min(64);
+    let (full_tx, full_rx) = mpsc::sync_channel::<Block>(queued);
     // Owned by the workers only: when every worker has stopped, the reader's sends fail.
     let full_rx = Arc::new(Mutex::new(full_rx));
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
@@ -309,7 +312,7 @@ fn scan_csv_lines(
             }
             let mut buf = match free.try_recv() {
                 Ok(b) => b,
-                Err(_) if blocks < cores + 2 => {
+                Err(_) if blocks < queued + cores + 2 => {
                     blocks += 1;
                     vec![0u8; block]
                 }
