@@ -54,6 +54,13 @@ impl Meter {
         };
     }
 
+    /// The item is read again from its start (a reader gave it up for another): its counts go
+    /// back to zero; its totals and start time stay.
+    pub fn restart(&self) {
+        self.0.bytes.store(0, Ordering::Relaxed);
+        self.0.rows.store(0, Ordering::Relaxed);
+    }
+
     /// The item's rows, once known (a Parquet footer's count).
     pub fn total_rows(&self, rows: u64) {
         self.0.total_rows.store(rows, Ordering::Relaxed);

@@ -25,12 +25,14 @@ pub(crate) fn scan_full(req: &Request, src: &Source) -> Result<(Matcher, Read), 
     if src.format == Format::Csv {
         let header = source::csv_header(src)?;
         // A quote byte anywhere sends the file to DataFusion's CSV reader.
-        if header.dialect.quote == b'"'
-            && let Some((matcher, mut read, digest)) = scan_csv_lines(req, src, &header, BLOCK)?
-        {
-            read.digest = digest;
-            read.warnings.extend(header.warning());
-            return Ok((matcher, read));
+        if header.dialect.quote == b'"' {
+            if let Some((matcher, mut read, digest)) = scan_csv_lines(req, src, &header, BLOCK)? {
+                read.digest = digest;
+                read.warnings.extend(header.warning());
+                return Ok((matcher, read));
+            }
+            // What the line reader counted before the quote is read again.
+            req.progress.restart();
         }
         let ((matcher, mut read), digest) =
             super::with_digest(req, src, || scan_frame_full(req, src))?;
@@ -532,6 +534,9 @@ mod tests {
             .expect("no quotes");
         let r = req.progress.reading();
         assert_eq!((r.bytes, r.rows), (text.len() as u64 - 8, 50_000));
+        // The quote comes after more than a block of lines: what the line reader counted of
+        // them before it gave the file up is not counted twice.
+        assert!(text.len() > BLOCK);
         let quoted = format!("{text}\"50000\",x@example.com\n");
         let (src, req) = csv_full(dir.path(), "quoted.csv", &quoted, false);
         scan_full(&req, &src).unwrap();
