@@ -114,7 +114,7 @@ fn line_without(line: &[u8], skip: &str) -> Option<Vec<u8>> {
     Lines::default().without(line, skip).map(<[u8]>::to_vec)
 }
 
-/// Deeper than this, [`line_without`] leaves the line to `serde_json` (whose own limit is 128).
+/// Deeper than this, [`Lines::without`] leaves the line to `serde_json` (whose own limit is 128).
 const DEPTH: usize = 64;
 
 struct Transcoder<'a> {
@@ -331,12 +331,10 @@ impl Transcoder<'_> {
         self.moved.extend_from_slice(&self.out[start..]);
         self.out.truncate(start);
         self.out.push(b'{');
-        let mut written = 0;
-        for m in members.iter().filter(|m| !m.skipped) {
+        for (written, m) in members.iter().filter(|m| !m.skipped).enumerate() {
             if written > 0 {
                 self.out.push(b',');
             }
-            written += 1;
             self.out
                 .extend_from_slice(&self.moved[m.out.0 - start..m.out.1 - start]);
         }
