@@ -253,41 +253,26 @@ mod tests {
         let e = parse(&no_run, "x.json", false).unwrap_err();
         assert_eq!(e.origin, "x.json");
         assert!(e.message.contains("no `run`"), "{e}");
-        let no_id = EVENT.replace(r#""runId":"3f5e2a1c-1b2d-4c3e-8f4a-5b6c7d8e9f00""#, "");
-        assert!(
-            parse(&no_id, "x", false)
-                .unwrap_err()
-                .message
-                .contains("run.runId")
-        );
-        let bad_id = EVENT.replace("3f5e2a1c-1b2d", "nope");
-        assert!(
-            parse(&bad_id, "x", false)
-                .unwrap_err()
-                .message
-                .contains("not a UUID")
-        );
-        let bad_type = EVENT.replace(r#""name":"etl.clean""#, r#""name":5"#);
-        assert!(
-            parse(&bad_type, "x", false)
-                .unwrap_err()
-                .message
-                .contains("invalid type")
-        );
-        let bad_time = EVENT.replace("2026-11-01T10:00:00Z", "yesterday");
-        assert!(
-            parse(&bad_time, "x", false)
-                .unwrap_err()
-                .message
-                .contains("eventTime")
-        );
-        let bad_kind = EVENT.replace("START", "DONE");
-        assert!(
-            parse(&bad_kind, "x", false)
-                .unwrap_err()
-                .message
-                .contains("eventType")
-        );
+        // One broken field at a time: each error names what is wrong.
+        for (bad, says) in [
+            (
+                EVENT.replace(r#""runId":"3f5e2a1c-1b2d-4c3e-8f4a-5b6c7d8e9f00""#, ""),
+                "run.runId",
+            ),
+            (EVENT.replace("3f5e2a1c-1b2d", "nope"), "not a UUID"),
+            (
+                EVENT.replace(r#""name":"etl.clean""#, r#""name":5"#),
+                "invalid type",
+            ),
+            (
+                EVENT.replace("2026-11-01T10:00:00Z", "yesterday"),
+                "eventTime",
+            ),
+            (EVENT.replace("START", "DONE"), "eventType"),
+        ] {
+            let e = parse(&bad, "x", false).unwrap_err();
+            assert!(e.message.contains(says), "{says}: {e}");
+        }
         let second_bad = format!("{}\n{{\"eventTime\": ", EVENT.replace('\n', ""));
         assert_eq!(
             parse(&second_bad, "l.jsonl", false).unwrap_err().origin,
