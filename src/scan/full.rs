@@ -261,9 +261,10 @@ fn scan_csv_lines(
         len: usize,
         base: u64,
     }
-    // Blocks small enough for a core's cache, and enough of them queued (about 16 MB) that
-    // the workers do not wait on the reader's turns.
-    let queued = (cores * 2).max((16 << 20) / block.max(1)).min(64);
+    // Blocks small enough for a core's cache, and enough of them queued (about 4 MB) that
+    // the workers do not wait on the reader's turns; every block more is memory the kernel
+    // zeroes once.
+    let queued = (cores * 2).max((4 << 20) / block.max(1)).min(64);
     let (full_tx, full_rx) = mpsc::sync_channel::<Block>(queued);
     // Owned by the workers only: when every worker has stopped, the reader's sends fail.
     let full_rx = Arc::new(Mutex::new(full_rx));

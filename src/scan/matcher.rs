@@ -1002,9 +1002,12 @@ fn each<'a>(
             }
             hit
         };
+        // Most values fail a sparse rule's prefilter: asked here, where the judge is not called.
         for &idx in &state.sparse_value {
             let c = &mut state.value[idx];
-            c.matched += judge(idx, c) as u64;
+            if c.prefilter.admits(&shape) {
+                c.matched += judge(idx, c) as u64;
+            }
         }
         walk_live(&mut state.live_value, &mut state.value, stop, judge);
         if shape.is_text() {
