@@ -22,13 +22,23 @@ impl Drop for Server {
     }
 }
 
-/// A port nobody listens on now.
+/// A port nobody listens on now, and never handed out before in this test process: tests run
+/// in parallel, and two servers given the same port would answer each other's clients.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..100 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 that this test process has not used");
 }
 
 /// Starts `cmd` (which must listen on 127.0.0.1:`port`) and waits at most 20 s for it to listen.
@@ -44,7 +54,12 @@ pub fn start(what: &str, cmd: &mut std::process::Command, port: u16) -> Server {
             }),
         port,
     };
+    let mut server = server;
     for _ in 0..400 {
+        // A server that exited (its port taken after all) is not the one that answers.
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("{what} exited ({status}) before it listened on 127.0.0.1:{port}");
+        }
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return server;
         }
