@@ -12,7 +12,8 @@ use std::time::Instant;
 use common::peak_rss_mb;
 
 use piitrail::ledger::{
-    ArtifactRecord, ArtifactRef, Body, ExecutionRecord, GENESIS, Ledger, Record, record_hash,
+    ArtifactRecord, ArtifactRef, Body, ExecutionKind, ExecutionRecord, GENESIS, Ledger, Record,
+    Role, record_hash,
 };
 use piitrail::lineage::graph::{self, Direction, Graph};
 
@@ -48,7 +49,7 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
         digest: digest(i),
         size: 1000,
         format: "parquet".into(),
-        role: "dataset".into(),
+        role: Role::Dataset,
         schema: vec![],
         previous: None,
         aliases: Vec::new(),
@@ -62,15 +63,9 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
         if i > 0 {
             let x = ExecutionRecord {
                 id: format!("x-{i:016x}"),
-                kind: "sql".into(),
                 inputs: vec![r(i - 1)],
                 outputs: vec![r(i)],
-                code: None,
-                columns: vec![],
-                min_group_size: None,
-                tables: Vec::new(),
-                erasure: None,
-                run: None,
+                ..ExecutionRecord::new(ExecutionKind::Sql)
             };
             emit(Body::Execution(x), &mut w);
         }
@@ -82,15 +77,9 @@ fn write_ledger(dir: &std::path::Path, artifacts: u64, records: u64) -> Ledger {
         emit(Body::Artifact(art(k)), &mut w);
         let x = ExecutionRecord {
             id: format!("x-{k:016x}"),
-            kind: "export".into(),
             inputs: vec![r(0)],
             outputs: vec![r(k)],
-            code: None,
-            columns: vec![],
-            min_group_size: None,
-            tables: Vec::new(),
-            erasure: None,
-            run: None,
+            ..ExecutionRecord::new(ExecutionKind::Export)
         };
         emit(Body::Execution(x), &mut w);
         k += 1;

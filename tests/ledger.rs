@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::Project;
-use piitrail::ledger::{ArtifactRecord, Body, Ledger};
+use piitrail::ledger::{ArtifactRecord, Body, Ledger, Role};
 
 fn artifact(path: &str, digest_byte: u8) -> Body {
     Body::Artifact(ArtifactRecord {
@@ -14,7 +14,7 @@ fn artifact(path: &str, digest_byte: u8) -> Body {
         digest: format!("sha256:{}", hex::encode([digest_byte; 32])),
         size: 1,
         format: "csv".into(),
-        role: "dataset".into(),
+        role: Role::Dataset,
         schema: vec![],
         previous: None,
         aliases: Vec::new(),

@@ -3,7 +3,7 @@
 mod common;
 
 use common::Project;
-use piitrail::ledger::{ArtifactRef, Body, ExecutionRecord, Ledger};
+use piitrail::ledger::{ArtifactRef, Body, ExecutionKind, ExecutionRecord, Ledger};
 
 fn pipeline() -> Project {
     let p = Project::new();
@@ -170,15 +170,9 @@ fn a_cycle_is_reported_and_the_walk_ends() {
     ledger
         .append(vec![Body::Execution(ExecutionRecord {
             id: "x-bad".into(),
-            kind: "openlineage".into(),
             inputs: vec![r("models/churn.pkl")],
             outputs: vec![r("data/customers.csv")],
-            code: None,
-            columns: vec![],
-            min_group_size: None,
-            tables: Vec::new(),
-            erasure: None,
-            run: None,
+            ..ExecutionRecord::new(ExecutionKind::Openlineage)
         })])
         .unwrap();
     for format in ["text", "json", "dot", "mermaid"] {

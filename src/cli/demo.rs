@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use super::{Context, Outcome, UsageError};
 use crate::fsio::write_atomic;
 use crate::ledger::Ledger;
+use crate::ledger::{Class, EdgeType};
 use crate::lineage::{declared, run as sql_run};
 use crate::rules;
 use crate::scan::{self, Mode};
@@ -138,7 +139,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         progress: Default::default(),
     };
     let scans = scan::scan(&req).context("scanning the example shop")?;
-    crate::ledger::record_scans(&ledger, &scans)?;
+    crate::scan::record_scans(&ledger, &scans)?;
     writeln!(o, "2. scan --record: personal data in the raw files\n")?;
     for s in &scans {
         super::scan::write_text(&mut o, s)?;
@@ -164,7 +165,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
             .execution
             .columns
             .iter()
-            .filter(|e| e.edge_type == "DIRECT" && e.class != "direct")
+            .filter(|e| e.edge_type == EdgeType::Direct && e.class != Class::Direct)
             .map(|e| format!("{} {} -> {}", e.class, e.from.column, e.to.column))
             .collect();
         writeln!(

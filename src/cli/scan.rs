@@ -11,6 +11,7 @@ use crate::rules;
 use crate::scan::{self, ArtifactScan, Mode};
 
 pub use super::TextOrJson as Format;
+use crate::ledger::Basis;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -118,7 +119,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let failure = scanned.failure();
     let scans = scanned.scans;
     if let Some(ledger) = &ledger {
-        let written = crate::ledger::record_scans(ledger, &scans)?;
+        let written = crate::scan::record_scans(ledger, &scans)?;
         ctx.note(format!("recorded {} ledger record(s)", written.len()));
     }
     for s in &scans {
@@ -176,15 +177,15 @@ pub(crate) fn write_text(out: &mut impl Write, s: &ArtifactScan) -> std::io::Res
         for (i, t) in c.tags.iter().enumerate() {
             let name = if i == 0 { c.name.as_str() } else { "" };
             let ev = &t.evidence;
-            let how = match ev.basis.as_str() {
-                "free_text" => format!("{}/{} values contain it", ev.matched, ev.non_null),
-                "name" => match &ev.reason {
+            let how = match ev.basis {
+                Basis::FreeText => format!("{}/{} values contain it", ev.matched, ev.non_null),
+                Basis::Name => match &ev.reason {
                     Some(why) => format!("column name, over {why}"),
                     None => "column name only".to_string(),
                 },
                 _ => format!("{}/{} values match", ev.matched, ev.non_null),
             };
-            let named = if ev.name_match && ev.basis != "name" {
+            let named = if ev.name_match && ev.basis != Basis::Name {
                 ", name matches"
             } else {
                 ""

@@ -4,6 +4,27 @@
 //! them (integers as integers, floats by the shortest round-trip form: `ryu-js`).
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// sha256 over the canonical JSON of a record without its `hash` field.
+pub fn record_hash(record: &Value) -> String {
+    hash_of(&to_vec_without(record, "hash"))
+}
+
+/// Whether `stated` is `sha256:` and the lowercase hex of `digest` (without writing it out).
+pub(super) fn is_hash_of(stated: &str, digest: &[u8]) -> bool {
+    let mut bytes = [0u8; 32];
+    stated.strip_prefix("sha256:").is_some_and(|hex| {
+        !hex.bytes().any(|b| b.is_ascii_uppercase())
+            && hex::decode_to_slice(hex, &mut bytes).is_ok()
+            && bytes[..] == *digest
+    })
+}
+
+/// `sha256:` and the hex digest of canonical bytes.
+pub(super) fn hash_of(canonical: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
+}
 
 /// The canonical bytes of a JSON value.
 pub fn to_vec(value: &Value) -> Vec<u8> {

@@ -9,31 +9,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::LedgerError;
-use super::canonical;
+use super::canonical::{self, hash_of, is_hash_of, record_hash};
 use super::record::{Body, Record};
 
 /// `prev` of the first record.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-
-/// sha256 over the canonical JSON of a record without its `hash` field.
-pub fn record_hash(record: &Value) -> String {
-    hash_of(&canonical::to_vec_without(record, "hash"))
-}
-
-/// Whether `stated` is `sha256:` and the lowercase hex of `digest` (without writing it out).
-fn is_hash_of(stated: &str, digest: &[u8]) -> bool {
-    let mut bytes = [0u8; 32];
-    stated.strip_prefix("sha256:").is_some_and(|hex| {
-        !hex.bytes().any(|b| b.is_ascii_uppercase())
-            && hex::decode_to_slice(hex, &mut bytes).is_ok()
-            && bytes[..] == *digest
-    })
-}
-
-/// `sha256:` and the hex digest of canonical bytes.
-fn hash_of(canonical: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
-}
 
 /// The ledger file of a project.
 #[derive(Debug, Clone)]
@@ -671,7 +651,7 @@ mod tests {
             digest: format!("sha256:{seq:064x}"),
             size: seq,
             format: "csv".into(),
-            role: "dataset".into(),
+            role: crate::ledger::Role::Dataset,
             schema: vec![],
             previous: None,
             aliases: Vec::new(),

@@ -7,15 +7,21 @@
 
 mod canonical;
 mod chain;
+pub mod model;
 pub mod record;
 
 use std::path::PathBuf;
 
-pub use chain::{GENESIS, Ledger, Pin, PinState, Verification, record_hash};
+pub use canonical::record_hash;
+pub use chain::{GENESIS, Ledger, Pin, PinState, Verification};
+pub use model::{
+    Basis, Checksum, Class, ColumnTag, ColumnTags, EdgeType, Evidence, ExecutionKind, Role,
+    RunState, Subtype,
+};
 pub use record::{
     ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, DECLARED, ErasedFile,
     ErasureRecord, ExecutionRecord, ImportedRun, Record, ScanRecord, SchemaField, imported_runs,
-    latest_versions, live_executions, live_executions_of, scan_bodies,
+    latest_versions, live_executions, live_executions_of,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -51,18 +57,4 @@ impl LedgerError {
 /// Canonical JSON (RFC 8785) of a value, for anyone who needs to hash as the ledger does.
 pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
     canonical::to_vec(value)
-}
-
-/// Records scans: a new artifact version where content changed, then each scan, in one append.
-pub fn record_scans(
-    ledger: &Ledger,
-    scans: &[crate::scan::ArtifactScan],
-) -> Result<Vec<Record>, LedgerError> {
-    ledger.append_with(|existing| {
-        let mut latest = latest_versions(existing);
-        Ok(scans
-            .iter()
-            .flat_map(|s| scan_bodies(&mut latest, s))
-            .collect())
-    })
 }

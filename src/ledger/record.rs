@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scan::{ArtifactScan, ColumnScan};
+use super::model::{Class, ColumnTags, EdgeType, ExecutionKind, Role, RunState, Subtype};
 
 /// One line of the ledger. Its `kind` is not stored: it is the body's, written out beside it
 /// and checked against it when read.
@@ -135,8 +135,7 @@ pub struct ArtifactRecord {
     pub digest: String,
     pub size: u64,
     pub format: String,
-    /// `dataset` or `model`.
-    pub role: String,
+    pub role: Role,
     #[serde(default)]
     pub schema: Vec<SchemaField>,
     /// Digest of the previous version of the same path, if any.
@@ -166,7 +165,7 @@ pub struct ScanRecord {
     /// absent in records written before it was recorded, and for declared tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_pack: Option<String>,
-    pub columns: Vec<ColumnScan>,
+    pub columns: Vec<ColumnTags>,
 }
 
 /// The `sampling` of a scan record that holds tags a producer declared (an OpenLineage `tags`
@@ -186,8 +185,7 @@ impl ScanRecord {
 pub struct ExecutionRecord {
     /// Stable id: `x-` and 16 hex digits of the sha256 of the rest of the execution.
     pub id: String,
-    /// `sql`, `training`, `transform`, `export`, `openlineage` or `mlmd`.
-    pub kind: String,
+    pub kind: ExecutionKind,
     pub inputs: Vec<ArtifactRef>,
     pub outputs: Vec<ArtifactRef>,
     pub code: Option<Code>,
@@ -237,9 +235,8 @@ pub struct ImportedRun {
     pub id: String,
     /// The job: OpenLineage `namespace/name`, or the MLMD execution type and name.
     pub job: String,
-    /// OpenLineage eventType of the latest event (START, RUNNING, COMPLETE, FAIL, ABORT,
-    /// OTHER), or the MLMD execution state (NEW, RUNNING, COMPLETE, FAILED, CACHED, CANCELED).
-    pub state: String,
+    /// OpenLineage eventType of the latest event, or the MLMD execution state.
+    pub state: RunState,
     /// The time of the latest event, as the producer wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
@@ -257,10 +254,7 @@ impl ImportedRun {
     /// Whether the run failed or was aborted: such a run stays in the ledger and in lineage,
     /// marked, but hands on no tags.
     pub fn failed(&self) -> bool {
-        matches!(
-            self.state.as_str(),
-            "FAIL" | "ABORT" | "FAILED" | "CANCELED"
-        )
+        self.state.failed()
     }
 }
 
@@ -292,14 +286,11 @@ pub struct ColumnRef {
 pub struct ColumnEdge {
     pub from: ColumnRef,
     pub to: ColumnRef,
-    /// `DIRECT` or `INDIRECT`.
     #[serde(rename = "type")]
-    pub edge_type: String,
-    /// IDENTITY, TRANSFORMATION, AGGREGATION; JOIN, GROUP_BY, FILTER, SORT, WINDOW, CONDITIONAL.
-    pub subtype: String,
+    pub edge_type: EdgeType,
+    pub subtype: Subtype,
     pub masking: bool,
-    /// `direct`, `pseudonymised`, `generalised`, `aggregated` or `influenced`.
-    pub class: String,
+    pub class: Class,
     /// What the transformation was, as its producer described it (OpenLineage
     /// `transformations[].description` or the deprecated `transformationDescription`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,6 +298,23 @@ pub struct ColumnEdge {
 }
 
 impl ExecutionRecord {
+    /// An execution of `kind` with nothing in it yet: fill what the step has, e.g.
+    /// `ExecutionRecord { inputs, outputs, ..ExecutionRecord::new(ExecutionKind::Sql) }`.
+    pub fn new(kind: ExecutionKind) -> ExecutionRecord {
+        ExecutionRecord {
+            id: String::new(),
+            kind,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            code: None,
+            columns: Vec::new(),
+            min_group_size: None,
+            tables: Vec::new(),
+            erasure: None,
+            run: None,
+        }
+    }
+
     /// Whether its inputs' tags reach its outputs (a failed or aborted import does not).
     pub fn propagates(&self) -> bool {
         !self.run.as_ref().is_some_and(|r| r.failed())
@@ -314,14 +322,14 @@ impl ExecutionRecord {
 
     /// A training step: its outputs are models trained on its inputs.
     pub fn is_training(&self) -> bool {
-        self.kind == "training"
+        self.kind == ExecutionKind::Training
     }
 
     /// Fills `id` from the content, so the same execution recorded twice has the same id.
     pub fn with_id(mut self) -> Self {
         self.id = String::new();
         let value = serde_json::to_value(&self).expect("an execution always serialises");
-        let digest = super::chain::record_hash(&value);
+        let digest = super::canonical::record_hash(&value);
         self.id = format!("x-{}", &digest["sha256:".len().."sha256:".len() + 16]);
         self
     }
@@ -393,53 +401,4 @@ pub fn latest_versions(records: &[Record]) -> std::collections::BTreeMap<String,
         }
     }
     latest
-}
-
-/// The records that a scan adds: a new artifact version when the path's latest recorded
-/// version has other content (linked to it by `previous`), then the scan itself. `latest`
-/// is updated, so that several scans of one batch see each other's versions.
-pub fn scan_bodies(
-    latest: &mut std::collections::BTreeMap<String, String>,
-    scan: &ArtifactScan,
-) -> Vec<Body> {
-    let previous = latest.get(&scan.artifact).cloned();
-    let mut out = Vec::new();
-    if previous.as_deref() != Some(scan.digest.as_str()) {
-        out.push(Body::Artifact(ArtifactRecord {
-            path: scan.artifact.clone(),
-            digest: scan.digest.clone(),
-            size: scan.size,
-            format: scan.format.clone(),
-            role: "dataset".into(),
-            schema: scan
-                .columns
-                .iter()
-                .map(|c| SchemaField {
-                    name: c.name.clone(),
-                    data_type: c.data_type.clone(),
-                })
-                .collect(),
-            previous,
-            aliases: Vec::new(),
-        }));
-        latest.insert(scan.artifact.clone(), scan.digest.clone());
-    }
-    out.push(Body::Scan(ScanRecord {
-        artifact: scan.artifact.clone(),
-        digest: scan.digest.clone(),
-        rows_scanned: scan.rows_scanned,
-        rows_total: scan.rows_total,
-        sampling: scan.sampling.clone(),
-        rule_pack: scan.rule_pack.clone(),
-        // Tags only: masked examples stay out of the ledger too.
-        columns: scan
-            .columns
-            .iter()
-            .map(|c| ColumnScan {
-                examples: vec![],
-                ..c.clone()
-            })
-            .collect(),
-    }));
-    out
 }

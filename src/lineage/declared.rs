@@ -8,17 +8,9 @@
 use std::path::PathBuf;
 
 use super::{LineageError, Version, append_execution};
-use crate::ledger::{Code, ColumnEdge, ColumnRef, ExecutionRecord, Ledger};
-
-/// The propagation classes of DESIGN.md, with the OpenLineage type, subtype and masking flag
-/// that a declared edge of that class is recorded with.
-pub const CLASSES: &[(&str, &str, &str, bool)] = &[
-    ("direct", "DIRECT", "TRANSFORMATION", false),
-    ("pseudonymised", "DIRECT", "TRANSFORMATION", true),
-    ("generalised", "DIRECT", "TRANSFORMATION", false),
-    ("aggregated", "DIRECT", "AGGREGATION", false),
-    ("influenced", "INDIRECT", "FILTER", false),
-];
+use crate::ledger::{
+    Class, Code, ColumnEdge, ColumnRef, ExecutionKind, ExecutionRecord, Ledger, Role,
+};
 
 /// What kind of step ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,11 +21,11 @@ pub enum StepKind {
 }
 
 impl StepKind {
-    pub fn as_str(self) -> &'static str {
+    pub fn kind(self) -> ExecutionKind {
         match self {
-            StepKind::Training => "training",
-            StepKind::Transform => "transform",
-            StepKind::Export => "export",
+            StepKind::Training => ExecutionKind::Training,
+            StepKind::Transform => ExecutionKind::Transform,
+            StepKind::Export => ExecutionKind::Export,
         }
     }
 }
@@ -62,10 +54,10 @@ pub fn parse_column(
     let (out, rest) = spec
         .split_once('=')
         .ok_or_else(|| bad("expected OUT=IN[:CLASS]".into()))?;
-    let (input, class) = match rest.rsplit_once(':') {
-        Some((i, c)) if CLASSES.iter().any(|k| k.0 == c) => (i, c),
-        _ => (rest, "direct"),
-    };
+    let (input, class) = rest
+        .rsplit_once(':')
+        .and_then(|(i, c)| Some((i, c.parse::<Class>().ok()?)))
+        .unwrap_or((rest, Class::Direct));
     let side = |text: &str, paths: &[String], role: &str| -> Result<ColumnRef, LineageError> {
         if let Some((path, column)) = text.rsplit_once(':') {
             let path = path.trim_start_matches("./");
@@ -97,17 +89,14 @@ pub fn parse_column(
     };
     let from = side(input, inputs, "input")?;
     let to = side(out, outputs, "output")?;
-    let &(_, edge_type, subtype, masking) = CLASSES
-        .iter()
-        .find(|k| k.0 == class)
-        .expect("class checked above");
+    let (edge_type, subtype, masking) = class.openlineage();
     Ok(ColumnEdge {
         from,
         to,
-        edge_type: edge_type.into(),
-        subtype: subtype.into(),
+        edge_type,
+        subtype,
         masking,
-        class: class.into(),
+        class,
         description: None,
     })
 }
@@ -116,14 +105,14 @@ pub fn parse_column(
 /// content changed, then the execution. Outputs of a training step are models.
 pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, LineageError> {
     let out_role = if req.kind == StepKind::Training {
-        "model"
+        Role::Model
     } else {
-        "dataset"
+        Role::Dataset
     };
     let inputs = req
         .inputs
         .iter()
-        .map(|p| Version::of(p, &req.root, "input", "dataset"))
+        .map(|p| Version::of(p, &req.root, "input", Role::Dataset))
         .collect::<Result<Vec<_>, _>>()?;
     let outputs = req
         .outputs
@@ -141,7 +130,8 @@ pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, Lineage
     let code = match &req.code {
         None => None,
         Some(p) => {
-            let v = Version::of(p, &req.root, "code file", "code")?;
+            // A script is named by path and digest in `code`: its role is never recorded.
+            let v = Version::of(p, &req.root, "code file", Role::Dataset)?;
             Some(Code::Script {
                 path: v.reference.path,
                 digest: v.reference.digest,
@@ -150,7 +140,7 @@ pub fn record(ledger: &Ledger, req: &Request) -> Result<ExecutionRecord, Lineage
     };
     let execution = ExecutionRecord {
         id: String::new(),
-        kind: req.kind.as_str().into(),
+        kind: req.kind.kind(),
         inputs: inputs.iter().map(|v| v.reference.clone()).collect(),
         outputs: outputs.iter().map(|v| v.reference.clone()).collect(),
         code,
@@ -190,10 +180,10 @@ mod tests {
             ("data/out.csv", "email_hash")
         );
         assert_eq!(
-            (e.class.as_str(), e.edge_type.as_str(), e.masking),
-            ("pseudonymised", "DIRECT", true)
+            (e.class, e.edge_type, e.masking),
+            (Class::Pseudonymised, crate::ledger::EdgeType::Direct, true)
         );
-        assert_eq!(parse_column("a=b", &i, &o).unwrap().class, "direct");
+        assert_eq!(parse_column("a=b", &i, &o).unwrap().class, Class::Direct);
     }
 
     #[test]
@@ -208,8 +198,8 @@ mod tests {
         );
         let e = parse_column("x=b.csv:col:aggregated", &i, &o).unwrap();
         assert_eq!(
-            (e.from.path.as_str(), e.subtype.as_str()),
-            ("b.csv", "AGGREGATION")
+            (e.from.path.as_str(), e.subtype),
+            ("b.csv", crate::ledger::Subtype::Aggregation)
         );
         assert!(
             parse_column("x=c.csv:col", &i, &o)

@@ -7,14 +7,14 @@ use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::{Body, ColumnEdge, ExecutionRecord, Ledger, LedgerError, Record};
+use crate::ledger::{ExecutionKind, Role};
 
 /// A version of an artifact known to the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Node {
     pub path: String,
     pub digest: String,
-    /// `dataset` or `model`.
-    pub kind: String,
+    pub kind: Role,
 }
 
 /// Lists of ids per key, stored flat (`items[start[k]..start[k + 1]]`): two allocations for
@@ -72,7 +72,7 @@ struct GraphLine {
 struct GraphArtifact {
     path: String,
     digest: String,
-    role: String,
+    role: Role,
     #[serde(default)]
     aliases: Vec<String>,
 }
@@ -141,7 +141,7 @@ impl Graph {
         Ok(g.finish(executions))
     }
 
-    fn add_artifact(&mut self, path: String, digest: &str, role: String, aliases: Vec<String>) {
+    fn add_artifact(&mut self, path: String, digest: &str, role: Role, aliases: Vec<String>) {
         for alias in aliases {
             self.aliases.insert(alias, path.clone());
         }
@@ -201,11 +201,11 @@ impl Graph {
     fn intern(&mut self, digest: &str) -> u32 {
         match self.ids.get(digest) {
             Some(&id) => id,
-            None => self.new_node(digest, digest.to_string(), "dataset".into()),
+            None => self.new_node(digest, digest.to_string(), Role::Dataset),
         }
     }
 
-    fn new_node(&mut self, digest: &str, path: String, kind: String) -> u32 {
+    fn new_node(&mut self, digest: &str, path: String, kind: Role) -> u32 {
         let id = self.nodes.len() as u32;
         self.ids.insert(digest.to_string(), id);
         self.nodes.push(Node {
@@ -290,7 +290,7 @@ pub struct RootRef {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExecutionSummary {
     pub id: String,
-    pub kind: String,
+    pub kind: ExecutionKind,
     /// For an imported run: its source, id, job and state (FAIL, ABORT, FAILED and CANCELED
     /// runs hand on no tags).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -369,7 +369,7 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
             let x = &g.executions[xi as usize];
             ExecutionSummary {
                 id: x.id.clone(),
-                kind: x.kind.clone(),
+                kind: x.kind,
                 run: x.run.clone(),
                 inputs: digests(g.exec_inputs.get(xi)),
                 outputs: digests(g.exec_outputs.get(xi)),
@@ -499,7 +499,11 @@ pub fn to_dot(w: &Walk) -> String {
     let mut s =
         String::from("digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
     for a in &w.artifacts {
-        let shape = if a.kind == "model" { "ellipse" } else { "box" };
+        let shape = if a.kind == Role::Model {
+            "ellipse"
+        } else {
+            "box"
+        };
         s += &format!(
             "  \"{}\" [label=\"{}\\n{}\", shape={shape}];\n",
             a.digest,
@@ -551,7 +555,7 @@ pub fn to_mermaid(w: &Walk) -> String {
     let mut s = String::from("flowchart LR\n");
     for a in &w.artifacts {
         let label = a.path.replace('"', "'");
-        if a.kind == "model" {
+        if a.kind == Role::Model {
             s += &format!("  {}([\"{label}\"])\n", id(&a.digest));
         } else {
             s += &format!("  {}[\"{label}\"]\n", id(&a.digest));
@@ -581,7 +585,7 @@ mod tests {
             digest: d.into(),
             size: 0,
             format: "csv".into(),
-            role: role.into(),
+            role: role.parse().unwrap(),
             schema: vec![],
             previous: None,
             aliases: Vec::new(),
@@ -594,7 +598,7 @@ mod tests {
         };
         rec(Body::Execution(ExecutionRecord {
             id: id.into(),
-            kind: "transform".into(),
+            kind: ExecutionKind::Transform,
             inputs: ins.iter().map(r).collect(),
             outputs: outs.iter().map(r).collect(),
             code: None,

@@ -24,7 +24,8 @@ use serde::Serialize;
 use super::LineageError;
 use super::openlineage::ingest::name_digest;
 use crate::ledger::{
-    ArtifactRecord, ArtifactRef, Body, ExecutionRecord, ImportedRun, Ledger, latest_versions,
+    ArtifactRecord, ArtifactRef, Body, ExecutionKind, ExecutionRecord, ImportedRun, Ledger, Role,
+    RunState, latest_versions,
 };
 
 pub const SOURCE: &str = "mlmd";
@@ -55,20 +56,20 @@ struct Artifact {
 struct Execution {
     id: i64,
     type_name: String,
-    state: String,
+    state: RunState,
     name: Option<String>,
     properties: BTreeMap<String, String>,
 }
 
-fn execution_state(s: Option<i64>) -> &'static str {
+fn execution_state(s: Option<i64>) -> RunState {
     match s {
-        Some(1) => "NEW",
-        Some(2) => "RUNNING",
-        Some(3) => "COMPLETE",
-        Some(4) => "FAILED",
-        Some(5) => "CACHED",
-        Some(6) => "CANCELED",
-        _ => "UNKNOWN",
+        Some(1) => RunState::New,
+        Some(2) => RunState::Running,
+        Some(3) => RunState::Complete,
+        Some(4) => RunState::Failed,
+        Some(5) => RunState::Cached,
+        Some(6) => RunState::Canceled,
+        _ => RunState::Unknown,
     }
 }
 
@@ -300,7 +301,7 @@ fn read(path: &Path, strict: bool) -> Result<Store, LineageError> {
             executions.push(Execution {
                 id,
                 type_name: type_name(t),
-                state: execution_state(state).into(),
+                state: execution_state(state),
                 name,
                 properties: properties.remove(&id).unwrap_or_default(),
             });
@@ -471,36 +472,35 @@ pub fn ingest(
     };
     ledger.append_with(|existing| {
         let mut latest = latest_versions(existing);
-        let mut roles: HashMap<String, String> = HashMap::new();
+        let mut roles: HashMap<String, Role> = HashMap::new();
         let recorded = crate::ledger::imported_runs(existing, SOURCE);
         for r in existing {
             if let Body::Artifact(a) = &r.body {
-                roles.insert(a.digest.clone(), a.role.clone());
+                roles.insert(a.digest.clone(), a.role);
             }
         }
         let mut bodies = Vec::new();
         let mut version =
-            |path: &str, role: &str, format: &str, bodies: &mut Vec<Body>| -> ArtifactRef {
+            |path: &str, role: Role, format: &str, bodies: &mut Vec<Body>| -> ArtifactRef {
                 let (digest, size) = match local.get(path) {
                     Some((d, s)) => (d.clone(), *s),
                     None => (name_digest(path, None), 0),
                 };
                 let previous = latest.get(path).cloned();
-                if previous.as_deref() != Some(digest.as_str())
-                    || roles.get(&digest).map(String::as_str) != Some(role)
+                if previous.as_deref() != Some(digest.as_str()) || roles.get(&digest) != Some(&role)
                 {
                     bodies.push(Body::Artifact(ArtifactRecord {
                         path: path.to_string(),
                         digest: digest.clone(),
                         size,
                         format: format.to_string(),
-                        role: role.to_string(),
+                        role,
                         schema: Vec::new(),
                         previous: previous.filter(|p| *p != digest),
                         aliases: Vec::new(),
                     }));
                     latest.insert(path.to_string(), digest.clone());
-                    roles.insert(digest.clone(), role.to_string());
+                    roles.insert(digest.clone(), role);
                 }
                 ArtifactRef {
                     path: path.to_string(),
@@ -533,7 +533,7 @@ pub fn ingest(
                     continue;
                 };
                 let model = MODEL_TYPES.contains(&a.type_name.as_str());
-                let role = if model { "model" } else { "dataset" };
+                let role = if model { Role::Model } else { Role::Dataset };
                 let format = a.type_name.to_ascii_lowercase();
                 let r = version(&uri_path[artifact], role, &format, &mut bodies);
                 if model {
@@ -565,7 +565,7 @@ pub fn ingest(
                     .and_then(|e| e.to_str())
                     .unwrap_or("file")
                     .to_ascii_lowercase();
-                let r = version(p, "dataset", &format, &mut bodies);
+                let r = version(p, Role::Dataset, &format, &mut bodies);
                 summary
                     .links
                     .push(format!("{} #{} -> {}", x.type_name, x.id, r.path));
@@ -574,7 +574,11 @@ pub fn ingest(
             let run_id = format!("{}/{}", pipeline_of(x), x.id);
             let execution = ExecutionRecord {
                 id: String::new(),
-                kind: if training { "training" } else { SOURCE }.into(),
+                kind: if training {
+                    ExecutionKind::Training
+                } else {
+                    ExecutionKind::Mlmd
+                },
                 inputs: inputs.into_iter().collect(),
                 outputs: outputs.into_iter().collect(),
                 code: None,
@@ -611,9 +615,9 @@ mod tests {
 
     #[test]
     fn states_and_event_types() {
-        assert_eq!(execution_state(Some(3)), "COMPLETE");
-        assert_eq!(execution_state(Some(4)), "FAILED");
-        assert_eq!(execution_state(None), "UNKNOWN");
+        assert_eq!(execution_state(Some(3)), RunState::Complete);
+        assert_eq!(execution_state(Some(4)), RunState::Failed);
+        assert_eq!(execution_state(None), RunState::Unknown);
         assert_eq!(event_type(3), Some((true, "INPUT")));
         assert_eq!(event_type(4), Some((false, "OUTPUT")));
         assert_eq!(event_type(2), Some((true, "DECLARED_INPUT")));

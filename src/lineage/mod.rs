@@ -13,7 +13,7 @@ pub mod sql;
 use std::path::{Path, PathBuf};
 
 use crate::ledger::{
-    ArtifactRecord, ArtifactRef, Body, ExecutionRecord, Ledger, SchemaField, latest_versions,
+    ArtifactRecord, ArtifactRef, Body, ExecutionRecord, Ledger, Role, SchemaField, latest_versions,
 };
 use crate::scan::display_path;
 
@@ -64,8 +64,7 @@ pub struct Version {
     pub reference: ArtifactRef,
     pub size: u64,
     pub format: String,
-    /// `dataset` or `model`.
-    pub role: &'static str,
+    pub role: Role,
     pub schema: Vec<SchemaField>,
 }
 
@@ -76,7 +75,7 @@ impl Version {
         path: &Path,
         root: &Path,
         what: &'static str,
-        role: &'static str,
+        role: Role,
     ) -> Result<Version, LineageError> {
         crate::source::require_local(path)?;
         if !path.is_file() {
@@ -126,7 +125,7 @@ pub fn append_execution(
                     digest: r.digest,
                     size: v.size,
                     format: v.format,
-                    role: v.role.into(),
+                    role: v.role,
                     schema: v.schema,
                     previous,
                     aliases: Vec::new(),

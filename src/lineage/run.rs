@@ -17,6 +17,7 @@ use datafusion::prelude::SessionContext;
 
 use super::{LineageError, Version, append_execution, sql};
 use crate::ledger::{Code, ExecutionRecord, Ledger, SchemaField};
+use crate::ledger::{ExecutionKind, Role};
 use crate::source;
 use crate::source::frame::{self, CsvInput};
 use crate::source::write::Output;
@@ -270,7 +271,7 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
     for ((_, path), schema) in req.inputs.iter().zip(&schemas) {
         let mut v = match places.version(path) {
             Some(v) => v,
-            None => Version::of(path, &req.root, "input", "dataset")?,
+            None => Version::of(path, &req.root, "input", Role::Dataset)?,
         };
         v.schema = schema_fields(schema);
         versions.push(v);
@@ -298,12 +299,12 @@ pub fn run(req: &Request, ledger: Option<&Ledger>) -> Result<Ran, LineageError> 
     })?;
     let mut out = match &places.output {
         Some(o) => o.upload(&req.output)?,
-        None => Version::of(&req.output, &req.root, "output", "dataset")?,
+        None => Version::of(&req.output, &req.root, "output", Role::Dataset)?,
     };
     out.schema = schema_fields(&out_schema);
     let execution = ExecutionRecord {
         id: String::new(),
-        kind: "sql".into(),
+        kind: ExecutionKind::Sql,
         inputs: versions.iter().map(|v| v.reference.clone()).collect(),
         outputs: vec![out.reference.clone()],
         code: Some(Code::Sql(req.sql.trim().to_string())),
@@ -476,7 +477,7 @@ mod remote {
             },
             size: 0,
             format: db.format().into(),
-            role: "dataset",
+            role: crate::ledger::Role::Dataset,
             schema: Vec::new(),
         };
         Ok((local.to_path_buf(), version))
@@ -500,7 +501,7 @@ mod remote {
                     },
                     size: copy.source.size,
                     format: copy.source.format.as_str().into(),
-                    role: "dataset",
+                    role: crate::ledger::Role::Dataset,
                     schema: Vec::new(),
                 },
             )),
@@ -522,7 +523,12 @@ mod remote {
         /// Uploads the written output to `url`; its version (the sha256 of what was sent).
         pub fn upload(&self, url: &Path) -> Result<Version, LineageError> {
             let name = url.to_string_lossy().into_owned();
-            let mut v = Version::of(&self.local, &self.local, "output", "dataset")?;
+            let mut v = Version::of(
+                &self.local,
+                &self.local,
+                "output",
+                crate::ledger::Role::Dataset,
+            )?;
             #[cfg(feature = "objects")]
             crate::source::objects::upload(self.store, &name, &self.local)?;
             #[cfg(not(feature = "objects"))]

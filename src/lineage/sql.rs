@@ -20,11 +20,11 @@ use datafusion::logical_expr::{Distinct, Expr, ExprSchemable, LogicalPlan, Opera
 
 use super::LineageError;
 use super::functions::{self, Effect};
-use crate::ledger::{ColumnEdge, ColumnRef};
+use crate::ledger::{self, ColumnEdge, ColumnRef, EdgeType};
 
 /// Our propagation class of a direct flow, from the rawest to the most transformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Class {
+enum Flow {
     Direct,
     Pseudonymised,
     Generalised,
@@ -33,7 +33,7 @@ enum Class {
 
 /// OpenLineage subtypes of DIRECT flows, from the least to the most transforming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Subtype {
+enum Step {
     Identity,
     Transformation,
     Aggregation,
@@ -50,15 +50,36 @@ enum Indirect {
     Conditional,
 }
 
-impl Indirect {
-    fn as_str(self) -> &'static str {
+impl Flow {
+    fn class(self) -> ledger::Class {
         match self {
-            Indirect::Join => "JOIN",
-            Indirect::GroupBy => "GROUP_BY",
-            Indirect::Filter => "FILTER",
-            Indirect::Sort => "SORT",
-            Indirect::Window => "WINDOW",
-            Indirect::Conditional => "CONDITIONAL",
+            Flow::Direct => ledger::Class::Direct,
+            Flow::Pseudonymised => ledger::Class::Pseudonymised,
+            Flow::Generalised => ledger::Class::Generalised,
+            Flow::Aggregated => ledger::Class::Aggregated,
+        }
+    }
+}
+
+impl Step {
+    fn subtype(self) -> ledger::Subtype {
+        match self {
+            Step::Identity => ledger::Subtype::Identity,
+            Step::Transformation => ledger::Subtype::Transformation,
+            Step::Aggregation => ledger::Subtype::Aggregation,
+        }
+    }
+}
+
+impl Indirect {
+    fn subtype(self) -> ledger::Subtype {
+        match self {
+            Indirect::Join => ledger::Subtype::Join,
+            Indirect::GroupBy => ledger::Subtype::GroupBy,
+            Indirect::Filter => ledger::Subtype::Filter,
+            Indirect::Sort => ledger::Subtype::Sort,
+            Indirect::Window => ledger::Subtype::Window,
+            Indirect::Conditional => ledger::Subtype::Conditional,
         }
     }
 }
@@ -66,20 +87,20 @@ impl Indirect {
 /// How values flow directly. Ordered so that the minimum is the rawest flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Direct {
-    class: Class,
-    subtype: Subtype,
+    class: Flow,
+    subtype: Step,
     masking: bool,
 }
 
 impl Direct {
-    const IDENTITY: Direct = Direct::step(Class::Direct, Subtype::Identity, false);
-    const TRANSFORM: Direct = Direct::step(Class::Direct, Subtype::Transformation, false);
-    const MASK: Direct = Direct::step(Class::Pseudonymised, Subtype::Transformation, true);
-    const GENERALISE: Direct = Direct::step(Class::Generalised, Subtype::Transformation, false);
-    const AGGREGATE: Direct = Direct::step(Class::Aggregated, Subtype::Aggregation, false);
-    const COLLECT: Direct = Direct::step(Class::Direct, Subtype::Aggregation, false);
+    const IDENTITY: Direct = Direct::step(Flow::Direct, Step::Identity, false);
+    const TRANSFORM: Direct = Direct::step(Flow::Direct, Step::Transformation, false);
+    const MASK: Direct = Direct::step(Flow::Pseudonymised, Step::Transformation, true);
+    const GENERALISE: Direct = Direct::step(Flow::Generalised, Step::Transformation, false);
+    const AGGREGATE: Direct = Direct::step(Flow::Aggregated, Step::Aggregation, false);
+    const COLLECT: Direct = Direct::step(Flow::Direct, Step::Aggregation, false);
 
-    const fn step(class: Class, subtype: Subtype, masking: bool) -> Direct {
+    const fn step(class: Flow, subtype: Step, masking: bool) -> Direct {
         Direct {
             class,
             subtype,
@@ -664,21 +685,10 @@ pub fn column_lineage(
                 edges.push(ColumnEdge {
                     from: from.clone(),
                     to: to.clone(),
-                    edge_type: "DIRECT".into(),
-                    subtype: match d.subtype {
-                        Subtype::Identity => "IDENTITY",
-                        Subtype::Transformation => "TRANSFORMATION",
-                        Subtype::Aggregation => "AGGREGATION",
-                    }
-                    .into(),
+                    edge_type: EdgeType::Direct,
+                    subtype: d.subtype.subtype(),
                     masking: d.masking,
-                    class: match d.class {
-                        Class::Direct => "direct",
-                        Class::Pseudonymised => "pseudonymised",
-                        Class::Generalised => "generalised",
-                        Class::Aggregated => "aggregated",
-                    }
-                    .into(),
+                    class: d.class.class(),
                     description: None,
                 });
             }
@@ -686,10 +696,10 @@ pub fn column_lineage(
                 edges.push(ColumnEdge {
                     from: from.clone(),
                     to: to.clone(),
-                    edge_type: "INDIRECT".into(),
-                    subtype: k.as_str().into(),
+                    edge_type: EdgeType::Indirect,
+                    subtype: k.subtype(),
                     masking: false,
-                    class: "influenced".into(),
+                    class: ledger::Class::Influenced,
                     description: None,
                 });
             }

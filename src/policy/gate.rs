@@ -700,7 +700,7 @@ fn synthetic_scan(scan: &ArtifactScan, digest: String) -> Record {
             rows_total: scan.rows_total,
             sampling: scan.sampling.clone(),
             rule_pack: scan.rule_pack.clone(),
-            columns: scan.columns.clone(),
+            columns: scan.columns.iter().map(Into::into).collect(),
         }),
         prev: String::new(),
         hash: String::new(),

@@ -159,7 +159,7 @@ pub struct FlowRule {
     pub category: CategoryPattern,
     pub to: Option<PathPattern>,
     /// `dataset` or `model`.
-    pub kind: Option<String>,
+    pub kind: Option<crate::ledger::Role>,
     pub status: Vec<Status>,
     pub severity: Level,
     pub reason: Option<String>,

@@ -1,6 +1,7 @@
 //! Validation: every problem of the file, each with its line, column and key.
 
 use super::*;
+use crate::ledger::Role;
 
 pub(super) struct Validator<'a> {
     pub(super) text: &'a str,
@@ -60,6 +61,25 @@ impl Validator<'_> {
                 ),
             );
             None
+        }
+    }
+
+    /// One of an enum's names (a [`crate::ledger::Role`], a propagation status), parsed.
+    pub(super) fn variant<T>(&mut self, value: &Spanned<String>, key: &str) -> Option<T>
+    where
+        T: std::str::FromStr + strum::VariantArray + Copy + Into<&'static str>,
+    {
+        match value.get_ref().parse::<T>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                let names: Vec<&'static str> = T::VARIANTS.iter().map(|&v| v.into()).collect();
+                self.problem(
+                    value.span().start,
+                    key,
+                    format!("'{}' is not one of: {}", value.get_ref(), names.join(", ")),
+                );
+                None
+            }
         }
     }
 
@@ -195,7 +215,7 @@ impl Validator<'_> {
             let kind = r
                 .kind
                 .as_ref()
-                .and_then(|k| self.one_of(k, &format!("{key}.kind"), &["dataset", "model"]));
+                .and_then(|k| self.variant::<Role>(k, &format!("{key}.kind")));
             if r.to.is_none() && r.kind.is_none() {
                 self.problem(
                     f.span().start,
@@ -203,28 +223,11 @@ impl Validator<'_> {
                     "a flow rule needs `to` (a path glob) or `kind` (dataset or model): where the data must not go".into(),
                 );
             }
-            let mut status = Vec::new();
-            for s in &r.status {
-                let parsed = match s.get_ref().as_str() {
-                    "direct" => Some(Status::Direct),
-                    "pseudonymised" => Some(Status::Pseudonymised),
-                    "generalised" => Some(Status::Generalised),
-                    "aggregated" => Some(Status::Aggregated),
-                    "trained_on" => Some(Status::TrainedOn),
-                    _ => None,
-                };
-                match parsed {
-                    Some(p) => status.push(p),
-                    None => self.problem(
-                        s.span().start,
-                        &format!("{key}.status"),
-                        format!(
-                            "'{}' is not one of: direct, pseudonymised, generalised, aggregated, trained_on",
-                            s.get_ref()
-                        ),
-                    ),
-                }
-            }
+            let status = r
+                .status
+                .iter()
+                .filter_map(|s| self.variant::<Status>(s, &format!("{key}.status")))
+                .collect();
             let severity = match &r.severity {
                 Some(s) => self.level(s, &format!("{key}.severity")),
                 None => Some(Level::Error),

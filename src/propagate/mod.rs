@@ -18,12 +18,27 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::ledger::{Basis, Class, EdgeType, Role};
 use crate::ledger::{Body, ColumnRef, ExecutionRecord, Record, ScanRecord};
 use crate::rules::GdprClass;
 
 /// How personal data arrived in a column, from the rawest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Direct,
     Pseudonymised,
@@ -34,22 +49,17 @@ pub enum Status {
 
 impl Status {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Direct => "direct",
-            Status::Pseudonymised => "pseudonymised",
-            Status::Generalised => "generalised",
-            Status::Aggregated => "aggregated",
-            Status::TrainedOn => "trained_on",
-        }
+        self.into()
     }
 
-    /// The status of a DIRECT edge's class; an unknown class is `direct` (the safe side).
-    fn of_class(class: &str) -> Status {
+    /// The status of a DIRECT edge's class. An `influenced` class on a DIRECT edge (no
+    /// recorder writes one) counts as `direct`: the safe side.
+    fn of_class(class: Class) -> Status {
         match class {
-            "pseudonymised" => Status::Pseudonymised,
-            "generalised" => Status::Generalised,
-            "aggregated" => Status::Aggregated,
-            _ => Status::Direct,
+            Class::Direct | Class::Influenced => Status::Direct,
+            Class::Pseudonymised => Status::Pseudonymised,
+            Class::Generalised => Status::Generalised,
+            Class::Aggregated => Status::Aggregated,
         }
     }
 }
@@ -97,8 +107,7 @@ pub struct Evidence {
     /// Values the rule matched, of the column's non-null values it examined.
     pub matched: u64,
     pub non_null: u64,
-    /// `values`, `free_text`, `name` or `reference` ([`crate::scan::Evidence::basis`]).
-    pub basis: String,
+    pub basis: Basis,
 }
 
 impl Tag {
@@ -128,7 +137,7 @@ impl Tag {
                 rows_scanned: scan.rows_scanned,
                 matched: t.evidence.matched,
                 non_null: t.evidence.non_null,
-                basis: t.evidence.basis.clone(),
+                basis: t.evidence.basis,
             },
         }
     }
@@ -164,8 +173,7 @@ fn offer(set: &mut TagSet, tag: Tag) -> bool {
 pub struct Version {
     pub path: String,
     pub digest: String,
-    /// `dataset` or `model`.
-    pub kind: String,
+    pub kind: Role,
     /// Column names in schema order (from the artifact record or its scan).
     pub schema: Vec<String>,
     /// Whether a scan of this version is recorded.
@@ -238,7 +246,7 @@ fn version_mut<'a>(
         .or_insert_with(|| Version {
             path: path.to_string(),
             digest: digest.to_string(),
-            kind: "dataset".into(),
+            kind: Role::Dataset,
             schema: Vec::new(),
             scanned: false,
             detected: BTreeMap::new(),
@@ -260,7 +268,7 @@ pub fn propagate(records: &[Record]) -> Propagation {
             Body::Artifact(a) => {
                 let v = version_mut(&mut p.versions, &a.path, &a.digest);
                 v.path.clone_from(&a.path);
-                v.kind.clone_from(&a.role);
+                v.kind = a.role;
                 if !a.schema.is_empty() {
                     v.schema = a.schema.iter().map(|f| f.name.clone()).collect();
                 }
@@ -310,7 +318,7 @@ pub fn propagate(records: &[Record]) -> Propagation {
                 v.min_group_size = Some(v.min_group_size.map_or(k, |have| have.min(k)));
             }
             if x.is_training() {
-                v.kind = "model".into();
+                v.kind = Role::Model;
             }
             p.latest.entry(o.path.clone()).or_insert(o.digest.clone());
         }
@@ -386,7 +394,7 @@ fn step(versions: &mut HashMap<String, Version>, x: &ExecutionRecord) -> bool {
         }
     }
     for e in &x.columns {
-        if e.edge_type != "DIRECT" {
+        if e.edge_type != EdgeType::Direct {
             continue;
         }
         let (Some(i), Some(o)) = (
@@ -404,7 +412,7 @@ fn step(versions: &mut HashMap<String, Version>, x: &ExecutionRecord) -> bool {
         let status = if x.is_training() {
             Status::TrainedOn
         } else {
-            Status::of_class(&e.class)
+            Status::of_class(e.class)
         };
         for t in set.values() {
             offers.push((
@@ -433,9 +441,10 @@ fn step(versions: &mut HashMap<String, Version>, x: &ExecutionRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{ArtifactRecord, ArtifactRef, ColumnEdge, ScanRecord};
-    use crate::scan::ColumnScan;
-    use crate::scan::verdict::{ColumnTag, Evidence};
+    use crate::ledger::{
+        ArtifactRecord, ArtifactRef, ColumnEdge, ColumnTag, ColumnTags, Evidence, ScanRecord,
+        Subtype,
+    };
 
     fn rec(body: Body) -> Record {
         Record {
@@ -453,7 +462,7 @@ mod tests {
             digest: format!("d:{path}"),
             size: 0,
             format: "csv".into(),
-            role: role.into(),
+            role: role.parse().unwrap(),
             schema: vec![],
             previous: None,
             aliases: Vec::new(),
@@ -470,7 +479,7 @@ mod tests {
             rule_pack: None,
             columns: cols
                 .iter()
-                .map(|(name, tags)| ColumnScan {
+                .map(|(name, tags)| ColumnTags {
                     name: name.to_string(),
                     data_type: "Utf8".into(),
                     tags: tags
@@ -484,7 +493,7 @@ mod tests {
                                 name_match: true,
                                 matched: 1,
                                 non_null: 1,
-                                basis: "values".into(),
+                                basis: Basis::Values,
                                 reason: None,
                                 checksum: None,
                                 context: None,
@@ -492,7 +501,6 @@ mod tests {
                             },
                         })
                         .collect(),
-                    examples: vec![],
                 })
                 .collect(),
         }))
@@ -506,7 +514,12 @@ mod tests {
     }
 
     /// `edges`: (from "path:col", to "path:col", type, class)
-    fn exec(kind: &str, ins: &[&str], outs: &[&str], edges: &[(&str, &str, &str, &str)]) -> Record {
+    fn exec(
+        kind: &str,
+        ins: &[&str],
+        outs: &[&str],
+        edges: &[(&str, &str, EdgeType, Class)],
+    ) -> Record {
         let col = |s: &str| {
             let (p, c) = s.rsplit_once(':').unwrap();
             ColumnRef {
@@ -516,7 +529,7 @@ mod tests {
         };
         rec(Body::Execution(ExecutionRecord {
             id: format!("x-{kind}-{}", outs.join("+")),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             inputs: ins.iter().map(|p| r(p)).collect(),
             outputs: outs.iter().map(|p| r(p)).collect(),
             code: None,
@@ -525,10 +538,10 @@ mod tests {
                 .map(|(f, t, ty, class)| ColumnEdge {
                     from: col(f),
                     to: col(t),
-                    edge_type: ty.to_string(),
-                    subtype: "TRANSFORMATION".into(),
-                    masking: *class == "pseudonymised",
-                    class: class.to_string(),
+                    edge_type: *ty,
+                    subtype: Subtype::Transformation,
+                    masking: *class == Class::Pseudonymised,
+                    class: *class,
                     description: None,
                 })
                 .collect(),
@@ -567,10 +580,30 @@ mod tests {
                 &["a.csv"],
                 &["b.parquet"],
                 &[
-                    ("a.csv:email", "b.parquet:email", "DIRECT", "direct"),
-                    ("a.csv:email", "b.parquet:h", "DIRECT", "pseudonymised"),
-                    ("a.csv:zip", "b.parquet:z2", "DIRECT", "generalised"),
-                    ("a.csv:note", "b.parquet:email", "INDIRECT", "influenced"),
+                    (
+                        "a.csv:email",
+                        "b.parquet:email",
+                        EdgeType::Direct,
+                        Class::Direct,
+                    ),
+                    (
+                        "a.csv:email",
+                        "b.parquet:h",
+                        EdgeType::Direct,
+                        Class::Pseudonymised,
+                    ),
+                    (
+                        "a.csv:zip",
+                        "b.parquet:z2",
+                        EdgeType::Direct,
+                        Class::Generalised,
+                    ),
+                    (
+                        "a.csv:note",
+                        "b.parquet:email",
+                        EdgeType::Indirect,
+                        Class::Influenced,
+                    ),
                 ],
             ),
             exec(
@@ -578,8 +611,13 @@ mod tests {
                 &["b.parquet"],
                 &["c.csv"],
                 &[
-                    ("b.parquet:h", "c.csv:n_people", "DIRECT", "aggregated"),
-                    ("b.parquet:z2", "c.csv:z2", "DIRECT", "direct"),
+                    (
+                        "b.parquet:h",
+                        "c.csv:n_people",
+                        EdgeType::Direct,
+                        Class::Aggregated,
+                    ),
+                    ("b.parquet:z2", "c.csv:z2", EdgeType::Direct, Class::Direct),
                 ],
             ),
             exec("training", &["c.csv"], &["m.bin"], &[]),
@@ -611,7 +649,7 @@ mod tests {
             Some((Status::Generalised, 2))
         );
         let model = &p.versions["d:m.bin"];
-        assert_eq!(model.kind, "model");
+        assert_eq!(model.kind, Role::Model);
         let tags = model.tags();
         assert_eq!(tags.len(), 2);
         assert!(
@@ -639,21 +677,26 @@ mod tests {
                     (
                         "customers.csv:email",
                         "joined.csv:email",
-                        "DIRECT",
-                        "direct",
+                        EdgeType::Direct,
+                        Class::Direct,
                     ),
-                    ("tickets.csv:text", "joined.csv:text", "DIRECT", "direct"),
+                    (
+                        "tickets.csv:text",
+                        "joined.csv:text",
+                        EdgeType::Direct,
+                        Class::Direct,
+                    ),
                     (
                         "customers.csv:id",
                         "joined.csv:email",
-                        "INDIRECT",
-                        "influenced",
+                        EdgeType::Indirect,
+                        Class::Influenced,
                     ),
                     (
                         "tickets.csv:customer",
                         "joined.csv:email",
-                        "INDIRECT",
-                        "influenced",
+                        EdgeType::Indirect,
+                        Class::Influenced,
                     ),
                 ],
             ),
@@ -662,7 +705,12 @@ mod tests {
                 "sql",
                 &["joined.csv"],
                 &["emails.csv"],
-                &[("joined.csv:email", "emails.csv:email", "DIRECT", "direct")],
+                &[(
+                    "joined.csv:email",
+                    "emails.csv:email",
+                    EdgeType::Direct,
+                    Class::Direct,
+                )],
             ),
             // A declared step without column lineage: every category flows, direct.
             exec("export", &["joined.csv"], &["export.bin"], &[]),
@@ -687,7 +735,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_class_defaults_to_direct_and_the_rawest_path_wins() {
+    fn the_rawest_path_wins() {
         let p = propagate(&[
             scan("a.csv", &[("email", EMAIL)]),
             exec(
@@ -695,8 +743,13 @@ mod tests {
                 &["a.csv"],
                 &["b.csv"],
                 &[
-                    ("a.csv:email", "b.csv:x", "DIRECT", "pseudonymised"),
-                    ("a.csv:email", "b.csv:x", "DIRECT", "tokenised-somehow"),
+                    (
+                        "a.csv:email",
+                        "b.csv:x",
+                        EdgeType::Direct,
+                        Class::Pseudonymised,
+                    ),
+                    ("a.csv:email", "b.csv:x", EdgeType::Direct, Class::Direct),
                 ],
             ),
         ]);
@@ -714,13 +767,18 @@ mod tests {
                 "transform",
                 &["a.csv"],
                 &["b.csv"],
-                &[("a.csv:email", "b.csv:e", "DIRECT", "pseudonymised")],
+                &[(
+                    "a.csv:email",
+                    "b.csv:e",
+                    EdgeType::Direct,
+                    Class::Pseudonymised,
+                )],
             ),
             exec(
                 "transform",
                 &["b.csv"],
                 &["a.csv"],
-                &[("b.csv:e", "a.csv:email", "DIRECT", "direct")],
+                &[("b.csv:e", "a.csv:email", EdgeType::Direct, Class::Direct)],
             ),
         ]);
         assert_eq!(

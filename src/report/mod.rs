@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::ledger::Role;
 use crate::ledger::{ColumnRef, Record, Verification};
 use crate::lineage::graph::{self, Direction, Graph};
 use crate::policy::Config;
@@ -94,7 +95,7 @@ pub struct Artifact {
     pub path: String,
     pub digest: String,
     /// `dataset` or `model`.
-    pub kind: String,
+    pub kind: Role,
     pub scanned: bool,
     /// Written by a recorded step.
     pub derived: bool,
@@ -316,7 +317,7 @@ pub fn build(
                 }
             }
         }
-        if v.kind == "model" {
+        if v.kind == Role::Model {
             let sensitive: Vec<&str> = tags
                 .iter()
                 .filter(|t| matches!(t.gdpr_class, GdprClass::Special | GdprClass::Criminal))
@@ -336,7 +337,7 @@ pub fn build(
         artifacts.push(Artifact {
             path: v.path.clone(),
             digest: v.digest.clone(),
-            kind: v.kind.clone(),
+            kind: v.kind,
             scanned: v.scanned,
             derived: v.derived,
             tags,
@@ -447,14 +448,14 @@ fn summarise(artifacts: &[Artifact], findings: &[Finding], threshold: u64) -> Su
         );
     }
     Summary {
-        datasets: artifacts.iter().filter(|a| a.kind != "model").count(),
-        models: artifacts.iter().filter(|a| a.kind == "model").count(),
+        datasets: artifacts.iter().filter(|a| a.kind != Role::Model).count(),
+        models: artifacts.iter().filter(|a| a.kind == Role::Model).count(),
         with_personal_data: artifacts.iter().filter(|a| !a.tags.is_empty()).count(),
         special_categories: places(special),
         criminal_categories: places(criminal),
         models_trained_on_personal_data: artifacts
             .iter()
-            .filter(|a| a.kind == "model" && !a.tags.is_empty())
+            .filter(|a| a.kind == Role::Model && !a.tags.is_empty())
             .map(|a| a.path.clone())
             .collect(),
         aggregates: artifacts
@@ -580,7 +581,7 @@ fn recorded_scans(records: &[Record], prop: &Propagation) -> Vec<crate::scan::Ar
         }
     }
     prop.current()
-        .filter(|v| v.kind == "dataset")
+        .filter(|v| v.kind == Role::Dataset)
         .filter_map(|v| latest.get(&(v.path.as_str(), v.digest.as_str())))
         .map(|s| crate::scan::ArtifactScan {
             artifact: s.artifact.clone(),
@@ -595,7 +596,11 @@ fn recorded_scans(records: &[Record], prop: &Propagation) -> Vec<crate::scan::Ar
             sampling: s.sampling.clone(),
             rule_pack: s.rule_pack.clone(),
             warnings: Vec::new(),
-            columns: s.columns.clone(),
+            columns: s
+                .columns
+                .iter()
+                .map(crate::scan::ColumnScan::from)
+                .collect(),
             table_kind: None,
             keys: Vec::new(),
             foreign_keys: Vec::new(),

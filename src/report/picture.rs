@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::Report;
+use crate::ledger::Role;
 use crate::propagate::Status;
 
 /// Colour of a status (also used by the templates' legend).
@@ -138,7 +139,7 @@ pub fn svg(report: &Report) -> String {
                 crate::rules::GdprClass::Special | crate::rules::GdprClass::Criminal
             )
         });
-        let rx = if a.kind == "model" { 22 } else { 4 };
+        let rx = if a.kind == Role::Model { 22 } else { 4 };
         let _ = write!(
             s,
             r##"<g class="artifact"><rect x="{x}" y="{y}" width="{W}" height="{H}" rx="{rx}" fill="#fff" stroke="{}" stroke-width="{}"/>"##,

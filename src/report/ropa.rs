@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::{Artifact, is_detected};
+use crate::ledger::Role;
 use crate::policy::{ColumnDeclaration, Config, Declaration, Transfer, class_of};
 use crate::rules::{GdprClass, RuleSet};
 
@@ -68,13 +69,16 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Reach {
     pub path: String,
-    pub kind: String,
+    pub kind: Role,
 }
 
 /// The record, from the declarations and the report's artifacts (their detected tags and
 /// upstream paths).
 pub fn record(config: &Config, rules: &RuleSet, artifacts: &[Artifact]) -> Vec<Processing> {
-    let datasets: Vec<&Artifact> = artifacts.iter().filter(|a| a.kind == "dataset").collect();
+    let datasets: Vec<&Artifact> = artifacts
+        .iter()
+        .filter(|a| a.kind == Role::Dataset)
+        .collect();
     let mut out: Vec<Processing> = config
         .datasets
         .iter()
@@ -142,7 +146,7 @@ fn entry(
         .filter(|a| a.upstream.iter().any(|u| paths.contains(u.as_str())))
         .map(|a| Reach {
             path: a.path.clone(),
-            kind: a.kind.clone(),
+            kind: a.kind,
         })
         .collect();
     Processing {

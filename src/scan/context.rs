@@ -14,8 +14,9 @@
 //! A foreign key a database declares to a person key is one too, whatever the column's name
 //! and values (the catalog says what it holds).
 
-use super::verdict::{ColumnTag, Evidence};
 use super::{ArtifactScan, ColumnScan};
+use crate::ledger::Basis;
+use crate::ledger::{ColumnTag, Evidence};
 use crate::rules::{RuleSet, TableKind};
 
 /// The category of a person key.
@@ -74,7 +75,7 @@ pub fn judge(rules: &RuleSet, table: &str, columns: &mut [ColumnScan]) -> TableK
                 .iter()
                 .find(|t| {
                     context_of(t).is_none()
-                        && t.evidence.basis != "free_text"
+                        && t.evidence.basis != Basis::FreeText
                         && tables.is_person_signal(&t.category)
                 })
                 .map(|t| format!("{} ({})", c.name, t.category))
@@ -125,7 +126,7 @@ pub fn references(rules: &RuleSet, scans: &mut [ArtifactScan]) {
             let keyed = c
                 .tags
                 .iter()
-                .any(|t| t.category == PERSON_KEY && t.evidence.basis != "reference");
+                .any(|t| t.category == PERSON_KEY && t.evidence.basis != Basis::Reference);
             if keyed && s.keys.get(ci).is_some_and(|k| !k.hashes.is_empty()) {
                 keys.push((si, ci));
             }
@@ -210,7 +211,7 @@ pub fn references(rules: &RuleSet, scans: &mut [ArtifactScan]) {
                 name_match: true,
                 matched: distinct,
                 non_null: distinct,
-                basis: "reference".into(),
+                basis: Basis::Reference,
                 reason: Some(f.reason),
                 checksum: None,
                 context: None,

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod full;
 pub mod matcher;
+pub mod record;
 pub mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -15,10 +16,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::ledger::{Basis, Checksum, ColumnTag, Evidence};
 use crate::rules::RuleSet;
 use crate::source;
 pub use crate::source::{Format, Source};
-pub use verdict::{ColumnTag, Evidence};
+pub use record::record_scans;
 
 /// How many rows to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +59,29 @@ pub struct ColumnScan {
     pub tags: Vec<ColumnTag>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<String>,
+}
+
+/// What the ledger keeps of a column's scan: its tags, without the masked examples.
+impl From<&ColumnScan> for crate::ledger::ColumnTags {
+    fn from(c: &ColumnScan) -> crate::ledger::ColumnTags {
+        crate::ledger::ColumnTags {
+            name: c.name.clone(),
+            data_type: c.data_type.clone(),
+            tags: c.tags.clone(),
+        }
+    }
+}
+
+/// A column's recorded tags as a scan's column (no examples: the ledger has none).
+impl From<&crate::ledger::ColumnTags> for ColumnScan {
+    fn from(c: &crate::ledger::ColumnTags) -> ColumnScan {
+        ColumnScan {
+            name: c.name.clone(),
+            data_type: c.data_type.clone(),
+            tags: c.tags.clone(),
+            examples: Vec::new(),
+        }
+    }
 }
 
 /// The scan of one artifact version (DESIGN.md `scan --format json`).

@@ -26,48 +26,11 @@
 //! the strongest rule is kept. When a rule with a validator (check digits) accounts for the
 //! values, value-only tags of unvalidated rules without name evidence are dropped.
 
-use serde::{Deserialize, Serialize};
-
 use super::matcher::ColumnState;
-use crate::rules::{GdprClass, RuleSet};
+use crate::ledger::{Basis, Checksum, ColumnTag, Evidence};
+use crate::rules::RuleSet;
 
 pub const MIN_CONFIDENCE: f64 = 0.5;
-
-/// Why a tag was given.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    pub name_match: bool,
-    pub matched: u64,
-    pub non_null: u64,
-    /// `values` (whole values), `free_text` (inside longer text) or `name` (the name carries
-    /// the tag: no values to test, or values in a form the rule does not check).
-    pub basis: String,
-    /// With `basis: "name"` over values: the form the values are in (`coded values: 3
-    /// distinct short codes`, `dates in another form`, `years of birth`, `identifier-like
-    /// values`, `identifier shape, check digits fail`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// `failed` (no value passes the rule's check digits) or `mixed` (some do, too few).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checksum: Option<String>,
-    /// For a rule that holds only in some tables (`context`): what the table was judged to be
-    /// and why (`person table: sibling column FirstName (user.name.first)`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<String>,
-    /// With `basis: "reference"`: the key the values point at (`employees.EmployeeID`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub references: Option<String>,
-}
-
-/// One category found in one column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ColumnTag {
-    pub category: String,
-    pub gdpr_class: GdprClass,
-    pub confidence: f64,
-    pub rule: String,
-    pub evidence: Evidence,
-}
 
 /// A telling name over values the rule's check does not accept, but which are another form of
 /// the category: (confidence, reason, checksum verdict), or `None` when the values contradict.
@@ -75,19 +38,23 @@ fn name_over_other_form(
     rule: &crate::rules::Rule,
     c: &super::matcher::Counter,
     profile: &super::matcher::Profile,
-) -> Option<(f64, String, Option<String>)> {
+) -> Option<(f64, String, Option<Checksum>)> {
     use crate::rules::CodedForm;
     // The rule's own shape with failing check digits: tokens, test data or typos.
     if rule.validator.is_some()
         && c.unconfirmed > 0
         && ((c.matched + c.unconfirmed) as f64 / c.examined as f64) >= rule.min_ratio
     {
-        let sum = if c.matched == 0 { "failed" } else { "mixed" };
+        let sum = if c.matched == 0 {
+            Checksum::Failed
+        } else {
+            Checksum::Mixed
+        };
         let why = format!(
             "identifier shape, check digits fail ({} of {} values)",
             c.unconfirmed, c.examined
         );
-        return Some((rule.name_weight * 0.85, why, Some(sum.into())));
+        return Some((rule.name_weight * 0.85, why, Some(sum)));
     }
     let form = rule.coded.iter().copied().find(|f| profile.fits(*f))?;
     let why = match form {
@@ -119,16 +86,19 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
         let mut reason = None;
         let mut checksum = None;
         let (conf, basis) = if rule.distinct && c.examined > 0 && !col.profile.many {
-            (0.0, "values")
+            (0.0, Basis::Values)
         } else if c.examined == 0 {
-            (if named { rule.name_weight * 0.9 } else { 0.0 }, "name")
+            (
+                if named { rule.name_weight * 0.9 } else { 0.0 },
+                Basis::Name,
+            )
         } else if named
             && (c.matched as f64 / c.examined as f64) < rule.min_ratio
             && let Some((weight, why, sum)) = name_over_other_form(rule, c, &col.profile)
         {
             reason = Some(why);
             checksum = sum;
-            (weight, "name")
+            (weight, Basis::Name)
         } else {
             let r = c.matched as f64 / c.examined as f64;
             let v = if r >= rule.min_ratio {
@@ -141,7 +111,7 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                 (true, true) => rule.name_weight,
                 (true, false) => rule.name_weight * 0.5 * r / rule.min_ratio,
             };
-            ((1.0 - (1.0 - v) * (1.0 - n)).min(0.99), "values")
+            ((1.0 - (1.0 - v) * (1.0 - n)).min(0.99), Basis::Values)
         };
         if conf >= MIN_CONFIDENCE {
             push(ColumnTag {
@@ -153,7 +123,7 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                     name_match: named,
                     matched: c.matched,
                     non_null: c.examined,
-                    basis: basis.into(),
+                    basis,
                     reason,
                     checksum,
                     context: None,
@@ -178,7 +148,7 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                         name_match: rule.name_matches(&col.normalised),
                         matched: c.matched,
                         non_null: col.non_null,
-                        basis: "free_text".into(),
+                        basis: Basis::FreeText,
                         reason: None,
                         checksum: None,
                         context: None,
@@ -206,7 +176,7 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
                     name_match: rule.name_matches(&col.normalised),
                     matched: c.matched,
                     non_null: col.non_null,
-                    basis: "low_prevalence".into(),
+                    basis: Basis::LowPrevalence,
                     reason: Some(format!(
                         "{} of {} values {}",
                         c.matched,
@@ -228,9 +198,9 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
     // read as phone numbers is a fax column, not a second finding.
     if out
         .iter()
-        .any(|t| t.evidence.basis == "values" && t.evidence.name_match)
+        .any(|t| t.evidence.basis == Basis::Values && t.evidence.name_match)
     {
-        out.retain(|t| t.evidence.basis != "values" || t.evidence.name_match);
+        out.retain(|t| t.evidence.basis != Basis::Values || t.evidence.name_match);
     }
     // Check digits explain values better than a shape: when a validated rule accounts for the
     // values, a shape-only rule without name evidence (an NHS number in a 3-3-4 phone layout)
@@ -238,9 +208,9 @@ pub fn tags(rules: &RuleSet, col: &ColumnState) -> Vec<ColumnTag> {
     let validated = |t: &ColumnTag| rules.get(&t.rule).is_some_and(|r| r.validator.is_some());
     if out
         .iter()
-        .any(|t| t.evidence.basis == "values" && validated(t))
+        .any(|t| t.evidence.basis == Basis::Values && validated(t))
     {
-        out.retain(|t| t.evidence.basis != "values" || validated(t) || t.evidence.name_match);
+        out.retain(|t| t.evidence.basis != Basis::Values || validated(t) || t.evidence.name_match);
     }
     out.sort_by(|a, b| {
         b.confidence
@@ -336,7 +306,7 @@ mod tests {
             ],
         );
         assert_eq!(t[0].category, "user.contact.email");
-        assert_eq!(t[0].evidence.basis, "free_text");
+        assert_eq!(t[0].evidence.basis, Basis::FreeText);
         assert_eq!((t[0].evidence.matched, t[0].evidence.non_null), (1, 4));
     }
 
@@ -353,7 +323,7 @@ mod tests {
             &judge("sex", &["0", "1", "1", "0", "1", "0"]),
             "user.demographic.gender",
         );
-        assert_eq!(t.evidence.basis, "name");
+        assert_eq!(t.evidence.basis, Basis::Name);
         assert!(
             t.evidence
                 .reason
@@ -404,11 +374,11 @@ mod tests {
     fn identifiers_failing_their_check_digits_under_a_telling_name_are_tagged_as_such() {
         let cards = ["4111111111111112", "5500005555555550", "4012888888881882"];
         let t = only(&judge("card_number", &cards), "user.financial.credit_card");
-        assert_eq!(t.evidence.checksum.as_deref(), Some("failed"));
-        assert_eq!(t.evidence.basis, "name");
+        assert_eq!(t.evidence.checksum, Some(Checksum::Failed));
+        assert_eq!(t.evidence.basis, Basis::Name);
         let mixed = ["4111111111111111", "5500005555555550", "4012888888881882"];
         let t = only(&judge("card_number", &mixed), "user.financial.credit_card");
-        assert_eq!(t.evidence.checksum.as_deref(), Some("mixed"));
+        assert_eq!(t.evidence.checksum, Some(Checksum::Mixed));
         let t = only(
             &judge(
                 "iban",
@@ -416,7 +386,7 @@ mod tests {
             ),
             "user.financial.bank_account",
         );
-        assert_eq!(t.evidence.checksum.as_deref(), Some("failed"));
+        assert_eq!(t.evidence.checksum, Some(Checksum::Failed));
         // The same digits under another name are a decoy (an EAN, an order number).
         assert!(
             judge("ean", &cards)

@@ -30,6 +30,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::ledger::{Class, EdgeType, ExecutionKind, Role, Subtype};
 use crate::ledger::{ColumnRef, ExecutionRecord, Record, live_executions_of};
 use crate::policy::Declaration;
 use crate::propagate::{Propagation, propagate};
@@ -130,7 +131,7 @@ pub struct Found {
     pub path: String,
     pub digest: String,
     /// `dataset` or `model`.
-    pub kind: String,
+    pub kind: Role,
     #[serde(rename = "match")]
     pub matched: Match,
     /// The columns where the subject was found (for an aggregate: its group keys).
@@ -234,7 +235,7 @@ impl<'a> Edges<'a> {
                 from.entry((e.from.path.as_str(), e.from.column.as_str()))
                     .or_default()
                     .push((*x, e));
-                if e.edge_type == "DIRECT" && e.class == "direct" {
+                if e.edge_type == EdgeType::Direct && e.class == Class::Direct {
                     copied_from
                         .entry((e.to.path.as_str(), e.to.column.as_str()))
                         .or_default()
@@ -319,16 +320,16 @@ impl<'a> Edges<'a> {
                 .into_iter()
                 .flatten()
             {
-                if e.edge_type == "INDIRECT" && e.subtype == "JOIN" {
-                    for other in x
-                        .columns
-                        .iter()
-                        .filter(|o| o.edge_type == "INDIRECT" && o.subtype == "JOIN" && o.from != c)
-                    {
+                if e.edge_type == EdgeType::Indirect && e.subtype == Subtype::Join {
+                    for other in x.columns.iter().filter(|o| {
+                        o.edge_type == EdgeType::Indirect
+                            && o.subtype == Subtype::Join
+                            && o.from != c
+                    }) {
                         out.insert(other.from.clone());
                         todo.push(other.from.clone());
                     }
-                } else if e.edge_type == "DIRECT" && e.class == "direct" {
+                } else if e.edge_type == EdgeType::Direct && e.class == Class::Direct {
                     out.insert(e.to.clone());
                     todo.push(e.to.clone());
                 }
@@ -466,7 +467,7 @@ impl<'r> Search<'r> {
         let mut edges = Edges::new(records);
         let datasets: Vec<&str> = prop
             .current()
-            .filter(|v| v.kind == "dataset")
+            .filter(|v| v.kind == Role::Dataset)
             .map(|v| v.path.as_str())
             .collect();
         edges.declare(req.declarations, &datasets);
@@ -488,12 +489,12 @@ impl<'r> Search<'r> {
                     let written: BTreeSet<&str> = edges
                         .executions
                         .iter()
-                        .filter(|x| x.kind != "erasure")
+                        .filter(|x| x.kind != ExecutionKind::Erasure)
                         .flat_map(|x| x.outputs.iter().map(|o| o.path.as_str()))
                         .collect();
                     for v in prop
                         .current()
-                        .filter(|v| !written.contains(v.path.as_str()) && v.kind == "dataset")
+                        .filter(|v| !written.contains(v.path.as_str()) && v.kind == Role::Dataset)
                     {
                         for (column, tags) in &v.columns {
                             if tags.keys().any(|cat| {
@@ -753,21 +754,21 @@ impl<'r> Search<'r> {
                     .into_iter()
                     .flatten()
                 {
-                    if e.edge_type != "DIRECT" {
+                    if e.edge_type != EdgeType::Direct {
                         continue;
                     }
-                    match e.class.as_str() {
-                        "direct" => {
+                    match e.class {
+                        Class::Direct => {
                             for &i in &needle_ids {
                                 self.targets.add(&e.to, Needle::Value(i));
                             }
                         }
-                        "pseudonymised" => {
+                        Class::Pseudonymised => {
                             for &i in &needle_ids {
                                 self.targets.add(&e.to, Needle::Digest(i));
                             }
                         }
-                        _ => {
+                        Class::Generalised | Class::Aggregated | Class::Influenced => {
                             self.aggregates
                                 .entry(e.to.path.clone())
                                 .or_default()
@@ -827,18 +828,18 @@ impl Search<'_> {
                         || prop
                             .versions
                             .get(&o.digest)
-                            .is_some_and(|v| v.kind == "model")
+                            .is_some_and(|v| v.kind == Role::Model)
                     {
                         continue;
                     }
                     let aggregated = x.min_group_size.is_some()
                         || x.columns
                             .iter()
-                            .any(|e| e.to.path == o.path && e.class == "aggregated");
+                            .any(|e| e.to.path == o.path && e.class == Class::Aggregated);
                     let columns: BTreeSet<String> = x
                         .columns
                         .iter()
-                        .filter(|e| e.to.path == o.path && e.class == "aggregated")
+                        .filter(|e| e.to.path == o.path && e.class == Class::Aggregated)
                         .map(|e| e.to.column.clone())
                         .chain(aggregates.remove(&o.path).into_iter().flatten())
                         .collect();
@@ -895,7 +896,7 @@ impl Search<'_> {
                     let is_model = prop
                         .versions
                         .get(&o.digest)
-                        .is_some_and(|v| v.kind == "model");
+                        .is_some_and(|v| v.kind == Role::Model);
                     if !is_model && !x.is_training() {
                         continue;
                     }
@@ -918,7 +919,7 @@ impl Search<'_> {
                 BTreeSet::new(),
                 changed,
             );
-            f.kind = "model".into();
+            f.kind = Role::Model;
             f.inputs = inputs.into_iter().collect();
             artifacts.push(f);
         }
@@ -1014,7 +1015,7 @@ fn group_of(
 ) -> Result<(), SubjectError> {
     let mut keys: Vec<&ColumnRef> = Vec::new();
     for e in &x.columns {
-        if e.to.path == out && e.subtype == "GROUP_BY" && !keys.contains(&&e.from) {
+        if e.to.path == out && e.subtype == Subtype::GroupBy && !keys.contains(&&e.from) {
             keys.push(&e.from);
         }
     }
@@ -1037,10 +1038,10 @@ fn group_of(
                 x.columns
                     .iter()
                     .find(|e| {
-                        e.edge_type == "DIRECT"
+                        e.edge_type == EdgeType::Direct
                             && e.from == **k
                             && e.to.path == out
-                            && e.class != "aggregated"
+                            && e.class != Class::Aggregated
                     })
                     .map(|e| e.to.column.clone())
             })
@@ -1110,10 +1111,7 @@ fn found(
     changed: &BTreeSet<String>,
 ) -> Found {
     let digest = prop.latest.get(path).cloned().unwrap_or_default();
-    let kind = prop
-        .versions
-        .get(&digest)
-        .map_or("dataset".to_string(), |v| v.kind.clone());
+    let kind = prop.versions.get(&digest).map_or(Role::Dataset, |v| v.kind);
     Found {
         path: path.to_string(),
         digest,

@@ -216,7 +216,7 @@ impl Harness {
             false,
         ))
         .expect("the seed scans");
-        piitrail::ledger::record_scans(&ledger, &scans).expect("recorded");
+        piitrail::scan::record_scans(&ledger, &scans).expect("recorded");
         let events = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/openlineage-events/airflow.jsonl"),

@@ -26,9 +26,6 @@ const PRODUCER: &str = concat!(
 /// An input field of column lineage: (namespace, name, field).
 type InputField = (String, String, String);
 
-/// The execution kinds piitrail records itself (imports are not re-exported).
-pub const OWN_KINDS: &[&str] = &["sql", "training", "transform", "export"];
-
 /// A run id (UUID, version 5 layout) derived from the execution id: the same execution always
 /// exports under the same run.
 pub fn run_id(execution_id: &str) -> String {
@@ -84,10 +81,7 @@ pub fn export(
         let Body::Execution(x) = &r.body else {
             continue;
         };
-        if !executions.contains(&x.id)
-            || !OWN_KINDS.contains(&x.kind.as_str())
-            || !done.insert(x.id.clone())
-        {
+        if !executions.contains(&x.id) || !x.kind.is_own() || !done.insert(x.id.clone()) {
             continue;
         }
         out.push(event(x, &r.time, &schemas, prop, project, root));
@@ -232,7 +226,7 @@ fn event(
     );
     job_type.insert("processingType".into(), json!("BATCH"));
     job_type.insert("integration".into(), json!("PIITRAIL"));
-    job_type.insert("jobType".into(), json!(x.kind.to_uppercase()));
+    job_type.insert("jobType".into(), json!(x.kind.as_str().to_uppercase()));
     job_facets.insert("jobType".into(), Value::Object(job_type));
     if let Some(Code::Sql(q)) = &x.code {
         let mut sql =

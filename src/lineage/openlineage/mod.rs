@@ -15,7 +15,7 @@ pub mod receiver;
 
 use std::path::Path;
 
-pub use export::{OWN_KINDS, export, run_id};
+pub use export::{export, run_id};
 
 /// The OpenLineage (namespace, name) of an artifact path: a local file is namespace `file`
 /// and its absolute path; `SCHEME://AUTHORITY/REST` is namespace `SCHEME://AUTHORITY` and

@@ -1,6 +1,7 @@
 //! Applying a plan: rewrites, tables, replayed steps, each recorded and marked in the journal.
 
 use super::*;
+use crate::ledger::{Class, EdgeType, ExecutionKind, Role, Subtype};
 
 /// What `--apply` did.
 #[derive(Debug, Clone, Serialize)]
@@ -183,7 +184,7 @@ pub(super) fn rewrite_file(root: &Path, d: &Delete) -> Result<(Version, u64, u64
     let file = root.join(&d.path);
     let (before, after) = crate::source::rewrite::without_rows(&file, &d.rows)
         .map_err(|e| not_rewritten(d, e, "it"))?;
-    let new = Version::of(&file, root, "dataset", "dataset").map_err(|e| e.to_string())?;
+    let new = Version::of(&file, root, "dataset", Role::Dataset).map_err(|e| e.to_string())?;
     Ok((new, before, after))
 }
 
@@ -351,17 +352,17 @@ pub(super) fn record_erasure(
             edges.push(ColumnEdge {
                 from: r.clone(),
                 to: r,
-                edge_type: "DIRECT".into(),
-                subtype: "IDENTITY".into(),
+                edge_type: EdgeType::Direct,
+                subtype: Subtype::Identity,
                 masking: false,
-                class: "direct".into(),
+                class: Class::Direct,
                 description: Some("rows of other people, unchanged".into()),
             });
         }
     }
     let x = ExecutionRecord {
         id: String::new(),
-        kind: "erasure".into(),
+        kind: ExecutionKind::Erasure,
         inputs: finished.iter().map(|f| f.before.clone()).collect(),
         outputs: finished.iter().map(|f| f.after.reference.clone()).collect(),
         code: None,
@@ -465,7 +466,7 @@ pub(super) fn settle(
                     },
                     size: 0,
                     format: String::new(),
-                    role: "dataset",
+                    role: Role::Dataset,
                     schema: Vec::new(),
                 },
             },
@@ -476,7 +477,7 @@ pub(super) fn settle(
         // Recorded by an earlier attempt whose journal update was lost.
         let in_ledger = records.iter().any(|r| {
             matches!(&r.body, crate::ledger::Body::Execution(x)
-                if x.kind == "erasure" && x.outputs.contains(&f.after.reference))
+                if x.kind == ExecutionKind::Erasure && x.outputs.contains(&f.after.reference))
         });
         if !d.recorded && !in_ledger && present {
             finished.push(f);

@@ -1,6 +1,7 @@
 //! The plan: files and rows to delete, steps to re-run, models to retrain.
 
 use super::*;
+use crate::ledger::{ExecutionKind, Role};
 
 /// A file to rewrite without some rows.
 #[derive(Debug, Clone, Serialize)]
@@ -82,7 +83,7 @@ pub(super) fn version_of(
 ) -> Result<Option<Version>, SubjectError> {
     Ok(match Dataset::find_inside(root, roots, path)? {
         None => None,
-        Some(Dataset::File(file)) => Some(Version::of(&file, root, "dataset", "dataset")?),
+        Some(Dataset::File(file)) => Some(Version::of(&file, root, "dataset", Role::Dataset)?),
         #[cfg(feature = "objects")]
         Some(Dataset::Object(o)) => Some(object_version(&o.copy.url, &o.copy)),
         Some(Dataset::Table { db, table }) => Some(Version {
@@ -92,7 +93,7 @@ pub(super) fn version_of(
             },
             size: 0,
             format: db.format().into(),
-            role: "dataset",
+            role: Role::Dataset,
             schema: table
                 .columns
                 .iter()
@@ -115,7 +116,7 @@ pub(super) fn object_version(url: &str, copy: &crate::source::objects::Fetched) 
         },
         size: copy.source.size,
         format: copy.source.format.as_str().into(),
-        role: "dataset",
+        role: Role::Dataset,
         schema: Vec::new(),
     }
 }
@@ -159,7 +160,7 @@ pub(super) fn table_delete(
 pub(super) fn sql_steps(records: &[Record]) -> Vec<&ExecutionRecord> {
     live_executions_of(records)
         .into_iter()
-        .filter(|x| x.kind == "sql")
+        .filter(|x| x.kind == ExecutionKind::Sql)
         .collect()
 }
 

@@ -2,12 +2,15 @@
 //! lineage into edges, `tags` facets into declared scans.
 
 use super::*;
+/// The state a run's events say it is in (named apart from the merged [`RunState`]).
+use crate::ledger::RunState as EventState;
+use crate::ledger::{Basis, Class, ColumnTags, EdgeType, ExecutionKind, Role, Subtype};
 
 /// The merged state of one run.
 #[derive(Debug, Clone, Default)]
 pub(super) struct RunState {
     job: String,
-    state: String,
+    state: EventState,
     time: Option<String>,
     producer: Option<String>,
     inputs: BTreeMap<String, String>,
@@ -16,18 +19,15 @@ pub(super) struct RunState {
     code: Option<Code>,
 }
 
-pub(super) fn rank(state: &str) -> u8 {
-    match state {
-        "START" => 0,
-        "RUNNING" | "OTHER" => 1,
-        _ => 2,
-    }
-}
-
 /// Later events win: a terminal state over a running one, then the later eventTime.
-pub(super) fn later(state: &str, time: &str, than_state: &str, than_time: Option<&str>) -> bool {
+pub(super) fn later(
+    state: &EventState,
+    time: &str,
+    than_state: &EventState,
+    than_time: Option<&str>,
+) -> bool {
     let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
-    (rank(state), parse(time)) >= (rank(than_state), than_time.and_then(parse))
+    (state.rank(), parse(time)) >= (than_state.rank(), than_time.and_then(parse))
 }
 
 impl RunState {
@@ -64,7 +64,7 @@ impl RunState {
         };
         ExecutionRecord {
             id: String::new(),
-            kind: SOURCE.into(),
+            kind: ExecutionKind::Openlineage,
             inputs: refs(&self.inputs),
             outputs: refs(&self.outputs),
             code: self.code.clone(),
@@ -235,7 +235,7 @@ impl Artifacts<'_> {
                 digest: digest.clone(),
                 size,
                 format,
-                role: "dataset".into(),
+                role: Role::Dataset,
                 schema: schema.clone(),
                 previous: if new_version { previous } else { None },
                 aliases: new_aliases.clone(),
@@ -292,31 +292,41 @@ pub(super) fn edge(
 ) -> ColumnEdge {
     let (edge_type, subtype, masking, description) = match t {
         Some(t) => (
-            t.kind.to_ascii_uppercase(),
-            t.subtype.clone().unwrap_or_default().to_ascii_uppercase(),
+            // A type other than DIRECT or INDIRECT is not a flow of values that can be read:
+            // it is kept as an influence, which hands on no tags.
+            t.kind
+                .to_ascii_uppercase()
+                .parse()
+                .unwrap_or(EdgeType::Indirect),
+            subtype_of(t.subtype.as_deref().unwrap_or_default()),
             t.masking.unwrap_or(false),
             t.description.clone(),
         ),
-        None => match field
-            .transformation_type
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
-            Some("IDENTITY") => ("DIRECT".into(), "IDENTITY".into(), false, None),
-            Some("MASKED") => ("DIRECT".into(), "TRANSFORMATION".into(), true, None),
-            _ => ("DIRECT".into(), "TRANSFORMATION".into(), false, None),
-        },
+        None => {
+            // The deprecated `transformationType`: IDENTITY or MASKED.
+            let old = field
+                .transformation_type
+                .as_deref()
+                .map(subtype_of)
+                .unwrap_or(Subtype::Transformation);
+            match old {
+                Subtype::Identity => (EdgeType::Direct, Subtype::Identity, false, None),
+                Subtype::Other(s) if s == MASKED => {
+                    (EdgeType::Direct, Subtype::Transformation, true, None)
+                }
+                _ => (EdgeType::Direct, Subtype::Transformation, false, None),
+            }
+        }
     };
     let description = description.or_else(|| field.transformation_description.clone());
-    let class = if edge_type == "INDIRECT" {
-        "influenced"
+    let class = if edge_type == EdgeType::Indirect {
+        Class::Influenced
     } else if masking {
-        "pseudonymised"
-    } else if subtype == "AGGREGATION" {
-        "aggregated"
+        Class::Pseudonymised
+    } else if subtype == Subtype::Aggregation {
+        Class::Aggregated
     } else {
-        "direct"
+        Class::Direct
     };
     ColumnEdge {
         from,
@@ -324,9 +334,18 @@ pub(super) fn edge(
         edge_type,
         subtype,
         masking,
-        class: class.into(),
+        class,
         description,
     }
+}
+
+/// The deprecated `transformationType` of a masked field (not a subtype of the current spec).
+const MASKED: &str = "MASKED";
+
+/// A producer's subtype, in capitals: one of the spec's, or its own kept as it came.
+fn subtype_of(s: &str) -> Subtype {
+    let upper = s.to_ascii_uppercase();
+    upper.parse().unwrap_or(Subtype::Other(upper))
 }
 
 /// The category a tag names, if any: key `pii:CATEGORY`; key `pii` (or `gdpr`,
@@ -363,7 +382,10 @@ pub(super) fn merge(
     scans: &mut Vec<ScanRecord>,
     summary: &mut Summary,
 ) {
-    let event_type = e.event_type.clone().unwrap_or_else(|| "OTHER".into());
+    let event_type = e.event_type.as_deref().map_or(EventState::Other, |t| {
+        t.parse()
+            .unwrap_or_else(|_| EventState::Unlisted(t.to_string()))
+    });
     if state.job.is_empty()
         || later(
             &event_type,
@@ -447,9 +469,9 @@ pub(super) fn column_edges(
         for column in &columns {
             if f.transformations.is_empty() {
                 let mut e = edge(src.clone(), to(column), None, &indirect);
-                e.edge_type = "INDIRECT".into();
-                e.subtype = String::new();
-                e.class = "influenced".into();
+                e.edge_type = EdgeType::Indirect;
+                e.subtype = Subtype::Other(String::new());
+                e.class = Class::Influenced;
                 state.columns.insert(e);
             }
             for t in &f.transformations {
@@ -533,7 +555,7 @@ pub(super) fn tags_of(
                     name_match: false,
                     matched: 0,
                     non_null: 0,
-                    basis: "declared".into(),
+                    basis: Basis::Declared,
                     reason: None,
                     checksum: None,
                     context: None,
@@ -554,11 +576,10 @@ pub(super) fn tags_of(
         rule_pack: None,
         columns: columns
             .into_iter()
-            .map(|(name, tags)| ColumnScan {
+            .map(|(name, tags)| ColumnTags {
                 data_type: types.get(&name).cloned().unwrap_or_default(),
                 name,
                 tags,
-                examples: Vec::new(),
             })
             .collect(),
     });

@@ -34,7 +34,7 @@ use crate::ledger::{
     ImportedRun, Ledger, Record, ScanRecord, SchemaField, latest_versions,
 };
 use crate::rules::RuleSet;
-use crate::scan::{ColumnScan, ColumnTag, Evidence};
+use crate::scan::{ColumnTag, Evidence};
 
 mod merge;
 mod parse;
@@ -52,7 +52,7 @@ pub const SOURCE: &str = "openlineage";
 pub struct RunOutcome {
     pub run_id: String,
     pub job: String,
-    pub state: String,
+    pub state: crate::ledger::RunState,
     /// `recorded` (first record of the run), `updated` (merged with what was recorded) or
     /// `unchanged` (nothing new: re-ingested events).
     pub status: &'static str,
@@ -290,21 +290,21 @@ mod tests {
     #[test]
     fn terminal_states_win_whatever_the_order() {
         assert!(later(
-            "COMPLETE",
+            &crate::ledger::RunState::Complete,
             "2026-01-01T00:00:00Z",
-            "START",
+            &crate::ledger::RunState::Start,
             Some("2026-01-02T00:00:00Z")
         ));
         assert!(!later(
-            "START",
+            &crate::ledger::RunState::Start,
             "2026-01-03T00:00:00Z",
-            "COMPLETE",
+            &crate::ledger::RunState::Complete,
             Some("2026-01-02T00:00:00Z")
         ));
         assert!(later(
-            "RUNNING",
+            &crate::ledger::RunState::Running,
             "2026-01-03T00:00:00Z",
-            "RUNNING",
+            &crate::ledger::RunState::Running,
             Some("2026-01-02T00:00:00+01:00")
         ));
     }

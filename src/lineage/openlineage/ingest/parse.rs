@@ -16,7 +16,10 @@ impl std::fmt::Display for BadEvent {
     }
 }
 
-pub(super) const EVENT_TYPES: &[&str] = &["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"];
+pub(super) const EVENT_TYPES: &[crate::ledger::RunState] = {
+    use crate::ledger::RunState::*;
+    &[Start, Running, Complete, Abort, Fail, Other]
+};
 
 /// Reads the events of one text: a JSON object, an array of them, or JSON lines. `origin`
 /// names the text in errors (a file path, `request`). Every facet with a published schema is
@@ -107,11 +110,12 @@ pub fn event(value: Value) -> Result<RunEvent, String> {
         )
     })?;
     if let Some(t) = &e.event_type
-        && !EVENT_TYPES.contains(&t.as_str())
+        && !EVENT_TYPES.iter().any(|s| s.as_str() == t)
     {
+        let types: Vec<&str> = EVENT_TYPES.iter().map(|s| s.as_str()).collect();
         return Err(format!(
             "`eventType` '{t}' is not one of {}",
-            EVENT_TYPES.join(", ")
+            types.join(", ")
         ));
     }
     if e.job.namespace.is_empty() || e.job.name.is_empty() {
