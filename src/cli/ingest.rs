@@ -115,7 +115,8 @@ fn openlineage(ctx: &Context, args: OpenLineageArgs) -> anyhow::Result<Outcome> 
         return Err(LineageError::BadEvents(bad).into());
     }
     let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
-    let summary = ingest::record(&ledger, &events, &ctx.root, &rules)?;
+    let roots = crate::policy::DataRoots::load(&ctx.root, &rules)?;
+    let summary = ingest::record(&ledger, &events, &ctx.root, &roots, &rules)?;
     for w in &summary.warnings {
         eprintln!("warning: {w}");
     }

@@ -81,6 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         ))
         .into());
     }
+    let rules = crate::policy::project_rules(&ctx.root, &[], false)?;
     let config = Config {
         addr: args.addr,
         token,
@@ -89,7 +90,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         read_timeout: std::time::Duration::from_secs(args.read_timeout),
         strict: args.strict,
         root: ctx.root.clone(),
-        rules: Arc::new(crate::policy::project_rules(&ctx.root, &[], false)?),
+        roots: crate::policy::DataRoots::load(&ctx.root, &rules)?,
+        rules: Arc::new(rules),
     };
     // The receiver's log is the point of running it: printed even with --quiet.
     let log: receiver::Log = Arc::new(|line: &str| {

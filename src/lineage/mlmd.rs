@@ -415,7 +415,7 @@ pub fn ingest(
     ledger: &Ledger,
     store_path: &Path,
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     rules: &crate::rules::RuleSet,
     strict: bool,
 ) -> Result<Summary, LineageError> {

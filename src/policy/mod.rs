@@ -11,9 +11,8 @@
 //! record of processing, and loading.
 
 pub mod gate;
-pub mod roots;
 
-pub use roots::DataRoots;
+pub use crate::source::DataRoots;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -187,6 +186,16 @@ impl Config {
 /// The GDPR class of a declared category.
 pub fn class_of(rules: &RuleSet, category: &str) -> Option<GdprClass> {
     rules.category_class(category)
+}
+
+/// The data roots as the project's piitrail.toml names them under `[project] data_roots`.
+impl DataRoots {
+    /// The roots of the project at `root`, from its piitrail.toml (the project folder alone
+    /// when it has none).
+    pub fn load(root: &Path, rules: &crate::rules::RuleSet) -> Result<DataRoots, PolicyError> {
+        let config = Config::load(root, rules)?;
+        Ok(DataRoots::new(root, &config.project.data_roots))
+    }
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ impl Validator<'_> {
             for (i, r) in project.data_roots.iter().enumerate() {
                 let key = format!("project.data_roots[{i}]");
                 if let Some(root) = self.non_empty(r, &key) {
-                    match roots::root_location(&root) {
+                    match crate::source::roots::root_location(&root) {
                         Ok(root) => config.project.data_roots.push(root),
                         Err(message) => self.problem(r.span().start, &key, message),
                     }

@@ -315,7 +315,7 @@ impl Checked {
 pub fn check_report(
     env: &Envelope,
     public: &VerifyingKey,
-    artifacts: Option<(&Path, &crate::policy::DataRoots)>,
+    artifacts: Option<(&Path, &crate::source::DataRoots)>,
 ) -> Result<Checked, Unverified> {
     let payload = verify(env, public)?;
     let statement: serde_json::Value =
@@ -390,7 +390,7 @@ pub fn check_report(
 }
 
 /// A signed object's sha256 against the object now: fetched again whole (it is the proof).
-fn object_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want: &str) -> Subject {
+fn object_state(root: &Path, roots: &crate::source::DataRoots, name: &str, want: &str) -> Subject {
     use crate::source::dataset::Dataset;
     #[cfg(not(feature = "objects"))]
     let _ = want;
@@ -415,7 +415,7 @@ fn object_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want:
 pub const TABLE_DIGEST: &str = "piitrail-rows-sha256";
 
 /// A signed table's version against the table now: read again whole (it is the proof).
-fn table_state(root: &Path, roots: &crate::policy::DataRoots, name: &str, want: &str) -> Subject {
+fn table_state(root: &Path, roots: &crate::source::DataRoots, name: &str, want: &str) -> Subject {
     use crate::source::dataset::Dataset;
     if crate::source::db::is_table(name)
         && !name.starts_with("sqlite:")

@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use super::db::{Db, Table};
 use super::location::{Engine, Location};
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 #[cfg(feature = "objects")]
 thread_local! {
@@ -68,7 +68,7 @@ impl Dataset {
 
     fn lookup(
         root: &Path,
-        roots: Option<&crate::policy::DataRoots>,
+        roots: Option<&crate::source::DataRoots>,
         name: &str,
     ) -> Result<Option<Dataset>, ScanError> {
         if let Some(rest) = name.strip_prefix("sqlite:") {
@@ -118,14 +118,14 @@ impl Dataset {
     /// them is never connected to.
     pub fn find_inside(
         root: &Path,
-        roots: &crate::policy::DataRoots,
+        roots: &crate::source::DataRoots,
         name: &str,
     ) -> Result<Option<Dataset>, ScanError> {
         Ok(Self::lookup(root, Some(roots), name)?.filter(|d| d.inside(roots, root)))
     }
 
     /// Whether it lies inside the data roots (its file, or its database's URL).
-    pub fn inside(&self, roots: &crate::policy::DataRoots, project: &Path) -> bool {
+    pub fn inside(&self, roots: &crate::source::DataRoots, project: &Path) -> bool {
         match self {
             Dataset::File(f) => roots.contains(f),
             Dataset::Table { db, .. } => db.inside(roots, project),

@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::DataType;
 
 use super::ReadInfo;
 use super::location::{Database, Engine};
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// The marks of a table's version: after a full read (every row: the table's content), and
 /// after a sample (the rows read and the row count). Neither is ever shown as `sha256:`, a
@@ -199,7 +199,7 @@ impl Db {
 
     /// Whether the database lies inside the data roots: its file, or its URL under a
     /// `data_roots` URL.
-    pub fn inside(&self, roots: &crate::policy::DataRoots, project: &Path) -> bool {
+    pub fn inside(&self, roots: &crate::source::DataRoots, project: &Path) -> bool {
         match self.file() {
             Some(file) => roots.contains(file),
             None => roots.contains_name(&self.location().name(), project),

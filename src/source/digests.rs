@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// How long before its hashing began a file must have last changed for its stat to be kept.
 pub const SETTLED: Duration = Duration::from_secs(2);

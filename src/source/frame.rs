@@ -7,7 +7,7 @@ use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOpt
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions, SessionConfig};
 
-use crate::scan::ScanError;
+use crate::source::ScanError;
 use crate::source::{self, Format, Source};
 
 /// A DataFusion session sized for this machine: one partition per core.

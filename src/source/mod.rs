@@ -18,12 +18,12 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use self::dialect::Dialect;
-use crate::scan::ScanError;
 
 pub mod dataset;
 pub mod db;
 pub mod dialect;
 pub mod digests;
+mod error;
 pub mod frame;
 pub mod location;
 #[cfg(feature = "mysql")]
@@ -33,6 +33,7 @@ pub mod objects;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod rewrite;
+pub mod roots;
 pub mod rows;
 pub mod select;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -40,6 +41,9 @@ pub mod server;
 pub mod sqlite;
 pub mod stream;
 pub mod write;
+
+pub use error::ScanError;
+pub use roots::DataRoots;
 
 /// Files up to this size are sampled by reading them whole (and counting every row).
 pub const SMALL_FILE: u64 = 16 * 1024 * 1024;

@@ -30,7 +30,7 @@ use super::ReadInfo;
 use super::db::{ForeignKey, Rows, Sink, Table};
 use super::location::Database;
 use super::server::Batches;
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// Key ranges a sample is drawn from.
 const SAMPLE_RANGES: i64 = 16;

@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::location::Store;
 use super::{Format, Source};
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// An object fetched into a private local copy.
 pub struct Fetched {

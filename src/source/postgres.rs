@@ -40,7 +40,7 @@ use super::ReadInfo;
 use super::db::{ForeignKey, Rows, Sink, Table};
 use super::location::Database;
 use super::server::Batches;
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// An open connection to one database.
 pub struct Db {

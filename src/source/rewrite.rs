@@ -9,7 +9,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::{Format, Source};
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// Why a rewrite failed, in words (the file is named by [`without_rows`]).
 struct Failed(String);

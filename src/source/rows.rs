@@ -14,7 +14,7 @@ use futures::StreamExt;
 use super::dataset::Dataset;
 use super::frame::{df_error, ordered_session, read_text_frame};
 use super::{Format, Source};
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// A column as text, without copying strings: string arrays are read in place, binary as
 /// lower-case hex, anything else cast to text once.

@@ -8,7 +8,7 @@
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// The globs of `--table`, and which of them named a table so far.
 pub struct TableGlobs {

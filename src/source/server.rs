@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use sha2::{Digest, Sha256};
 
 use super::db::{BATCH, ROWS_VERSION, SAMPLE_VERSION, Sink, Table};
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// The order a server's table's rows are numbered and versioned in: its primary key, named
 /// through the query's table alias `t` (a bare name would be the output column, perhaps its

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use super::ReadInfo;
 use super::db::{BATCH, ForeignKey, ROWS_VERSION, Rows, SAMPLE_VERSION, Sink, Table};
 use super::location::Database;
-use crate::scan::ScanError;
+use crate::source::ScanError;
 
 /// The schema of a database file's own tables, as `--table main.TABLE` names it.
 pub const SCHEMA: &str = "main";

@@ -19,7 +19,7 @@ use datafusion::parquet::arrow::arrow_reader::{
 use datafusion::parquet::file::metadata::ParquetMetaData;
 use sha2::{Digest, Sha256};
 
-use crate::scan::ScanError;
+use crate::source::ScanError;
 use crate::source::{self, Source};
 
 fn open(src: &Source) -> Result<File, ScanError> {

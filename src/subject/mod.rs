@@ -207,7 +207,7 @@ pub struct Request<'a> {
     /// The record of processing (piitrail.toml): primary keys and references.
     pub declarations: &'a [Declaration],
     /// Where files may be searched and rewritten; anything else is external.
-    pub roots: &'a crate::policy::DataRoots,
+    pub roots: &'a crate::source::DataRoots,
     /// Where the rows searched so far are reported (see [`crate::progress`]).
     pub progress: crate::progress::Meter,
 }
@@ -271,7 +271,7 @@ impl<'a> Edges<'a> {
     fn declare_catalog(
         &mut self,
         root: &std::path::Path,
-        roots: &crate::policy::DataRoots,
+        roots: &crate::source::DataRoots,
         paths: &[&str],
     ) -> Result<(), SubjectError> {
         for path in paths.iter().filter(|p| crate::source::db::is_table(p)) {

@@ -223,7 +223,8 @@ impl Harness {
         )
         .expect("the Airflow events");
         let parsed = piitrail::lineage::openlineage::ingest::parse(&events, "seed", false).unwrap();
-        piitrail::lineage::openlineage::ingest::record(&ledger, &parsed, root, &rules).unwrap();
+        piitrail::lineage::openlineage::ingest::record(&ledger, &parsed, root, &roots, &rules)
+            .unwrap();
         seeds.insert("ledger", std::fs::read(&ledger.path).unwrap());
         std::fs::write(&ledger.path, "").unwrap();
         let mut config = piitrail::cli::init::TEMPLATE.to_string();
@@ -419,7 +420,8 @@ impl Harness {
                     Err(e) => return input_error(e.to_string()),
                 };
                 recorded(root, |ledger| {
-                    ingest::record(ledger, &events, root, &self.rules).map(|s| s.warnings)
+                    ingest::record(ledger, &events, root, &self.roots, &self.rules)
+                        .map(|s| s.warnings)
                 })
             }
             "mlmd" => {

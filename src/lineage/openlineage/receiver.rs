@@ -57,6 +57,8 @@ pub struct Config {
     /// Refuse (400) an event with a facet that breaks its schema instead of dropping the facet.
     pub strict: bool,
     pub root: PathBuf,
+    /// The project's data roots: the only places an event's files are hashed.
+    pub roots: crate::source::DataRoots,
     pub rules: Arc<RuleSet>,
 }
 
@@ -119,7 +121,7 @@ pub fn handle_body(body: &[u8], ledger: &Ledger, config: &Config) -> Answer {
         Ok(e) => e,
         Err(e) => return refuse(400, e.to_string()),
     };
-    match ingest::record(ledger, &events, &config.root, &config.rules) {
+    match ingest::record(ledger, &events, &config.root, &config.roots, &config.rules) {
         Ok(summary) => {
             let log = summary
                 .runs

@@ -43,7 +43,7 @@ pub fn apply(
     subject: &str,
     ledger: &Ledger,
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     journal: &mut Journal,
 ) -> Applied {
     let mut done = Applied {
@@ -194,7 +194,7 @@ pub(super) fn rewrite_file(root: &Path, d: &Delete) -> Result<(Version, u64, u64
 #[cfg(feature = "objects")]
 pub(super) fn rewrite_object(
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     d: &Delete,
     digest_before: &str,
 ) -> Result<(Version, u64, u64), String> {
@@ -224,7 +224,7 @@ pub(super) fn rewrite_object(
 #[cfg(not(feature = "objects"))]
 pub(super) fn rewrite_object(
     _: &Path,
-    _: &crate::policy::DataRoots,
+    _: &crate::source::DataRoots,
     d: &Delete,
     _: &str,
 ) -> Result<(Version, u64, u64), String> {
@@ -240,7 +240,7 @@ pub(super) fn rewrite_object(
 /// version in the journal.
 pub(super) fn erase_tables(
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     deletes: &[&Delete],
     journal: &mut Journal,
     finished: &mut Vec<Finished>,
@@ -404,7 +404,7 @@ pub(super) fn record_erasure(
 pub(super) fn mark_rewritten(
     journal: &mut Journal,
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
 ) -> Result<Vec<Option<Version>>, SubjectError> {
     let mut versions = Vec::with_capacity(journal.files.len());
     for e in journal.files.iter_mut() {
@@ -438,7 +438,7 @@ pub(super) fn settle(
     journal: &mut Journal,
     ledger: &Ledger,
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     subject: &str,
 ) -> Result<Vec<Removed>, SubjectError> {
     let records = ledger.load()?;

@@ -50,12 +50,12 @@ pub struct Plan {
 /// `Err` is the plan's "by hand" entry.
 pub(super) fn rewritable(
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     path: &str,
 ) -> Result<Option<String>, Unresolved> {
     let file = root.join(path);
     let is_link = std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink());
-    let target = crate::policy::roots::resolve(&file);
+    let target = crate::source::roots::resolve(&file);
     if !roots.contains(&file) {
         let reason = if is_link {
             format!(
@@ -78,7 +78,7 @@ pub(super) fn rewritable(
 /// `rows-sha256:`), or `None` when it is not here.
 pub(super) fn version_of(
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     path: &str,
 ) -> Result<Option<Version>, SubjectError> {
     Ok(match Dataset::find_inside(root, roots, path)? {
@@ -125,7 +125,7 @@ pub(super) fn object_version(url: &str, copy: &crate::source::objects::Fetched) 
 /// a table with rowids), else listed by hand.
 pub(super) fn table_delete(
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     path: &str,
     rows: &[u64],
 ) -> Result<Delete, Unresolved> {
@@ -175,7 +175,7 @@ pub fn plan(
     report: &Report,
     records: &[Record],
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
     journal: Option<&Journal>,
 ) -> Plan {
     let steps = sql_steps(records);

@@ -82,17 +82,16 @@ pub struct Summary {
 
 /// Records events in the ledger, under one lock: new artifact versions and names, declared
 /// tags, and each changed run's merged execution. Events are checked before this is called
-/// (`parse`, `event`).
+/// (`parse`, `event`). Files are opened only inside `roots` (the project's data roots).
 pub fn record(
     ledger: &Ledger,
     events: &[Event],
     root: &Path,
+    roots: &crate::source::DataRoots,
     rules: &RuleSet,
 ) -> Result<Summary, super::super::LineageError> {
     // Hash local files before taking the lock.
-    let roots = crate::policy::DataRoots::load(root, rules)
-        .map_err(|e| super::super::LineageError::Usage(e.to_string()))?;
-    let local = hash_local_files(events, root, &roots)?;
+    let local = hash_local_files(events, root, roots)?;
     let mut summary = Summary {
         events: events.len(),
         warnings: events.iter().flat_map(|e| e.warnings.clone()).collect(),
@@ -141,7 +140,7 @@ pub fn record(
 fn hash_local_files(
     events: &[Event],
     root: &Path,
-    roots: &crate::policy::DataRoots,
+    roots: &crate::source::DataRoots,
 ) -> Result<HashMap<String, (String, u64)>, super::super::LineageError> {
     let mut local: HashMap<String, (String, u64)> = HashMap::new();
     for e in events {

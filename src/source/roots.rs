@@ -43,16 +43,6 @@ impl DataRoots {
         roots
     }
 
-    /// The roots of the project at `root`, from its piitrail.toml (the project folder alone
-    /// when it has none).
-    pub fn load(
-        root: &Path,
-        rules: &crate::rules::RuleSet,
-    ) -> Result<DataRoots, super::PolicyError> {
-        let config = super::Config::load(root, rules)?;
-        Ok(DataRoots::new(root, &config.project.data_roots))
-    }
-
     /// The folders, canonical (for messages).
     pub fn folders(&self) -> &[PathBuf] {
         &self.folders
