@@ -65,7 +65,7 @@ fn the_old_ledger_holds_the_whole_vocabulary() {
 }
 
 #[test]
-fn an_old_ledger_verifies_and_propagates() {
+fn an_old_ledger_verifies_and_its_lineage_reads() {
     let p = Project::new();
     p.run(&["init"]).expect(0);
     p.write(".piitrail/ledger.jsonl", OLD);
@@ -75,14 +75,25 @@ fn an_old_ledger_verifies_and_propagates() {
         "{}",
         run.stdout()
     );
-    // The model trained on the features holds what they held.
+    // The model's lineage reaches the source through the training and SQL steps.
     let run = p
         .run(&["lineage", "models/churn.json", "--format", "json"])
         .expect(0);
+    let w: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let kinds: Vec<&str> = w["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["training", "sql", "sql"], "{w}");
     assert!(
-        run.stdout().contains("user.contact.email"),
-        "{}",
-        run.stdout()
+        w["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["path"] == "data/customers.csv" && a["kind"] == "dataset"),
+        "{w}"
     );
 }
 
