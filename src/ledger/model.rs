@@ -41,52 +41,57 @@ macro_rules! by_name {
     };
 }
 
-/// How an input column's personal data reaches an output column (DESIGN.md, propagation).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Class {
-    /// The values themselves, copied or lightly transformed.
-    Direct,
-    /// Replaced by a token or hash that still singles the person out.
-    Pseudonymised,
-    /// Coarsened (a year from a date, a region from a postcode).
-    Generalised,
-    /// Folded into a statistic over a group of rows.
-    Aggregated,
-    /// Decided which rows or values come out (a filter, a join key) without being copied.
-    Influenced,
+/// A closed vocabulary: a unit enum whose names serde writes and reads and strum shows and
+/// parses, by one case rule, with `as_str`, `Display` and order by name.
+macro_rules! closed {
+    ($case:literal; $(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident,)+ }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            Serialize,
+            Deserialize,
+            strum::IntoStaticStr,
+            strum::EnumString,
+            strum::VariantArray,
+        )]
+        #[serde(rename_all = $case)]
+        #[strum(serialize_all = $case)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &'static str {
+                self.into()
+            }
+        }
+        by_name!($name);
+    };
+}
+
+closed! {
+    "lowercase";
+    /// How an input column's personal data reaches an output column (DESIGN.md, propagation).
+    pub enum Class {
+        /// The values themselves, copied or lightly transformed.
+        Direct,
+        /// Replaced by a token or hash that still singles the person out.
+        Pseudonymised,
+        /// Coarsened (a year from a date, a region from a postcode).
+        Generalised,
+        /// Folded into a statistic over a group of rows.
+        Aggregated,
+        /// Decided which rows or values come out (a filter, a join key) without being copied.
+        Influenced,
+    }
 }
 
 impl Class {
-    pub fn as_str(&self) -> &'static str {
-        self.into()
-    }
-
-    /// From the least to the most transforming of the direct classes (`Influenced` is not a
-    /// direct flow and ranks last): a chain of steps takes the most transforming.
-    pub fn rank(self) -> u8 {
-        match self {
-            Class::Direct => 0,
-            Class::Pseudonymised => 1,
-            Class::Generalised => 2,
-            Class::Aggregated => 3,
-            Class::Influenced => 4,
-        }
-    }
-
     /// The OpenLineage type, subtype and masking flag a declared edge of this class gets.
     pub fn openlineage(self) -> (EdgeType, Subtype, bool) {
         match self {
@@ -99,37 +104,17 @@ impl Class {
         }
     }
 }
-by_name!(Class);
 
-/// OpenLineage column lineage type.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "UPPERCASE")]
-#[strum(serialize_all = "UPPERCASE")]
-pub enum EdgeType {
-    /// The output value is computed from the input value.
-    Direct,
-    /// The input decides which rows or values come out.
-    Indirect,
-}
-
-impl EdgeType {
-    pub fn as_str(&self) -> &'static str {
-        self.into()
+closed! {
+    "UPPERCASE";
+    /// OpenLineage column lineage type.
+    pub enum EdgeType {
+        /// The output value is computed from the input value.
+        Direct,
+        /// The input decides which rows or values come out.
+        Indirect,
     }
 }
-by_name!(EdgeType);
 
 /// OpenLineage column lineage subtype; a producer's own subtype is kept as it came, and an
 /// INDIRECT edge that merges several kinds has none (`Other("")`).
@@ -171,74 +156,39 @@ impl Subtype {
 }
 by_name!(Subtype);
 
-/// What an artifact is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Role {
-    /// A file, table or object that holds rows.
-    Dataset,
-    /// A model trained on datasets: it holds what it was trained on.
-    Model,
-}
-
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        self.into()
+closed! {
+    "lowercase";
+    /// What an artifact is.
+    pub enum Role {
+        /// A file, table or object that holds rows.
+        Dataset,
+        /// A model trained on datasets: it holds what it was trained on.
+        Model,
     }
 }
-by_name!(Role);
 
-/// What kind of step an execution was.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum ExecutionKind {
-    /// SQL piitrail ran itself (`piitrail run`): column lineage from the logical plan.
-    Sql,
-    /// A declared training step: the outputs are models trained on the inputs.
-    Training,
-    /// A declared transformation.
-    Transform,
-    /// A declared export.
-    Export,
-    /// A run imported from OpenLineage events.
-    Openlineage,
-    /// An execution imported from a TFX ML Metadata store.
-    Mlmd,
-    /// A subject erasure (`subject erase`): the rows of one person removed.
-    Erasure,
+closed! {
+    "lowercase";
+    /// What kind of step an execution was.
+    pub enum ExecutionKind {
+        /// SQL piitrail ran itself (`piitrail run`): column lineage from the logical plan.
+        Sql,
+        /// A declared training step: the outputs are models trained on the inputs.
+        Training,
+        /// A declared transformation.
+        Transform,
+        /// A declared export.
+        Export,
+        /// A run imported from OpenLineage events.
+        Openlineage,
+        /// An execution imported from a TFX ML Metadata store.
+        Mlmd,
+        /// A subject erasure (`subject erase`): the rows of one person removed.
+        Erasure,
+    }
 }
 
 impl ExecutionKind {
-    pub fn as_str(&self) -> &'static str {
-        self.into()
-    }
-
     /// The kinds piitrail records itself (not imported), which it exports as OpenLineage.
     pub fn is_own(self) -> bool {
         matches!(
@@ -250,7 +200,6 @@ impl ExecutionKind {
         )
     }
 }
-by_name!(ExecutionKind);
 
 /// The state an imported run ended in: an OpenLineage eventType, or an MLMD execution state.
 #[derive(
@@ -316,73 +265,35 @@ impl RunState {
 }
 by_name!(RunState);
 
-/// Why a column was tagged.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Basis {
-    /// Whole values matched the rule.
-    Values,
-    /// Matches inside longer free text.
-    FreeText,
-    /// The name carries the tag: no values to test, or values in a form the rule does not check.
-    Name,
-    /// Values matched, too rarely for a confident tag.
-    LowPrevalence,
-    /// The values are keys of a person table (a declared foreign key, or a name and inclusion).
-    Reference,
-    /// A producer declared the tag (an OpenLineage `tags` facet).
-    Declared,
-}
-
-impl Basis {
-    pub fn as_str(&self) -> &'static str {
-        self.into()
+closed! {
+    "snake_case";
+    /// Why a column was tagged.
+    pub enum Basis {
+        /// Whole values matched the rule.
+        Values,
+        /// Matches inside longer free text.
+        FreeText,
+        /// The name carries the tag: no values to test, or values in a form the rule does not check.
+        Name,
+        /// Values matched, too rarely for a confident tag.
+        LowPrevalence,
+        /// The values are keys of a person table (a declared foreign key, or a name and inclusion).
+        Reference,
+        /// A producer declared the tag (an OpenLineage `tags` facet).
+        Declared,
     }
 }
-by_name!(Basis);
 
-/// How an identifier column's check digits came out where its shape matched.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Checksum {
-    /// No value passes.
-    Failed,
-    /// Some do, too few for the rule.
-    Mixed,
-}
-
-impl Checksum {
-    pub fn as_str(&self) -> &'static str {
-        self.into()
+closed! {
+    "lowercase";
+    /// How an identifier column's check digits came out where its shape matched.
+    pub enum Checksum {
+        /// No value passes.
+        Failed,
+        /// Some do, too few for the rule.
+        Mixed,
     }
 }
-by_name!(Checksum);
 
 /// Why a tag was given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,8 @@ use datafusion::logical_expr::{Distinct, Expr, ExprSchemable, LogicalPlan, Opera
 
 use super::LineageError;
 use super::functions::{self, Effect};
+/// The subtypes of INDIRECT flows: JOIN, GROUP_BY, FILTER, SORT, WINDOW, CONDITIONAL.
+use crate::ledger::Subtype as Indirect;
 use crate::ledger::{self, ColumnEdge, ColumnRef, EdgeType};
 
 /// Our propagation class of a direct flow, from the rawest to the most transformed.
@@ -39,17 +41,6 @@ enum Step {
     Aggregation,
 }
 
-/// OpenLineage subtypes of INDIRECT flows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Indirect {
-    Join,
-    GroupBy,
-    Filter,
-    Sort,
-    Window,
-    Conditional,
-}
-
 impl Flow {
     fn class(self) -> ledger::Class {
         match self {
@@ -67,19 +58,6 @@ impl Step {
             Step::Identity => ledger::Subtype::Identity,
             Step::Transformation => ledger::Subtype::Transformation,
             Step::Aggregation => ledger::Subtype::Aggregation,
-        }
-    }
-}
-
-impl Indirect {
-    fn subtype(self) -> ledger::Subtype {
-        match self {
-            Indirect::Join => ledger::Subtype::Join,
-            Indirect::GroupBy => ledger::Subtype::GroupBy,
-            Indirect::Filter => ledger::Subtype::Filter,
-            Indirect::Sort => ledger::Subtype::Sort,
-            Indirect::Window => ledger::Subtype::Window,
-            Indirect::Conditional => ledger::Subtype::Conditional,
         }
     }
 }
@@ -153,7 +131,7 @@ impl Deps {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            mine.indirect.extend(link.indirect.iter().copied());
+            mine.indirect.extend(link.indirect.iter().cloned());
         }
     }
 
@@ -175,7 +153,7 @@ impl Deps {
                 .map(|(src, link)| {
                     let mut indirect = link.indirect.clone();
                     if link.direct.is_some() {
-                        indirect.insert(kind);
+                        indirect.insert(kind.clone());
                     }
                     (
                         src.clone(),
@@ -697,7 +675,7 @@ pub fn column_lineage(
                     from: from.clone(),
                     to: to.clone(),
                     edge_type: EdgeType::Indirect,
-                    subtype: k.subtype(),
+                    subtype: k,
                     masking: false,
                     class: ledger::Class::Influenced,
                     description: None,
