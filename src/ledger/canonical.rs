@@ -12,12 +12,15 @@ pub fn record_hash(record: &Value) -> String {
 }
 
 /// Whether `stated` is `sha256:` and the lowercase hex of `digest` (without writing it out).
+/// Each byte of the digest is compared with its two hex digits as they stand: no decoding.
 pub(super) fn is_hash_of(stated: &str, digest: &[u8]) -> bool {
-    let mut bytes = [0u8; 32];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     stated.strip_prefix("sha256:").is_some_and(|hex| {
-        !hex.bytes().any(|b| b.is_ascii_uppercase())
-            && hex::decode_to_slice(hex, &mut bytes).is_ok()
-            && bytes[..] == *digest
+        let hex = hex.as_bytes();
+        hex.len() == 2 * digest.len()
+            && digest.iter().zip(hex.chunks_exact(2)).all(|(&b, pair)| {
+                pair[0] == HEX[usize::from(b >> 4)] && pair[1] == HEX[usize::from(b & 15)]
+            })
     })
 }
 
@@ -368,6 +371,29 @@ impl Transcoder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stated hash is the digest's lowercase hex after `sha256:`, and nothing else.
+    #[test]
+    fn a_stated_hash_is_the_lowercase_hex_of_the_digest() {
+        let digest = Sha256::digest(b"a record");
+        let stated = hash_of(b"a record");
+        assert!(is_hash_of(&stated, &digest));
+        assert!(!is_hash_of(
+            &stated.to_uppercase().replace("SHA256", "sha256"),
+            &digest
+        ));
+        assert!(!is_hash_of(&stated[..stated.len() - 1], &digest));
+        assert!(!is_hash_of(&format!("{stated}0"), &digest));
+        assert!(!is_hash_of(&stated.replace("sha256:", "sha512:"), &digest));
+        for at in "sha256:".len()..stated.len() {
+            let mut other = stated.clone().into_bytes();
+            other[at] = if other[at] == b'0' { b'1' } else { b'0' };
+            assert!(
+                !is_hash_of(std::str::from_utf8(&other).unwrap(), &digest),
+                "{at}"
+            );
+        }
+    }
 
     fn canon(text: &str) -> String {
         String::from_utf8(to_vec(&serde_json::from_str(text).unwrap())).unwrap()
