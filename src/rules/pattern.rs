@@ -49,6 +49,9 @@ struct Shared {
     regex: OnceLock<Regex>,
     /// `None` once a DFA was tried and could not be built.
     dfa: OnceLock<Option<Dfa>>,
+    /// What every match starts with, read from the syntax ([`needles`]); `None` when that
+    /// cannot be told. Asked before the pattern is compiled.
+    needles: OnceLock<Option<Box<[Box<[u8]>]>>>,
 }
 
 /// A whole-value pattern's dense DFA (see [`Pattern::dfa`]).
@@ -210,6 +213,23 @@ impl Clone for Pattern {
     }
 }
 
+/// The literals every match of `source` starts with (its prefix literals, as the regex crate's
+/// own prefilter reads them), parsed with the regex crate's default syntax, without compiling:
+/// `\b(iban|bank account)\b` gives `iban` and `bank account`. `None` where a match may start
+/// with anything (a class, an empty literal) or there would be too many.
+fn needles(source: &str) -> Option<Box<[Box<[u8]>]>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(source).ok()?;
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix).limit_total(512);
+    let seq = extractor.extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().into()).collect())
+}
+
 fn compile(source: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(source).size_limit(SIZE_LIMIT).build()
 }
@@ -223,6 +243,7 @@ impl Pattern {
             shared: Arc::new(Shared {
                 regex: OnceLock::from(regex),
                 dfa: OnceLock::new(),
+                needles: OnceLock::new(),
             }),
             local: OnceLock::new(),
             uses: AtomicU32::new(0),
@@ -255,9 +276,29 @@ impl Pattern {
         })
     }
 
+    /// Whether the pattern matches somewhere in `haystack`. Until the pattern is compiled, a
+    /// haystack that holds none of the literals every match starts with is answered without
+    /// compiling it: a column name is asked of every rule's name patterns, and most hold none of
+    /// their words, so a scan compiles only the name patterns that may match.
     #[inline]
     pub fn is_match(&self, haystack: &str) -> bool {
+        if self.local.get().is_none()
+            && self.shared.regex.get().is_none()
+            && !self.may_hold(haystack)
+        {
+            return false;
+        }
         self.regex().is_match(haystack)
+    }
+
+    /// False only where no match can start in `haystack` ([`needles`]).
+    fn may_hold(&self, haystack: &str) -> bool {
+        match self.shared.needles.get_or_init(|| needles(&self.source)) {
+            None => true,
+            Some(needles) => needles
+                .iter()
+                .any(|n| memchr::memmem::find(haystack.as_bytes(), n).is_some()),
+        }
     }
 
     /// The DFA, once [`Pattern::is_whole_match`] has built one: for a hot loop that asks the
@@ -356,6 +397,65 @@ mod tests {
         assert!(p.local.get().is_none(), "each clone keeps its own cache");
         assert!(!p.is_match("ab"));
         assert!(Pattern::checked("(").is_err());
+    }
+
+    /// A name that holds none of a pattern's needles is answered without compiling it, and
+    /// every answer is the compiled regex's: each built-in name, exclusion and veto pattern,
+    /// against every column name the rules give as examples and those names changed.
+    #[test]
+    fn names_are_answered_as_the_regex_answers_and_most_without_compiling() {
+        let rules = crate::rules::builtin().unwrap();
+        let mut names: Vec<String> = rules
+            .rules
+            .iter()
+            .flat_map(|r| r.names_accept.iter().chain(&r.names_reject))
+            .map(|n| rules.normalise_name(n))
+            .collect();
+        let more: Vec<String> = names
+            .iter()
+            .flat_map(|n| {
+                [
+                    format!("customer {n}"),
+                    format!("{n} id"),
+                    n.replace(' ', ""),
+                ]
+            })
+            .chain(["status", "created at", "amount", "sku", "note", "x"].map(String::from))
+            .collect();
+        names.extend(more);
+        let sources: Vec<String> = rules
+            .rules
+            .iter()
+            .flat_map(|r| [&r.names, &r.exclude_names, &r.veto_names])
+            .filter_map(|p| p.as_ref().map(|p| p.as_str().to_string()))
+            .collect();
+        assert!(sources.len() > 100, "{}", sources.len());
+        let (mut filtered, mut uncompiled) = (0, 0);
+        for source in &sources {
+            let regex = Regex::new(source).unwrap();
+            filtered += needles(source).is_some() as usize;
+            let p = Pattern::deferred(source.clone());
+            for name in &names {
+                assert_eq!(
+                    p.is_match(name),
+                    regex.is_match(name),
+                    "{source} on {name:?}"
+                );
+            }
+            let q = Pattern::deferred(source.clone());
+            uncompiled += (!q.is_match("created at") && q.shared.regex.get().is_none()) as usize;
+        }
+        // Most name patterns are alternations of words: told apart without a compiler.
+        assert!(
+            filtered * 10 >= sources.len() * 8,
+            "{filtered} of {}",
+            sources.len()
+        );
+        assert!(
+            uncompiled * 10 >= sources.len() * 8,
+            "{uncompiled} of {}",
+            sources.len()
+        );
     }
 
     /// Values in the shapes the rules look for, near misses, other scripts and noise: every
