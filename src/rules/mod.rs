@@ -349,18 +349,21 @@ pub struct Rule {
 impl Rule {
     /// Does the normalised column name carry this rule's name evidence?
     pub fn name_matches(&self, normalised: &str) -> bool {
-        let hit = self.names.as_ref().is_some_and(|r| r.is_match(normalised));
+        let hit = self
+            .names
+            .as_ref()
+            .is_some_and(|r| r.is_match_once(normalised));
         hit && !self
             .exclude_names
             .as_ref()
-            .is_some_and(|r| r.is_match(normalised))
+            .is_some_and(|r| r.is_match_once(normalised))
     }
 
     /// Does the normalised column name rule this rule out?
     pub fn vetoed(&self, normalised: &str) -> bool {
         self.veto_names
             .as_ref()
-            .is_some_and(|r| r.is_match(normalised))
+            .is_some_and(|r| r.is_match_once(normalised))
     }
 
     pub fn has_value_check(&self) -> bool {

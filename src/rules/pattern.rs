@@ -276,19 +276,24 @@ impl Pattern {
         })
     }
 
-    /// Whether the pattern matches somewhere in `haystack`. Until the pattern is compiled, a
-    /// haystack that holds none of the literals every match starts with is answered without
-    /// compiling it: a column name is asked of every rule's name patterns, and most hold none of
-    /// their words, so a scan compiles only the name patterns that may match.
     #[inline]
     pub fn is_match(&self, haystack: &str) -> bool {
+        self.regex().is_match(haystack)
+    }
+
+    /// [`Pattern::is_match`] for a haystack asked once, such as a column name: until the
+    /// pattern is compiled, one that holds none of the literals every match starts with is
+    /// answered without compiling it. Every column name meets every rule's name patterns, and
+    /// most hold none of their words, so a scan compiles only the name patterns that may match.
+    /// (Not for values: a pattern with many literals would search each value for each.)
+    pub fn is_match_once(&self, haystack: &str) -> bool {
         if self.local.get().is_none()
             && self.shared.regex.get().is_none()
             && !self.may_hold(haystack)
         {
             return false;
         }
-        self.regex().is_match(haystack)
+        self.is_match(haystack)
     }
 
     /// False only where no match can start in `haystack` ([`needles`]).
@@ -437,13 +442,14 @@ mod tests {
             let p = Pattern::deferred(source.clone());
             for name in &names {
                 assert_eq!(
-                    p.is_match(name),
+                    p.is_match_once(name),
                     regex.is_match(name),
                     "{source} on {name:?}"
                 );
             }
             let q = Pattern::deferred(source.clone());
-            uncompiled += (!q.is_match("created at") && q.shared.regex.get().is_none()) as usize;
+            uncompiled +=
+                (!q.is_match_once("created at") && q.shared.regex.get().is_none()) as usize;
         }
         // Most name patterns are alternations of words: told apart without a compiler.
         assert!(
