@@ -51,8 +51,11 @@ struct Shared {
     dfa: OnceLock<Option<Dfa>>,
     /// What every match starts with, read from the syntax ([`needles`]); `None` when that
     /// cannot be told. Asked before the pattern is compiled.
-    needles: OnceLock<Option<Box<[Box<[u8]>]>>>,
+    needles: OnceLock<Option<Needles>>,
 }
+
+/// Literals a match starts with, one of them at least.
+type Needles = Box<[Box<[u8]>]>;
 
 /// A whole-value pattern's dense DFA (see [`Pattern::dfa`]).
 #[derive(Debug)]
@@ -217,7 +220,7 @@ impl Clone for Pattern {
 /// own prefilter reads them), parsed with the regex crate's default syntax, without compiling:
 /// `\b(iban|bank account)\b` gives `iban` and `bank account`. `None` where a match may start
 /// with anything (a class, an empty literal) or there would be too many.
-fn needles(source: &str) -> Option<Box<[Box<[u8]>]>> {
+fn needles(source: &str) -> Option<Needles> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let hir = regex_syntax::Parser::new().parse(source).ok()?;
     let mut extractor = Extractor::new();
