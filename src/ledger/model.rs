@@ -35,7 +35,7 @@ macro_rules! by_name {
 
         impl std::fmt::Display for $t {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     };
@@ -378,6 +378,10 @@ mod tests {
             RunState::Unlisted("PAUSED".into()),
         ]);
         assert_eq!(Subtype::GroupBy.to_string(), "GROUP_BY");
+        // Columns of text output line up as they did when these were strings.
+        assert_eq!(format!("{:<8}|", RunState::Fail), "FAIL    |");
+        assert_eq!(format!("{:>6}|", Class::Direct), "direct|");
+        assert_eq!(format!("{:<6}|", Role::Model), "model |");
         assert_eq!(Basis::LowPrevalence.to_string(), "low_prevalence");
     }
 
