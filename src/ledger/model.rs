@@ -41,6 +41,36 @@ macro_rules! by_name {
     };
 }
 
+/// An open vocabulary (a known name, or any other kept as written) in JSON: its name as a
+/// string both ways, parsed by strum, whose `default` variant takes any other name. Parsed where
+/// the string stands; serde's untagged fallback would copy every value into a buffer first.
+macro_rules! by_str {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<$t, D::Error> {
+                struct Name;
+                impl serde::de::Visitor<'_> for Name {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    // Parsed where it stands, borrowed or not: a known name allocates nothing.
+                    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<$t, E> {
+                        name.parse().map_err(E::custom)
+                    }
+                }
+                deserializer.deserialize_str(Name)
+            }
+        }
+    };
+}
+
 /// A closed vocabulary: a unit enum whose names serde writes and reads and strum shows and
 /// parses, by one case rule, with `as_str`, `Display` and order by name.
 macro_rules! closed {
@@ -118,18 +148,7 @@ closed! {
 
 /// OpenLineage column lineage subtype; a producer's own subtype is kept as it came, and an
 /// INDIRECT edge that merges several kinds has none (`Other("")`).
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Subtype {
     Identity,
@@ -141,7 +160,6 @@ pub enum Subtype {
     Sort,
     Window,
     Conditional,
-    #[serde(untagged)]
     #[strum(default)]
     Other(String),
 }
@@ -155,6 +173,7 @@ impl Subtype {
     }
 }
 by_name!(Subtype);
+by_str!(Subtype);
 
 closed! {
     "lowercase";
@@ -202,19 +221,7 @@ impl ExecutionKind {
 }
 
 /// The state an imported run ended in: an OpenLineage eventType, or an MLMD execution state.
-#[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
 #[strum(serialize_all = "UPPERCASE")]
 pub enum RunState {
     // OpenLineage
@@ -233,7 +240,6 @@ pub enum RunState {
     Canceled,
     Unknown,
     /// A state outside both sets, as its producer wrote it.
-    #[serde(untagged)]
     #[strum(default)]
     Unlisted(String),
 }
@@ -264,6 +270,7 @@ impl RunState {
     }
 }
 by_name!(RunState);
+by_str!(RunState);
 
 closed! {
     "snake_case";
