@@ -60,10 +60,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     };
     let w = graph::walk(&g, &roots, dir, args.columns);
     for c in &w.cycles {
-        let names: Vec<&str> = c
-            .iter()
-            .map(|d| g.node(d).map_or(d.as_str(), |n| n.path.as_str()))
-            .collect();
+        let names: Vec<&str> = c.iter().map(|d| g.path(d).unwrap_or(d)).collect();
         ctx.note(format!(
             "warning: the recorded lineage has a cycle: {}",
             names.join(" -> ")

@@ -21,7 +21,7 @@ pub use model::{
 pub use record::{
     ArtifactRecord, ArtifactRef, Body, Code, ColumnEdge, ColumnRef, DECLARED, ErasedFile,
     ErasureRecord, ExecutionRecord, ImportedRun, Record, ScanRecord, SchemaField, imported_runs,
-    latest_versions, live_executions, live_executions_of,
+    latest_versions, live, live_executions, live_executions_of,
 };
 
 #[derive(Debug, thiserror::Error)]

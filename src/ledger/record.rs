@@ -338,26 +338,25 @@ impl ExecutionRecord {
 /// Drops the executions superseded by a later record of the same imported run, keeping the
 /// order of the rest.
 pub fn live_executions<T: std::borrow::Borrow<ExecutionRecord>>(executions: Vec<T>) -> Vec<T> {
-    let mut last: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
-    for (i, x) in executions.iter().enumerate() {
-        if let Some(r) = &x.borrow().run {
-            last.insert((&r.source, &r.id), i);
-        }
-    }
-    let keep: Vec<bool> = executions
-        .iter()
-        .enumerate()
-        .map(|(i, x)| {
-            x.borrow()
-                .run
-                .as_ref()
-                .is_none_or(|r| last.get(&(r.source.as_str(), r.id.as_str())) == Some(&i))
-        })
-        .collect();
+    let keep = live(executions.iter().map(|x| x.borrow().run.as_deref()));
     executions
         .into_iter()
         .zip(keep)
         .filter_map(|(x, keep)| keep.then_some(x))
+        .collect()
+}
+
+/// Per execution (given by its imported run, if any, in ledger order): whether it is live,
+/// that is not superseded by a later record of the same run (same source and id).
+pub fn live<'a>(runs: impl Iterator<Item = Option<&'a ImportedRun>> + Clone) -> Vec<bool> {
+    let mut last: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+    for (i, r) in runs.clone().enumerate() {
+        if let Some(r) = r {
+            last.insert((&r.source, &r.id), i);
+        }
+    }
+    runs.enumerate()
+        .map(|(i, r)| r.is_none_or(|r| last.get(&(r.source.as_str(), r.id.as_str())) == Some(&i)))
         .collect()
 }
 

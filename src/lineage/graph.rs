@@ -1,13 +1,20 @@
 //! The lineage graph: artifact versions (by digest) joined by executions, built from the
 //! ledger, walked upstream or downstream from one artifact. Cycles (possible through bad
 //! imports) are detected and reported; a walk never loops.
+//!
+//! A million records name about half a million digests and paths: each is stored once, end
+//! to end in one buffer ([`Interner`]), and everything else refers to it by its place, so the
+//! graph of a million-record ledger holds about a tenth of the ledger's size.
+
+use std::hash::BuildHasher;
+use std::ops::Range;
 
 use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::{Body, ColumnEdge, ExecutionRecord, Ledger, LedgerError, Record};
-use crate::ledger::{ExecutionKind, Role};
+use crate::ledger::{ArtifactRef, Body, ColumnEdge, ExecutionRecord, ImportedRun, Ledger};
+use crate::ledger::{ExecutionKind, LedgerError, Record, Role};
 
 /// A version of an artifact known to the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -35,11 +42,21 @@ impl Default for Lists {
 }
 
 impl Lists {
-    fn get(&self, k: u32) -> &[u32] {
+    /// Where the list of `k` lies in `items` (empty for a key without one).
+    fn range(&self, k: u32) -> Range<usize> {
         match (self.start.get(k as usize), self.start.get(k as usize + 1)) {
-            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
-            _ => &[],
+            (Some(&a), Some(&b)) => a as usize..b as usize,
+            _ => 0..0,
         }
+    }
+
+    fn get(&self, k: u32) -> &[u32] {
+        &self.items[self.range(k)]
+    }
+
+    /// Ends the list being filled (the items pushed since the last end).
+    fn close(&mut self) {
+        self.start.push(place(self.items.len()));
     }
 
     /// Groups `(key, item)` pairs by key, keeping their order within a key.
@@ -61,6 +78,69 @@ impl Lists {
     }
 }
 
+/// A count or place as the graph's lists hold it. Four billion digests, paths or edges are
+/// far beyond what one machine's memory holds as a graph, so this is an invariant.
+fn place(n: usize) -> u32 {
+    u32::try_from(n).expect("the lineage graph holds fewer than 2^32 digests, paths and edges")
+}
+
+/// Strings stored once, end to end in one buffer, each known by its place: no allocation and
+/// no map key per string. Found again through a table of places hashed by their text.
+#[derive(Default)]
+struct Interner {
+    text: String,
+    /// Where each string ends in `text`; it starts where the one before it ends.
+    ends: Vec<usize>,
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Interner({} strings)", self.ends.len())
+    }
+}
+
+fn nth<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a str {
+    let i = i as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &text[start..ends[i]]
+}
+
+impl Interner {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: u32) -> &str {
+        nth(&self.text, &self.ends, i)
+    }
+
+    fn find(&self, s: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(s);
+        self.table.find(hash, |&i| self.get(i) == s).copied()
+    }
+
+    /// The place of `s`, stored if it is new.
+    fn intern(&mut self, s: &str) -> u32 {
+        let hash = self.hasher.hash_one(s);
+        if let Some(&i) = self.table.find(hash, |&i| self.get(i) == s) {
+            return i;
+        }
+        let i = place(self.ends.len());
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+        let Interner {
+            text,
+            ends,
+            table,
+            hasher,
+        } = self;
+        table.insert_unique(hash, i, |&j| hasher.hash_one(nth(text, ends, j)));
+        i
+    }
+}
+
 /// What the graph reads of a ledger line; everything else is skipped unallocated.
 #[derive(Deserialize)]
 struct GraphLine {
@@ -77,174 +157,323 @@ struct GraphArtifact {
     aliases: Vec<String>,
 }
 
-/// The whole graph. Digests are interned: nodes, executions and the indexes in both
-/// directions refer to each other by position, so building and walking hash each digest once.
+/// A node's path when no artifact record named its digest: the digest names it.
+const NAMELESS: u32 = u32::MAX;
+
+/// A node, at the place of its digest.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// The path of the latest artifact record of the digest (a place in `paths`), or
+    /// [`NAMELESS`].
+    path: u32,
+    kind: Role,
+    /// In the graph: named by an artifact record, or read or written by a live execution (a
+    /// digest only a superseded record of an imported run named is not).
+    present: bool,
+}
+
+/// What the graph keeps of an execution; its inputs and outputs are the graph's edges
+/// ([`Graph::inputs_of`], [`Graph::outputs_of`]).
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub id: String,
+    pub kind: ExecutionKind,
+    pub run: Option<Box<ImportedRun>>,
+    pub columns: Vec<ColumnEdge>,
+}
+
+impl Execution {
+    fn of(x: &ExecutionRecord) -> Execution {
+        Execution {
+            id: x.id.clone(),
+            kind: x.kind,
+            run: x.run.clone(),
+            columns: x.columns.clone(),
+        }
+    }
+}
+
+/// The whole graph. Digests and paths are interned: nodes, executions and the indexes in
+/// both directions refer to each other by place, so building and walking hash each digest
+/// once, and each is stored once.
 #[derive(Debug, Default)]
 pub struct Graph {
-    nodes: Vec<Node>,
-    ids: HashMap<String, u32>,
-    pub executions: Vec<ExecutionRecord>,
-    /// Per execution: its input and output nodes.
+    /// Every digest met: a node's id is its digest's place.
+    digests: Interner,
+    paths: Interner,
+    /// Per digest: its node.
+    slots: Vec<Slot>,
+    present: usize,
+    pub executions: Vec<Execution>,
+    /// Per execution: its input and output nodes, and beside each the path its record named
+    /// it by.
     exec_inputs: Lists,
     exec_outputs: Lists,
-    /// Per node: the executions that wrote it, and those that read it (built by `finish`
-    /// from the (node, execution) pairs gathered while reading).
+    input_paths: Vec<u32>,
+    output_paths: Vec<u32>,
+    /// Per node: the executions that wrote it, and those that read it.
     written_by: Lists,
     read_by: Lists,
-    pending_writes: Vec<(u32, u32)>,
-    pending_reads: Vec<(u32, u32)>,
-    by_path: HashMap<String, Vec<u32>>,
+    /// Per path: its versions, in ledger order.
+    by_path: Lists,
     /// Other names of artifacts (symlinks, local paths), to the path they are recorded under.
     aliases: HashMap<String, String>,
 }
 
-impl Graph {
-    /// Builds the graph, taking the records (no copies of executions are made).
-    pub fn build(records: impl IntoIterator<Item = Record>) -> Graph {
-        let mut g = Graph::default();
-        let mut executions = Vec::new();
-        for r in records {
-            match r.body {
-                Body::Artifact(a) => g.add_artifact(a.path, &a.digest, a.role, a.aliases),
-                Body::Execution(x) => executions.push(x),
-                Body::Scan(_) => {}
-            }
+/// The graph while its records are read. Executions wait for the end, where a later record
+/// of an imported run supersedes an earlier one; their digests and paths are interned as
+/// they come, so nothing of them is kept as a string.
+#[derive(Default)]
+struct Builder {
+    g: Graph,
+    executions: Vec<Execution>,
+    /// The inputs, then the outputs, of every execution: (digest, path) places.
+    refs: Vec<(u32, u32)>,
+    /// Per execution: where its inputs and its outputs start in `refs`.
+    spans: Vec<(usize, usize)>,
+    /// (path, node) of every artifact record that names another version than the path's last.
+    versions: Vec<(u32, u32)>,
+    /// Per path: the node of its last artifact record.
+    last_version: Vec<u32>,
+}
+
+impl Builder {
+    fn digest(&mut self, digest: &str) -> u32 {
+        let d = self.g.digests.intern(digest);
+        if d as usize == self.g.slots.len() {
+            self.g.slots.push(Slot {
+                path: NAMELESS,
+                kind: Role::Dataset,
+                present: false,
+            });
         }
-        g.finish(executions)
+        d
     }
 
-    /// Reads the graph from the ledger, parsing only what it needs.
-    /// The graph of records already in memory: artifacts and executions are copied, scans
-    /// (the largest records, which the graph does not need) are skipped.
-    pub fn of_records(records: &[Record]) -> Graph {
-        Graph::build(
-            records
-                .iter()
-                .filter(|r| !matches!(r.body, Body::Scan(_)))
-                .cloned(),
-        )
-    }
-
-    pub fn load(ledger: &Ledger) -> Result<Graph, LedgerError> {
-        let mut g = Graph::default();
-        let mut executions = Vec::new();
-        ledger.for_each_as(|block: Vec<GraphLine>| {
-            for line in block {
-                if let Some(a) = line.artifact {
-                    g.add_artifact(a.path, &a.digest, a.role, a.aliases);
-                }
-                if let Some(x) = line.execution {
-                    executions.push(x);
-                }
-            }
-        })?;
-        Ok(g.finish(executions))
-    }
-
-    fn add_artifact(&mut self, path: String, digest: &str, role: Role, aliases: Vec<String>) {
+    fn artifact(&mut self, path: &str, digest: &str, role: Role, aliases: Vec<String>) {
         for alias in aliases {
-            self.aliases.insert(alias, path.clone());
+            self.g.aliases.insert(alias, path.to_string());
         }
-        let id = match self.ids.get(digest) {
-            Some(&id) => {
-                let node = &mut self.nodes[id as usize];
-                node.path.clone_from(&path);
-                node.kind = role;
-                id
-            }
-            None => self.new_node(digest, path.clone(), role),
+        let p = self.g.paths.intern(path);
+        let d = self.digest(digest);
+        self.g.slots[d as usize] = Slot {
+            path: p,
+            kind: role,
+            present: true,
         };
-        match self.by_path.get_mut(&path) {
-            Some(v) if v.last() == Some(&id) => {}
-            Some(v) => v.push(id),
-            None => {
-                self.by_path.insert(path, vec![id]);
-            }
+        // Paths are interned by executions too: not every path has had a version.
+        if p as usize >= self.last_version.len() {
+            self.last_version.resize(p as usize + 1, NAMELESS);
+        }
+        if std::mem::replace(&mut self.last_version[p as usize], d) != d {
+            self.versions.push((p, d));
         }
     }
 
-    fn add_execution(&mut self, x: ExecutionRecord) {
-        let xi = self.executions.len() as u32;
-        for a in &x.inputs {
-            let i = self.intern(&a.digest);
-            self.exec_inputs.items.push(i);
-            self.pending_reads.push((i, xi));
+    fn execution(&mut self, x: Execution, inputs: &[ArtifactRef], outputs: &[ArtifactRef]) {
+        let at = self.refs.len();
+        for r in inputs.iter().chain(outputs) {
+            let d = self.digest(&r.digest);
+            let p = self.g.paths.intern(&r.path);
+            self.refs.push((d, p));
         }
-        self.exec_inputs
-            .start
-            .push(self.exec_inputs.items.len() as u32);
-        for a in &x.outputs {
-            let o = self.intern(&a.digest);
-            self.exec_outputs.items.push(o);
-            self.pending_writes.push((o, xi));
-        }
-        self.exec_outputs
-            .start
-            .push(self.exec_outputs.items.len() as u32);
+        self.spans.push((at, at + inputs.len()));
         self.executions.push(x);
     }
 
-    /// Adds the executions (a later record of an imported run superseding an earlier one) and
-    /// builds the per-node indexes.
-    fn finish(mut self, executions: Vec<ExecutionRecord>) -> Graph {
-        for x in crate::ledger::live_executions(executions) {
-            self.add_execution(x);
-        }
-        self.written_by = Lists::from_pairs(self.nodes.len(), &self.pending_writes);
-        self.read_by = Lists::from_pairs(self.nodes.len(), &self.pending_reads);
-        self.pending_writes = Vec::new();
-        self.pending_reads = Vec::new();
-        self
-    }
-
-    /// The node of a digest, created (named by its digest) when no artifact record named it yet.
-    fn intern(&mut self, digest: &str) -> u32 {
-        match self.ids.get(digest) {
-            Some(&id) => id,
-            None => self.new_node(digest, digest.to_string(), Role::Dataset),
-        }
-    }
-
-    fn new_node(&mut self, digest: &str, path: String, kind: Role) -> u32 {
-        let id = self.nodes.len() as u32;
-        self.ids.insert(digest.to_string(), id);
-        self.nodes.push(Node {
-            path,
-            digest: digest.to_string(),
+    /// An execution read from the ledger: its strings are moved, not copied.
+    fn owned_execution(&mut self, x: ExecutionRecord) {
+        let ExecutionRecord {
+            id,
             kind,
-        });
-        id
+            inputs,
+            outputs,
+            columns,
+            run,
+            ..
+        } = x;
+        let kept = Execution {
+            id,
+            kind,
+            run,
+            columns,
+        };
+        self.execution(kept, &inputs, &outputs);
+    }
+
+    /// Adds the live executions (a later record of an imported run superseding an earlier
+    /// one) and builds the indexes.
+    fn finish(self) -> Graph {
+        let Builder {
+            mut g,
+            executions,
+            refs,
+            spans,
+            versions,
+            last_version: _,
+        } = self;
+        let live = crate::ledger::live(executions.iter().map(|x| x.run.as_deref()));
+        let mut reads = Vec::new();
+        let mut writes = Vec::new();
+        g.executions
+            .reserve_exact(live.iter().filter(|&&l| l).count());
+        for (i, (x, live)) in executions.into_iter().zip(live).enumerate() {
+            if !live {
+                continue;
+            }
+            let xi = place(g.executions.len());
+            let (inputs, outputs) = spans[i];
+            let end = spans.get(i + 1).map_or(refs.len(), |s| s.0);
+            for &(d, p) in &refs[inputs..outputs] {
+                g.slots[d as usize].present = true;
+                g.exec_inputs.items.push(d);
+                g.input_paths.push(p);
+                reads.push((d, xi));
+            }
+            for &(d, p) in &refs[outputs..end] {
+                g.slots[d as usize].present = true;
+                g.exec_outputs.items.push(d);
+                g.output_paths.push(p);
+                writes.push((d, xi));
+            }
+            g.exec_inputs.close();
+            g.exec_outputs.close();
+            g.executions.push(x);
+        }
+        g.present = g.slots.iter().filter(|s| s.present).count();
+        g.written_by = Lists::from_pairs(g.slots.len(), &writes);
+        g.read_by = Lists::from_pairs(g.slots.len(), &reads);
+        g.by_path = Lists::from_pairs(g.paths.len(), &versions);
+        g
+    }
+}
+
+impl Graph {
+    /// Builds the graph from records.
+    pub fn build(records: impl IntoIterator<Item = Record>) -> Graph {
+        let mut b = Builder::default();
+        for r in records {
+            match r.body {
+                Body::Artifact(a) => b.artifact(&a.path, &a.digest, a.role, a.aliases),
+                Body::Execution(x) => b.owned_execution(x),
+                Body::Scan(_) => {}
+            }
+        }
+        b.finish()
+    }
+
+    /// The graph of records already in memory (nothing of them is copied but the executions'
+    /// ids, runs and column edges).
+    pub fn of_records(records: &[Record]) -> Graph {
+        let mut b = Builder::default();
+        for r in records {
+            match &r.body {
+                Body::Artifact(a) => b.artifact(&a.path, &a.digest, a.role, a.aliases.clone()),
+                Body::Execution(x) => b.execution(Execution::of(x), &x.inputs, &x.outputs),
+                Body::Scan(_) => {}
+            }
+        }
+        b.finish()
+    }
+
+    /// Reads the graph from the ledger, parsing only what it needs.
+    pub fn load(ledger: &Ledger) -> Result<Graph, LedgerError> {
+        let mut b = Builder::default();
+        ledger.for_each_as(|block: Vec<GraphLine>| {
+            for line in block {
+                if let Some(a) = line.artifact {
+                    b.artifact(&a.path, &a.digest, a.role, a.aliases);
+                }
+                if let Some(x) = line.execution {
+                    b.owned_execution(x);
+                }
+            }
+        })?;
+        Ok(b.finish())
     }
 
     /// Number of artifact versions.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.present
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.present == 0
+    }
+
+    /// The node of a digest in the graph.
+    fn id(&self, digest: &str) -> Option<u32> {
+        self.digests
+            .find(digest)
+            .filter(|&d| self.slots[d as usize].present)
+    }
+
+    fn digest_of(&self, id: u32) -> &str {
+        self.digests.get(id)
+    }
+
+    fn path_of(&self, id: u32) -> &str {
+        match self.slots[id as usize].path {
+            NAMELESS => self.digests.get(id),
+            p => self.paths.get(p),
+        }
+    }
+
+    fn node_at(&self, id: u32) -> Node {
+        Node {
+            path: self.path_of(id).to_string(),
+            digest: self.digest_of(id).to_string(),
+            kind: self.slots[id as usize].kind,
+        }
     }
 
     /// The version with this digest.
-    pub fn node(&self, digest: &str) -> Option<&Node> {
-        self.ids.get(digest).map(|&i| &self.nodes[i as usize])
+    pub fn node(&self, digest: &str) -> Option<Node> {
+        self.id(digest).map(|id| self.node_at(id))
+    }
+
+    /// The path of the version with this digest (its digest when no artifact record named it).
+    pub fn path(&self, digest: &str) -> Option<&str> {
+        self.id(digest).map(|id| self.path_of(id))
     }
 
     /// The versions an ARTIFACT argument names: a digest, or every version of a path.
     pub fn resolve(&self, artifact: &str) -> Vec<String> {
-        if let Some(n) = self.node(artifact) {
-            return vec![n.digest.clone()];
+        if let Some(id) = self.id(artifact) {
+            return vec![self.digest_of(id).to_string()];
         }
         let path = artifact.trim_start_matches("./");
         let path = self.aliases.get(path).map_or(path, String::as_str);
-        self.by_path
-            .get(path)
-            .map(|v| {
-                v.iter()
-                    .map(|&i| self.nodes[i as usize].digest.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.paths.find(path).map_or_else(Vec::new, |p| {
+            self.by_path
+                .get(p)
+                .iter()
+                .map(|&id| self.digest_of(id).to_string())
+                .collect()
+        })
+    }
+
+    /// The inputs of execution `xi` as its record named them: (path, digest).
+    pub fn inputs_of(&self, xi: usize) -> impl Iterator<Item = (&str, &str)> {
+        self.refs(&self.exec_inputs, &self.input_paths, xi)
+    }
+
+    /// The outputs of execution `xi` as its record named them: (path, digest).
+    pub fn outputs_of(&self, xi: usize) -> impl Iterator<Item = (&str, &str)> {
+        self.refs(&self.exec_outputs, &self.output_paths, xi)
+    }
+
+    fn refs<'a>(
+        &'a self,
+        lists: &'a Lists,
+        paths: &'a [u32],
+        xi: usize,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let range = lists.range(place(xi));
+        lists.items[range.clone()]
+            .iter()
+            .zip(&paths[range])
+            .map(|(&d, &p)| (self.paths.get(p), self.digest_of(d)))
     }
 
     /// The executions one step away from a node, and the nodes they lead to.
@@ -256,10 +485,7 @@ impl Graph {
     }
 
     fn ids_of(&self, digests: &[String]) -> Vec<u32> {
-        digests
-            .iter()
-            .filter_map(|d| self.ids.get(d).copied())
-            .collect()
+        digests.iter().filter_map(|d| self.id(d)).collect()
     }
 }
 
@@ -304,7 +530,7 @@ const NONE: u32 = u32::MAX;
 /// Walks from every version in `roots` in one direction, depth first, each execution and
 /// artifact once; a path that comes back to a node still being walked is a cycle.
 pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> Walk {
-    let mut seen_nodes = vec![false; g.nodes.len()];
+    let mut seen_nodes = vec![false; g.slots.len()];
     let mut seen_exec = vec![false; g.executions.len()];
     let mut execs_in_order: Vec<u32> = Vec::new();
     let mut nodes_in_order: Vec<u32> = Vec::new();
@@ -318,7 +544,7 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
         .map(|n| (n, true))
         .collect();
     let mut on_path: Vec<u32> = Vec::new();
-    let mut on_path_at = vec![NONE; g.nodes.len()];
+    let mut on_path_at = vec![NONE; g.slots.len()];
     while let Some((node, entering)) = stack.pop() {
         if !entering {
             if let Some(d) = on_path.pop() {
@@ -343,9 +569,9 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
                 if at != NONE {
                     let mut cycle: Vec<String> = on_path[at as usize..]
                         .iter()
-                        .map(|&n| g.nodes[n as usize].digest.clone())
+                        .map(|&n| g.digest_of(n).to_string())
                         .collect();
-                    cycle.push(g.nodes[a as usize].digest.clone());
+                    cycle.push(g.digest_of(a).to_string());
                     cycles.push(cycle);
                     continue;
                 }
@@ -353,16 +579,10 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
             }
         }
     }
-    let mut artifacts: Vec<Node> = nodes_in_order
-        .iter()
-        .map(|&n| g.nodes[n as usize].clone())
-        .collect();
+    let mut artifacts: Vec<Node> = nodes_in_order.iter().map(|&n| g.node_at(n)).collect();
     artifacts.sort_unstable();
-    let digests = |ids: &[u32]| -> Vec<String> {
-        ids.iter()
-            .map(|&n| g.nodes[n as usize].digest.clone())
-            .collect()
-    };
+    let digests =
+        |ids: &[u32]| -> Vec<String> { ids.iter().map(|&n| g.digest_of(n).to_string()).collect() };
     let executions: Vec<ExecutionSummary> = execs_in_order
         .iter()
         .map(|&xi| {
@@ -386,7 +606,7 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
         cols
     });
     let first = roots.last().cloned().unwrap_or_default();
-    let root_path = g.node(&first).map_or(first.clone(), |n| n.path.clone());
+    let root_path = g.path(&first).unwrap_or(&first).to_string();
     Walk {
         root: RootRef {
             path: root_path,
@@ -401,7 +621,7 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
 
 /// How an imported run is shown beside its execution: its job and state, and a warning for
 /// a failed run.
-fn run_note(x: &ExecutionRecord) -> String {
+fn run_note(x: &Execution) -> String {
     match &x.run {
         None => String::new(),
         Some(r) if r.failed() => {
@@ -424,8 +644,8 @@ pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
         Direction::Downstream => "->",
     };
     let mut out = String::new();
-    let mut shown = vec![false; g.nodes.len()];
-    let mut on_path = vec![false; g.nodes.len()];
+    let mut shown = vec![false; g.slots.len()];
+    let mut on_path = vec![false; g.slots.len()];
     let mut stack: Vec<Item> = g
         .ids_of(roots)
         .into_iter()
@@ -445,17 +665,16 @@ pub fn to_text(g: &Graph, roots: &[String], dir: Direction) -> String {
             Item::Node { id, depth } => (id, depth),
         };
         let pad = indent(depth);
-        let n = &g.nodes[id as usize];
-        let short = crate::scan::short_digest(&n.digest);
+        let path = g.path_of(id);
+        let short = crate::scan::short_digest(g.digest_of(id));
         if on_path[id as usize] {
-            out += &format!("{pad}{}  {short}  (cycle: leads back to itself)\n", n.path);
+            out += &format!("{pad}{path}  {short}  (cycle: leads back to itself)\n");
             continue;
         }
         let again = std::mem::replace(&mut shown[id as usize], true);
         out += &format!(
-            "{pad}{}  {short}  {}{}\n",
-            n.path,
-            n.kind,
+            "{pad}{path}  {short}  {}{}\n",
+            g.slots[id as usize].kind,
             if again { "  (shown above)" } else { "" }
         );
         if again {
@@ -635,6 +854,103 @@ mod tests {
         let down = walk(&g, &g.resolve("b"), Direction::Downstream, false);
         let paths: Vec<_> = down.artifacts.iter().map(|a| a.path.as_str()).collect();
         assert_eq!(paths, ["b", "m"]);
+    }
+
+    #[test]
+    fn interned_strings_are_stored_once_and_found_again() {
+        let mut i = Interner::default();
+        let words = [
+            "sha256:a",
+            "",
+            "data/x.csv",
+            "sha256:a",
+            "ünï",
+            "data/x.csv",
+        ];
+        let places: Vec<u32> = words.iter().map(|w| i.intern(w)).collect();
+        assert_eq!(places, [0, 1, 2, 0, 3, 2]);
+        assert_eq!(i.len(), 4);
+        assert_eq!(i.text, "sha256:adata/x.csvünï");
+        for (w, &p) in words.iter().zip(&places) {
+            assert_eq!(i.get(p), *w);
+            assert_eq!(i.find(w), Some(p));
+        }
+        assert_eq!(i.find("data/x"), None);
+        // Enough strings that the table grows and rehashes from the buffer.
+        let many: Vec<String> = (0..10_000).map(|n| format!("sha256:{n:064x}")).collect();
+        let at: Vec<u32> = many.iter().map(|d| i.intern(d)).collect();
+        for (d, &p) in many.iter().zip(&at) {
+            assert_eq!(i.find(d), Some(p));
+            assert_eq!(i.get(p), d);
+        }
+    }
+
+    fn run(id: &str, digest_in: &str, digest_out: &str) -> Record {
+        let mut r = exec(id, &[digest_in], &[digest_out]);
+        if let Body::Execution(x) = &mut r.body {
+            x.kind = ExecutionKind::Openlineage;
+            x.run = Some(Box::new(ImportedRun {
+                source: "openlineage".into(),
+                id: "run-1".into(),
+                job: "ns/job".into(),
+                state: crate::ledger::RunState::Complete,
+                time: None,
+                producer: None,
+                properties: Default::default(),
+            }));
+        }
+        r
+    }
+
+    /// A later record of an imported run supersedes the earlier: the digests only the earlier
+    /// one named are not in the graph, and its execution is not either.
+    #[test]
+    fn a_superseded_run_leaves_no_node_behind() {
+        let g = Graph::build([
+            art("a", "sha256:a", "dataset"),
+            run("x-early", "sha256:a", "sha256:ghost"),
+            art("b", "sha256:b", "dataset"),
+            run("x-late", "sha256:a", "sha256:b"),
+        ]);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g.node("sha256:ghost"), None);
+        assert!(g.resolve("sha256:ghost").is_empty());
+        let ids: Vec<&str> = g.executions.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["x-late"]);
+        let down = walk(&g, &g.resolve("a"), Direction::Downstream, false);
+        let paths: Vec<_> = down.artifacts.iter().map(|a| a.path.as_str()).collect();
+        assert_eq!(paths, ["a", "b"]);
+    }
+
+    /// The versions of a path in ledger order (a record of the same version again adds none);
+    /// a digest no artifact record names is named by itself; an execution's inputs and outputs
+    /// keep the paths its record gave.
+    #[test]
+    fn versions_names_and_recorded_paths() {
+        let mut step = exec("x1", &["sha256:v1"], &["sha256:out"]);
+        if let Body::Execution(x) = &mut step.body {
+            x.inputs[0].path = "data/t.csv".into();
+            x.outputs[0].path = "out/o.csv".into();
+        }
+        let g = Graph::build([
+            art("data/t.csv", "sha256:v1", "dataset"),
+            art("data/t.csv", "sha256:v1", "dataset"),
+            art("data/t.csv", "sha256:v2", "dataset"),
+            art("data/u.csv", "sha256:v1", "model"),
+            step,
+        ]);
+        assert_eq!(g.resolve("./data/t.csv"), ["sha256:v1", "sha256:v2"]);
+        assert_eq!(g.resolve("data/u.csv"), ["sha256:v1"]);
+        // The latest artifact record of a digest names it.
+        let v1 = g.node("sha256:v1").unwrap();
+        assert_eq!((v1.path.as_str(), v1.kind), ("data/u.csv", Role::Model));
+        assert_eq!(g.path("sha256:out"), Some("sha256:out"));
+        assert_eq!(g.len(), 3);
+        let ins: Vec<_> = g.inputs_of(0).collect();
+        let outs: Vec<_> = g.outputs_of(0).collect();
+        assert_eq!(ins, [("data/t.csv", "sha256:v1")]);
+        assert_eq!(outs, [("out/o.csv", "sha256:out")]);
+        assert_eq!(g.inputs_of(1).count(), 0);
     }
 
     #[test]

@@ -347,12 +347,13 @@ pub fn build(
         });
     }
     for id in &prop.without_column_lineage {
-        if let Some(x) = g.executions.iter().find(|x| &x.id == id) {
-            for o in &x.outputs {
-                if prop.latest.get(&o.path) == Some(&o.digest) {
+        if let Some(xi) = g.executions.iter().position(|x| &x.id == id) {
+            let x = &g.executions[xi];
+            for (path, digest) in g.outputs_of(xi) {
+                if prop.latest.get(path).is_some_and(|d| d == digest) {
                     push(
                         "no-column-lineage",
-                        &o.path,
+                        path,
                         None,
                         format!(
                             "{} step {} recorded no column lineage: every category of its inputs is assumed to reach it (direct)",
