@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{Context, Outcome};
-use crate::ledger::{Body, Ledger};
+use crate::ledger::{Body, Ledger, Record};
 
 pub use super::TextOrJson as Format;
 
@@ -69,54 +69,23 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
             }
         }
         Command::Log { format } => {
-            for r in ledger.load()? {
-                match format {
-                    Format::Json => {
-                        serde_json::to_writer(&mut out, &r)?;
-                        writeln!(out)?;
-                    }
-                    Format::Text => {
-                        let what = match &r.body {
-                            Body::Artifact(a) => format!(
-                                "{} {} ({}, {} bytes){}",
-                                a.path,
-                                crate::scan::short_digest(&a.digest),
-                                a.format,
-                                a.size,
-                                a.previous
-                                    .as_deref()
-                                    .map(|p| format!(", follows {}", crate::scan::short_digest(p)))
-                                    .unwrap_or_default()
-                            ),
-                            Body::Scan(s) => format!(
-                                "{} {}: {} of {} columns hold personal data",
-                                s.artifact,
-                                crate::scan::short_digest(&s.digest),
-                                s.columns.iter().filter(|c| !c.tags.is_empty()).count(),
-                                s.columns.len()
-                            ),
-                            Body::Execution(x) => format!(
-                                "{} {}: {} -> {} ({} column edges){}",
-                                x.kind,
-                                x.id,
-                                x.inputs
-                                    .iter()
-                                    .map(|a| a.path.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
-                                x.outputs
-                                    .iter()
-                                    .map(|a| a.path.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
-                                x.columns.len(),
-                                execution_note(x)
-                            ),
-                        };
-                        writeln!(out, "{:>6}  {}  {:<9} {what}", r.seq, r.time, r.kind())?;
-                    }
+            // Record by record as the blocks are read: a million records are never all held.
+            // Block by block as they are read, each written out by the thread that parsed
+            // it: a million records are never all held, nor freed by another thread.
+            let text = |block: Vec<Record>| {
+                let mut text = Vec::with_capacity(block.len() * 160);
+                for r in &block {
+                    log_line(&mut text, r, format)?;
                 }
-            }
+                std::io::Result::Ok(text)
+            };
+            let mut written: std::io::Result<()> = Ok(());
+            ledger.for_each_block(text, |text| {
+                if written.is_ok() {
+                    written = text.and_then(|text| out.write_all(&text));
+                }
+            })?;
+            written?;
             Ok(Outcome::Success)
         }
         Command::Recover => {
@@ -134,6 +103,57 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// One record of `ledger log`.
+fn log_line(out: &mut impl Write, r: &Record, format: Format) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut *out, r)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            let what = match &r.body {
+                Body::Artifact(a) => format!(
+                    "{} {} ({}, {} bytes){}",
+                    a.path,
+                    crate::scan::short_digest(&a.digest),
+                    a.format,
+                    a.size,
+                    a.previous
+                        .as_deref()
+                        .map(|p| format!(", follows {}", crate::scan::short_digest(p)))
+                        .unwrap_or_default()
+                ),
+                Body::Scan(s) => format!(
+                    "{} {}: {} of {} columns hold personal data",
+                    s.artifact,
+                    crate::scan::short_digest(&s.digest),
+                    s.columns.iter().filter(|c| !c.tags.is_empty()).count(),
+                    s.columns.len()
+                ),
+                Body::Execution(x) => format!(
+                    "{} {}: {} -> {} ({} column edges){}",
+                    x.kind,
+                    x.id,
+                    x.inputs
+                        .iter()
+                        .map(|a| a.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    x.outputs
+                        .iter()
+                        .map(|a| a.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    x.columns.len(),
+                    execution_note(x)
+                ),
+            };
+            writeln!(out, "{:>6}  {}  {:<9} {what}", r.seq, r.time, r.kind())?;
+        }
+    }
+    Ok(())
 }
 
 /// What `ledger log` adds to an execution's line: the rows an erasure removed (the subject only

@@ -265,6 +265,13 @@ pub struct ArtifactRef {
     pub digest: String,
 }
 
+impl ArtifactRef {
+    /// (path, digest)
+    pub fn pair(&self) -> (&str, &str) {
+        (&self.path, &self.digest)
+    }
+}
+
 /// The code that ran: SQL text, or the digest of a script.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

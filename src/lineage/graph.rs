@@ -191,6 +191,84 @@ impl Execution {
             columns: x.columns.clone(),
         }
     }
+
+    /// What the graph keeps of a record, and its inputs and outputs.
+    fn split(x: ExecutionRecord) -> (Execution, Vec<ArtifactRef>, Vec<ArtifactRef>) {
+        let ExecutionRecord {
+            id,
+            kind,
+            inputs,
+            outputs,
+            columns,
+            run,
+            ..
+        } = x;
+        let kept = Execution {
+            id,
+            kind,
+            run,
+            columns,
+        };
+        (kept, inputs, outputs)
+    }
+}
+
+/// A block of the ledger as the graph reads it, made on the thread that parsed it: its paths
+/// and digests end to end in one buffer. The thread building the graph then frees one buffer
+/// per block, not two strings per reference: freeing strings another thread allocated
+/// contends for that thread's arena, and made the whole read a third slower.
+struct GraphBlock {
+    text: String,
+    /// Where each path and digest lies in `text`, in the order the items use them.
+    spans: Vec<(usize, usize)>,
+    items: Vec<GraphItem>,
+}
+
+enum GraphItem {
+    /// Its path and its digest are the next two spans.
+    Artifact { role: Role, aliases: Vec<String> },
+    /// The path and digest of each of its inputs, then of its outputs, come next.
+    Execution {
+        kept: Execution,
+        inputs: usize,
+        outputs: usize,
+    },
+}
+
+impl GraphBlock {
+    fn of(lines: Vec<GraphLine>) -> GraphBlock {
+        let mut text = String::with_capacity(lines.len() * 160);
+        let mut spans = Vec::with_capacity(lines.len() * 2);
+        let mut items = Vec::with_capacity(lines.len());
+        let mut put = |s: &str| {
+            let at = text.len();
+            text.push_str(s);
+            spans.push((at, text.len()));
+        };
+        for line in lines {
+            if let Some(a) = line.artifact {
+                put(&a.path);
+                put(&a.digest);
+                items.push(GraphItem::Artifact {
+                    role: a.role,
+                    aliases: a.aliases,
+                });
+            }
+            if let Some(x) = line.execution {
+                let (kept, inputs, outputs) = Execution::split(x);
+                for (path, digest) in inputs.iter().chain(&outputs).map(ArtifactRef::pair) {
+                    put(path);
+                    put(digest);
+                }
+                items.push(GraphItem::Execution {
+                    kept,
+                    inputs: inputs.len(),
+                    outputs: outputs.len(),
+                });
+            }
+        }
+        GraphBlock { text, spans, items }
+    }
 }
 
 /// The whole graph. Digests and paths are interned: nodes, executions and the indexes in
@@ -230,7 +308,7 @@ struct Builder {
     /// The inputs, then the outputs, of every execution: (digest, path) places.
     refs: Vec<(u32, u32)>,
     /// Per execution: where its inputs and its outputs start in `refs`.
-    spans: Vec<(usize, usize)>,
+    spans: Vec<(u32, u32)>,
     /// (path, node) of every artifact record that names another version than the path's last.
     versions: Vec<(u32, u32)>,
     /// Per path: the node of its last artifact record.
@@ -270,35 +348,29 @@ impl Builder {
         }
     }
 
-    fn execution(&mut self, x: Execution, inputs: &[ArtifactRef], outputs: &[ArtifactRef]) {
+    /// An execution and its inputs, then its outputs, as (path, digest); the first `inputs`
+    /// are its inputs.
+    fn execution<'a>(
+        &mut self,
+        x: Execution,
+        refs: impl Iterator<Item = (&'a str, &'a str)>,
+        inputs: usize,
+    ) {
         let at = self.refs.len();
-        for r in inputs.iter().chain(outputs) {
-            let d = self.digest(&r.digest);
-            let p = self.g.paths.intern(&r.path);
+        for (path, digest) in refs {
+            let d = self.digest(digest);
+            let p = self.g.paths.intern(path);
             self.refs.push((d, p));
         }
-        self.spans.push((at, at + inputs.len()));
+        self.spans.push((place(at), place(at + inputs)));
         self.executions.push(x);
     }
 
-    /// An execution read from the ledger: its strings are moved, not copied.
+    /// An execution record taken whole: its kept strings are moved, not copied.
     fn owned_execution(&mut self, x: ExecutionRecord) {
-        let ExecutionRecord {
-            id,
-            kind,
-            inputs,
-            outputs,
-            columns,
-            run,
-            ..
-        } = x;
-        let kept = Execution {
-            id,
-            kind,
-            run,
-            columns,
-        };
-        self.execution(kept, &inputs, &outputs);
+        let (kept, inputs, outputs) = Execution::split(x);
+        let refs = inputs.iter().chain(&outputs).map(ArtifactRef::pair);
+        self.execution(kept, refs, inputs.len());
     }
 
     /// Adds the live executions (a later record of an imported run superseding an earlier
@@ -312,18 +384,17 @@ impl Builder {
             versions,
             last_version: _,
         } = self;
+        let mut executions = executions;
         let live = crate::ledger::live(executions.iter().map(|x| x.run.as_deref()));
         let mut reads = Vec::new();
         let mut writes = Vec::new();
-        g.executions
-            .reserve_exact(live.iter().filter(|&&l| l).count());
-        for (i, (x, live)) in executions.into_iter().zip(live).enumerate() {
-            if !live {
+        let mut xi = 0u32;
+        for (i, &(inputs, outputs)) in spans.iter().enumerate() {
+            if !live[i] {
                 continue;
             }
-            let xi = place(g.executions.len());
-            let (inputs, outputs) = spans[i];
-            let end = spans.get(i + 1).map_or(refs.len(), |s| s.0);
+            let end = spans.get(i + 1).map_or(refs.len(), |s| s.0 as usize);
+            let (inputs, outputs) = (inputs as usize, outputs as usize);
             for &(d, p) in &refs[inputs..outputs] {
                 g.slots[d as usize].present = true;
                 g.exec_inputs.items.push(d);
@@ -338,8 +409,15 @@ impl Builder {
             }
             g.exec_inputs.close();
             g.exec_outputs.close();
-            g.executions.push(x);
+            xi += 1;
         }
+        // In place: a second vector of executions would double their memory at the end.
+        let mut at = 0;
+        executions.retain(|_| {
+            at += 1;
+            live[at - 1]
+        });
+        g.executions = executions;
         g.present = g.slots.iter().filter(|s| s.present).count();
         g.written_by = Lists::from_pairs(g.slots.len(), &writes);
         g.read_by = Lists::from_pairs(g.slots.len(), &reads);
@@ -369,7 +447,10 @@ impl Graph {
         for r in records {
             match &r.body {
                 Body::Artifact(a) => b.artifact(&a.path, &a.digest, a.role, a.aliases.clone()),
-                Body::Execution(x) => b.execution(Execution::of(x), &x.inputs, &x.outputs),
+                Body::Execution(x) => {
+                    let refs = x.inputs.iter().chain(&x.outputs).map(ArtifactRef::pair);
+                    b.execution(Execution::of(x), refs, x.inputs.len());
+                }
                 Body::Scan(_) => {}
             }
         }
@@ -379,13 +460,25 @@ impl Graph {
     /// Reads the graph from the ledger, parsing only what it needs.
     pub fn load(ledger: &Ledger) -> Result<Graph, LedgerError> {
         let mut b = Builder::default();
-        ledger.for_each_as(|block: Vec<GraphLine>| {
-            for line in block {
-                if let Some(a) = line.artifact {
-                    b.artifact(&a.path, &a.digest, a.role, a.aliases);
-                }
-                if let Some(x) = line.execution {
-                    b.owned_execution(x);
+        ledger.for_each_block(GraphBlock::of, |block| {
+            let GraphBlock { text, spans, items } = block;
+            let mut strings = spans.iter().map(|&(a, z)| &text[a..z]);
+            for item in items {
+                match item {
+                    GraphItem::Artifact { role, aliases } => {
+                        if let (Some(path), Some(digest)) = (strings.next(), strings.next()) {
+                            b.artifact(path, digest, role, aliases);
+                        }
+                    }
+                    GraphItem::Execution {
+                        kept,
+                        inputs,
+                        outputs,
+                    } => {
+                        let refs = (0..inputs + outputs)
+                            .map_while(|_| Some((strings.next()?, strings.next()?)));
+                        b.execution(kept, refs, inputs);
+                    }
                 }
             }
         })?;
