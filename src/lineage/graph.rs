@@ -623,8 +623,54 @@ const NONE: u32 = u32::MAX;
 /// Walks from every version in `roots` in one direction, depth first, each execution and
 /// artifact once; a path that comes back to a node still being walked is a cycle.
 pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> Walk {
-    let mut seen_nodes = vec![false; g.slots.len()];
-    let mut seen_exec = vec![false; g.executions.len()];
+    Walker::new(g).walk(roots, dir, with_columns)
+}
+
+/// [`walk`] again and again over one graph (an audit walks upstream of every artifact): the
+/// marks a walk leaves on nodes and executions are cleared after it, one by one, instead of
+/// a mark per node of the graph being made anew for each walk. The walks of a million-record
+/// audit took minutes and gigabytes of zeroed memory that way.
+pub struct Walker<'g> {
+    g: &'g Graph,
+    seen_nodes: Vec<bool>,
+    seen_exec: Vec<bool>,
+    /// Where a node sits on the path being walked, or [`NONE`].
+    on_path_at: Vec<u32>,
+}
+
+impl<'g> Walker<'g> {
+    pub fn new(g: &'g Graph) -> Walker<'g> {
+        Walker {
+            g,
+            seen_nodes: vec![false; g.slots.len()],
+            seen_exec: vec![false; g.executions.len()],
+            on_path_at: vec![NONE; g.slots.len()],
+        }
+    }
+
+    pub fn walk(&mut self, roots: &[String], dir: Direction, with_columns: bool) -> Walk {
+        let g = self.g;
+        let Walker {
+            seen_nodes,
+            seen_exec,
+            on_path_at,
+            ..
+        } = self;
+        // Every node entered is left again, and its path mark cleared then.
+        walk_marked(g, roots, dir, with_columns, seen_nodes, seen_exec, on_path_at)
+    }
+}
+
+/// [`walk`] with its marks, all clear before and after.
+fn walk_marked(
+    g: &Graph,
+    roots: &[String],
+    dir: Direction,
+    with_columns: bool,
+    seen_nodes: &mut [bool],
+    seen_exec: &mut [bool],
+    on_path_at: &mut [u32],
+) -> Walk {
     let mut execs_in_order: Vec<u32> = Vec::new();
     let mut nodes_in_order: Vec<u32> = Vec::new();
     let mut cycles = Vec::new();
@@ -637,7 +683,6 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
         .map(|n| (n, true))
         .collect();
     let mut on_path: Vec<u32> = Vec::new();
-    let mut on_path_at = vec![NONE; g.slots.len()];
     while let Some((node, entering)) = stack.pop() {
         if !entering {
             if let Some(d) = on_path.pop() {
@@ -671,6 +716,12 @@ pub fn walk(g: &Graph, roots: &[String], dir: Direction, with_columns: bool) -> 
                 stack.push((a, true));
             }
         }
+    }
+    for &n in &nodes_in_order {
+        seen_nodes[n as usize] = false;
+    }
+    for &x in &execs_in_order {
+        seen_exec[x as usize] = false;
     }
     let mut artifacts: Vec<Node> = nodes_in_order.iter().map(|&n| g.node_at(n)).collect();
     artifacts.sort_unstable();
