@@ -1,5 +1,6 @@
 //! `cargo bench --bench ledger`: ledger load, verify and graph build for 1,000,000 records,
-//! and `lineage` of a leaf in a 100,000-artifact graph.
+//! the commands that read the whole ledger (`ledger verify`, `ledger log`, `lineage`, `audit`)
+//! run on it, and `lineage` of a leaf in a 100,000-artifact graph.
 //!
 //! The ledgers are generated with valid hash chains (written in one go, not appended one
 //! by one, so generation stays quick) in a temporary folder (`PIITRAIL_BENCH_DIR` keeps them).
@@ -9,7 +10,7 @@ mod common;
 use std::io::Write;
 use std::time::Instant;
 
-use common::peak_rss_mb;
+use common::{output_with_peak, peak_rss_mb};
 
 use piitrail::ledger::{
     ArtifactRecord, ArtifactRef, Body, ExecutionKind, ExecutionRecord, GENESIS, Ledger, Record,
@@ -142,6 +143,43 @@ fn main() {
     println!(
         "1,000,000 records: every record typed {load:.2} s (peak {load_peak:.0} MB); the lineage graph read and built {build:.2} s (peak {build_peak:.0} MB); verify {verify:.2} s (peak {verify_peak:.0} MB); {artifacts} artifacts"
     );
+
+    // The commands themselves, each timed with its peak memory.
+    let openssl = Instant::now();
+    let hashed = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256"])
+        .arg(&ledger.path)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let openssl = openssl.elapsed().as_secs_f64();
+    for args in [
+        &["ledger", "verify"][..],
+        &["ledger", "log"],
+        &["lineage", "data/t500.parquet", "--format", "json"],
+        &["audit", "--out", "report", "-q"],
+    ] {
+        let t = Instant::now();
+        let (out, peak) = output_with_peak(
+            std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
+                .args(args)
+                .current_dir(&big),
+        );
+        let secs = t.elapsed().as_secs_f64();
+        let code = out.status.code().unwrap_or(-1);
+        let ratio = if args[1] == "verify" && hashed {
+            format!(
+                " = {:.2}x `openssl dgst -sha256` of the ledger ({openssl:.2} s)",
+                secs / openssl
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "piitrail {:<45} {secs:6.2} s  peak {peak:5.0} MB  exit {code}  {} bytes out{ratio}",
+            args.join(" "),
+            out.stdout.len()
+        );
+    }
 
     let chain = dir.join("chain");
     let ledger = write_ledger(&chain, 100_000, 0);

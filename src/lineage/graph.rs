@@ -657,7 +657,15 @@ impl<'g> Walker<'g> {
             ..
         } = self;
         // Every node entered is left again, and its path mark cleared then.
-        walk_marked(g, roots, dir, with_columns, seen_nodes, seen_exec, on_path_at)
+        walk_marked(
+            g,
+            roots,
+            dir,
+            with_columns,
+            seen_nodes,
+            seen_exec,
+            on_path_at,
+        )
     }
 }
 
@@ -1095,6 +1103,47 @@ mod tests {
         assert_eq!(ins, [("data/t.csv", "sha256:v1")]);
         assert_eq!(outs, [("out/o.csv", "sha256:out")]);
         assert_eq!(g.inputs_of(1).count(), 0);
+    }
+
+    /// One walker walking from every node in turn answers as a fresh walk from each: the
+    /// marks of one walk never hide a node from the next.
+    #[test]
+    fn a_reused_walker_answers_as_fresh_walks() {
+        let g = Graph::build([
+            art("a", "sha256:a", "dataset"),
+            art("b", "sha256:b", "dataset"),
+            art("c", "sha256:c", "dataset"),
+            art("m", "sha256:m", "model"),
+            exec("x1", &["sha256:a"], &["sha256:b"]),
+            exec("x2", &["sha256:b", "sha256:c"], &["sha256:m"]),
+            exec("x3", &["sha256:m"], &["sha256:a"]),
+        ]);
+        let mut walker = Walker::new(&g);
+        for dir in [Direction::Upstream, Direction::Downstream] {
+            for _ in 0..2 {
+                for root in ["a", "b", "c", "m"] {
+                    let roots = g.resolve(root);
+                    let again = walker.walk(&roots, dir, true);
+                    let fresh = walk(&g, &roots, dir, true);
+                    assert_eq!(again.artifacts, fresh.artifacts, "{root} {dir:?}");
+                    assert_eq!(again.cycles, fresh.cycles, "{root} {dir:?}");
+                    let ids = |w: &Walk| {
+                        w.executions
+                            .iter()
+                            .map(|x| x.id.clone())
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(ids(&again), ids(&fresh), "{root} {dir:?}");
+                    assert!(!fresh.artifacts.is_empty());
+                }
+            }
+        }
+        let up = walker.walk(&g.resolve("m"), Direction::Upstream, false);
+        assert_eq!(
+            up.artifacts.len(),
+            4,
+            "the cycle through x3 reaches every node"
+        );
     }
 
     #[test]
