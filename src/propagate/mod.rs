@@ -260,7 +260,7 @@ fn version_mut<'a>(
 }
 
 /// Propagates the tags of the ledger's scans along its lineage.
-pub fn propagate(records: &[Record]) -> Propagation {
+pub fn propagate<'a>(records: impl IntoIterator<Item = &'a Record>) -> Propagation {
     let mut p = Propagation::default();
     let mut executions: Vec<&ExecutionRecord> = Vec::new();
     for r in records {
