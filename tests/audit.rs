@@ -885,6 +885,24 @@ fn a_second_audit_lists_what_changed_since_the_first() {
     );
     assert_eq!(c["removed_columns"], serde_json::json!([]));
     assert_eq!(c["new_artifacts"], serde_json::json!(["data/leads.csv"]));
+    // Findings compare by code, severity, artifact and column: new ones are in this report
+    // only, resolved ones in the previous only, and one that stands is neither.
+    let key = |f: &serde_json::Value| {
+        [&f["code"], &f["severity"], &f["artifact"], &f["column"]].map(|v| v.clone())
+    };
+    let keys = |r: &serde_json::Value| -> Vec<_> {
+        r["findings"].as_array().unwrap().iter().map(key).collect()
+    };
+    let (then, found) = (keys(&before), keys(&now));
+    assert!(then.iter().any(|k| found.contains(k)), "a finding stands");
+    let new = c["new_findings"].as_array().unwrap();
+    assert!(!new.is_empty(), "the new dataset brings findings");
+    for f in new {
+        assert!(found.contains(&key(f)) && !then.contains(&key(f)), "{f}");
+    }
+    for f in c["resolved_findings"].as_array().unwrap() {
+        assert!(then.contains(&key(f)) && !found.contains(&key(f)), "{f}");
+    }
     let flows = c["new_flows"].as_array().unwrap();
     assert!(
         flows.contains(

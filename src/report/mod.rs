@@ -130,6 +130,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The name the report writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
     /// A registry level as the report writes it; `off` is no finding.
     pub fn of(level: crate::findings::Level) -> Option<Severity> {
         use crate::findings::Level;
@@ -725,4 +734,16 @@ pub fn audit(
         signed_by,
         removed_stale_envelope,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Severity;
+
+    #[test]
+    fn a_severity_is_named_as_serde_writes_it() {
+        for s in [Severity::Error, Severity::Warning, Severity::Info] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+    }
 }
