@@ -16,28 +16,87 @@ pub fn write_atomic_with<T, E: From<std::io::Error>>(
     path: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> Result<T, E>,
 ) -> Result<T, E> {
+    let (dir, mut tmp) = temporary_beside(path)?;
+    let value = fill(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_folder(dir);
+    Ok(value)
+}
+
+/// The folder of `path` (created if missing) and a temporary file in it, named
+/// `.NAME.piitrail-XXXXXX.tmp`: recognisable, so what a killed process left can be told apart
+/// and cleaned up.
+fn temporary_beside(path: &Path) -> std::io::Result<(&Path, tempfile::NamedTempFile)> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    // `.NAME.piitrail-XXXXXX.tmp`: recognisable, so what a killed process left can be told
-    // apart and cleaned up.
     let name = path
         .file_name()
         .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.piitrail-"))
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    let value = fill(tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Make the rename itself durable.
+    Ok((dir, tmp))
+}
+
+/// Makes a rename in `dir` durable (best effort).
+fn sync_folder(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(value)
+}
+
+/// Files written together: each is written and synced to a temporary file beside its place
+/// as soon as it is made, and all are put in place only by [`Staged::commit`]. Nothing is
+/// written if any of them cannot be made (the temporary files go when this is dropped), and
+/// no file has to be held in memory until the last is made.
+#[derive(Default)]
+pub struct Staged {
+    files: Vec<(tempfile::NamedTempFile, PathBuf)>,
+}
+
+/// Why a staged file could not be made: writing it, or what `fill` said.
+#[derive(Debug)]
+pub enum StageError<E> {
+    Io(std::io::Error),
+    Fill(E),
+}
+
+impl Staged {
+    /// Writes the file that will be `path` with `fill`, buffered.
+    pub fn stage<E>(
+        &mut self,
+        path: &Path,
+        fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+    ) -> Result<(), StageError<E>> {
+        let (_, mut tmp) = temporary_beside(path).map_err(StageError::Io)?;
+        {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+            fill(&mut out).map_err(StageError::Fill)?;
+            out.flush().map_err(StageError::Io)?;
+        }
+        tmp.as_file().sync_all().map_err(StageError::Io)?;
+        self.files.push((tmp, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Puts every staged file in place, in the order staged: the paths, or the first that
+    /// could not be put in place and why.
+    pub fn commit(self) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
+        let mut placed = Vec::new();
+        for (tmp, path) in self.files {
+            tmp.persist(&path).map_err(|e| (path.clone(), e.error))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                sync_folder(dir);
+            }
+            placed.push(path);
+        }
+        Ok(placed)
+    }
 }
 
 /// Removes the temporary files that a killed [`write_atomic_with`] of `file` left beside it
@@ -117,6 +176,58 @@ fn walk_error(root: &Path, e: walkdir::Error) -> WalkError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Staged files appear only at the commit, all of them; the files they replace stay as
+    /// they were until then; a fill that fails leaves no file, temporary or not.
+    #[test]
+    fn staged_files_appear_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.json"), dir.path().join("b.html"));
+        std::fs::write(&a, "old").unwrap();
+        let mut staged = Staged::default();
+        staged
+            .stage(&a, |w| w.write_all(b"new a"))
+            .map_err(|_| ())
+            .unwrap();
+        staged
+            .stage(&b, |w| w.write_all(b"new b"))
+            .map_err(|_| ())
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "old");
+        assert!(!b.exists());
+        assert_eq!(staged.commit().unwrap(), [a.clone(), b.clone()]);
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "new b");
+        assert_eq!(names(dir.path()), ["a.json", "b.html"]);
+
+        let mut staged = Staged::default();
+        staged
+            .stage(&a, |w| w.write_all(b"newer a"))
+            .map_err(|_| ())
+            .unwrap();
+        let failed = staged.stage(&b, |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("the renderer failed"))
+        });
+        assert!(matches!(failed, Err(StageError::Fill(_))));
+        drop(staged);
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "new b");
+        assert_eq!(
+            names(dir.path()),
+            ["a.json", "b.html"],
+            "no temporary file is left"
+        );
+    }
 
     #[cfg(unix)]
     #[test]

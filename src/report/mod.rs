@@ -527,24 +527,57 @@ fn environment() -> minijinja::Environment<'static> {
 
 /// The self-contained HTML page (inline CSS and SVG).
 pub fn to_html(report: &Report, signed: bool) -> Result<String, minijinja::Error> {
+    let mut out = Vec::new();
+    write_html(report, signed, &mut out)?;
+    String::from_utf8(out)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+}
+
+/// [`to_html`] written out as it renders (an audit of half a million artifacts renders
+/// hundreds of megabytes).
+pub fn write_html(
+    report: &Report,
+    signed: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<(), minijinja::Error> {
     let picture = picture::svg(report);
     environment()
         .get_template("report.html")?
-        .render(minijinja::context! {
-            r => report,
-            picture => picture,
-            signed => signed,
-        })
+        .render_captured_to(
+            minijinja::context! {
+                r => report,
+                picture => picture,
+                signed => signed,
+            },
+            out,
+        )
+        .map(drop)
 }
 
 /// The Markdown summary for a pull request comment.
 pub fn to_markdown(report: &Report, signed: bool) -> Result<String, minijinja::Error> {
+    let mut out = Vec::new();
+    write_markdown(report, signed, &mut out)?;
+    String::from_utf8(out)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+}
+
+/// [`to_markdown`] written out as it renders.
+pub fn write_markdown(
+    report: &Report,
+    signed: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<(), minijinja::Error> {
     environment()
         .get_template("report.md")?
-        .render(minijinja::context! {
-            r => report,
-            signed => signed,
-        })
+        .render_captured_to(
+            minijinja::context! {
+                r => report,
+                signed => signed,
+            },
+            out,
+        )
+        .map(drop)
 }
 
 /// What `audit` wrote.
@@ -660,6 +693,21 @@ pub fn assemble(
     ))
 }
 
+/// Renders the file `name` of the report into `out` through `fill`, staged (see
+/// [`crate::fsio::Staged`]).
+fn stage<E: std::fmt::Display>(
+    staged: &mut crate::fsio::Staged,
+    out: &std::path::Path,
+    name: &str,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> Result<(), E>,
+) -> Result<(), AuditError> {
+    let path = out.join(name);
+    staged.stage(&path, fill).map_err(|e| match e {
+        crate::fsio::StageError::Io(source) => AuditError::Io { path, source },
+        crate::fsio::StageError::Fill(e) => AuditError::Render(format!("{}: {e}", path.display())),
+    })
+}
+
 /// Propagates, builds the report, renders it, signs it when a key is given, and writes
 /// everything into `out` (each file atomically, and only once everything rendered).
 pub fn audit(
@@ -681,41 +729,41 @@ pub fn audit(
         report.changes = Some(changes::between(&before, signed, &report));
     }
     let signed = key.is_some();
-    let json = serde_json::to_vec_pretty(&report).map_err(|e| AuditError::Render(e.to_string()))?;
-    let html = to_html(&report, signed).map_err(|e| AuditError::Render(e.to_string()))?;
-    let md = to_markdown(&report, signed).map_err(|e| AuditError::Render(e.to_string()))?;
+    // Each file is written to a temporary file as soon as it renders, and all are put in
+    // place at the end: nothing is written unless everything rendered, and no rendering is
+    // held in memory while the next is made.
+    let mut staged = crate::fsio::Staged::default();
+    stage(&mut staged, out, "report.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &report)?;
+        w.write_all(b"\n").map_err(serde_json::Error::io)
+    })?;
+    stage(&mut staged, out, "report.html", |w| {
+        write_html(&report, signed, w)
+    })?;
+    stage(&mut staged, out, "report.md", |w| {
+        write_markdown(&report, signed, w)
+    })?;
     let ropa = ropa::to_csv(&report.record_of_processing)
         .map_err(|e| AuditError::Render(e.to_string()))?;
+    stage(&mut staged, out, "ropa.csv", |w| w.write_all(&ropa))?;
     let envelope = key.as_ref().map(|k| {
         let predicate = serde_json::to_value(&report).expect("a report always serialises");
         let statement = crate::sign::statement(&report.subjects(), &predicate);
         let payload = serde_json::to_vec(&statement).expect("a statement always serialises");
         crate::sign::sign(&payload, k)
     });
-    let mut files = Vec::new();
-    let mut write = |name: &str, bytes: &[u8]| -> Result<(), AuditError> {
-        let path = out.join(name);
-        crate::fsio::write_atomic(&path, bytes).map_err(|source| AuditError::Io {
-            path: path.clone(),
-            source,
+    if let Some(env) = &envelope {
+        stage(&mut staged, out, "report.dsse.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, env)?;
+            w.write_all(b"\n").map_err(serde_json::Error::io)
         })?;
-        files.push(path);
-        Ok(())
-    };
-    let mut json = json;
-    json.push(b'\n');
-    write("report.json", &json)?;
-    write("report.html", html.as_bytes())?;
-    write("report.md", md.as_bytes())?;
-    write("ropa.csv", &ropa)?;
+    }
+    let files = staged
+        .commit()
+        .map_err(|(path, source)| AuditError::Io { path, source })?;
     let mut removed_stale_envelope = false;
     let signed_by = match &envelope {
-        Some(env) => {
-            let mut bytes = serde_json::to_vec_pretty(env).expect("an envelope always serialises");
-            bytes.push(b'\n');
-            write("report.dsse.json", &bytes)?;
-            env.signatures.first().map(|s| s.keyid.clone())
-        }
+        Some(env) => env.signatures.first().map(|s| s.keyid.clone()),
         None => {
             let stale = out.join("report.dsse.json");
             if stale.exists() {
