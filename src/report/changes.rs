@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Report;
@@ -53,11 +53,15 @@ pub struct Flow {
 }
 
 /// A finding by what identifies it across audits (its message may word things differently).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FindingKey {
+    #[serde(default)]
     pub code: String,
+    #[serde(default)]
     pub severity: String,
+    #[serde(default)]
     pub artifact: String,
+    #[serde(default)]
     pub column: Option<String>,
 }
 
@@ -74,31 +78,76 @@ pub enum SinceError {
     Unverified { path: PathBuf, reason: String },
 }
 
+/// What the comparison reads of a previous report: everything else in it is skipped unread
+/// (a report of half a million artifacts made into a JSON value took gigabytes).
+#[derive(Debug, Default, Deserialize)]
+pub struct Before {
+    time: Option<String>,
+    #[serde(default)]
+    ledger: BeforeLedger,
+    artifacts: Option<Vec<BeforeArtifact>>,
+    #[serde(default)]
+    findings: Vec<FindingKey>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BeforeLedger {
+    #[serde(default)]
+    head: String,
+    #[serde(default)]
+    records: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct BeforeArtifact {
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    tags: Vec<BeforeTag>,
+    #[serde(default)]
+    columns: Vec<BeforeColumn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BeforeColumn {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    tags: Vec<BeforeTag>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BeforeTag {
+    #[serde(default)]
+    category: String,
+}
+
 /// The previous report at `path`, checked against its envelope when `public` is given.
 pub fn previous(
     path: &Path,
     public: Option<&ed25519_dalek::VerifyingKey>,
-) -> Result<(Value, bool), SinceError> {
+) -> Result<(Before, bool), SinceError> {
     let unreadable = |message: String| SinceError::Unreadable {
         path: path.to_path_buf(),
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
-    let report: Value = serde_json::from_str(&text).map_err(|e| {
+    let not_json = |e: serde_json::Error| {
         unreadable(format!(
             "not a report (line {}, column {}): {e}",
             e.line(),
             e.column()
         ))
-    })?;
-    if !report["time"].is_string() || !report["artifacts"].is_array() {
+    };
+    let before: Before = serde_json::from_str(&text).map_err(not_json)?;
+    if before.time.is_none() || before.artifacts.is_none() {
         return Err(unreadable(
             "not a piitrail report (no time or artifacts)".into(),
         ));
     }
     let envelope = path.with_file_name("report.dsse.json");
     let Some(public) = public.filter(|_| envelope.is_file()) else {
-        return Ok((report, false));
+        return Ok((before, false));
     };
     let unverified = |reason: String| SinceError::Unverified {
         path: path.to_path_buf(),
@@ -112,67 +161,50 @@ pub fn previous(
     // as an unsigned report and `since.signed` says so.
     let id = crate::sign::keyid(public);
     if !env.signatures.iter().any(|s| s.keyid == id) {
-        return Ok((report, false));
+        return Ok((before, false));
     }
     let payload = crate::sign::verify(&env, public).map_err(|e| unverified(e.to_string()))?;
     let statement: Value = serde_json::from_slice(&payload)
         .map_err(|e| unverified(format!("the signed payload is not JSON: {e}")))?;
+    // Compared whole, as JSON values: only a signed report is read so.
+    let report: Value = serde_json::from_str(&text).map_err(not_json)?;
     if statement["predicate"] != report {
         return Err(unverified(
             "report.json differs from the report its envelope signed".into(),
         ));
     }
-    Ok((report, true))
+    Ok((before, true))
 }
 
-/// The (artifact, column, category) of every tagged column of a report's artifacts.
-fn columns(artifacts: &Value) -> BTreeSet<ColumnChange> {
-    let mut out = BTreeSet::new();
-    for a in artifacts.as_array().into_iter().flatten() {
-        for c in a["columns"].as_array().into_iter().flatten() {
-            for t in c["tags"].as_array().into_iter().flatten() {
-                out.insert(ColumnChange {
-                    artifact: a["path"].as_str().unwrap_or_default().to_string(),
-                    column: c["name"].as_str().unwrap_or_default().to_string(),
-                    category: t["category"].as_str().unwrap_or_default().to_string(),
+/// The (artifact, column, category) of every tagged column, the categories that reach each
+/// artifact (its tags: a model's are what it was trained on), and the findings by key.
+type Keys = (BTreeSet<ColumnChange>, BTreeSet<Flow>, BTreeSet<FindingKey>);
+
+fn before_keys(before: &Before) -> Keys {
+    let mut columns = BTreeSet::new();
+    let mut flows = BTreeSet::new();
+    for a in before.artifacts.iter().flatten() {
+        for c in &a.columns {
+            for t in &c.tags {
+                columns.insert(ColumnChange {
+                    artifact: a.path.clone(),
+                    column: c.name.clone(),
+                    category: t.category.clone(),
                 });
             }
         }
-    }
-    out
-}
-
-/// The categories that reach each artifact (its tags: a model's are what it was trained on).
-fn flows(artifacts: &Value) -> BTreeSet<Flow> {
-    let mut out = BTreeSet::new();
-    for a in artifacts.as_array().into_iter().flatten() {
-        for t in a["tags"].as_array().into_iter().flatten() {
-            out.insert(Flow {
-                category: t["category"].as_str().unwrap_or_default().to_string(),
-                artifact: a["path"].as_str().unwrap_or_default().to_string(),
+        for t in &a.tags {
+            flows.insert(Flow {
+                category: t.category.clone(),
+                artifact: a.path.clone(),
             });
         }
     }
-    out
+    (columns, flows, before.findings.iter().cloned().collect())
 }
 
-fn findings(findings: &Value) -> BTreeSet<FindingKey> {
-    findings
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| FindingKey {
-            code: f["code"].as_str().unwrap_or_default().to_string(),
-            severity: f["severity"].as_str().unwrap_or_default().to_string(),
-            artifact: f["artifact"].as_str().unwrap_or_default().to_string(),
-            column: f["column"].as_str().map(str::to_string),
-        })
-        .collect()
-}
-
-/// What `columns`, `flows` and `findings` read from a report's JSON, read from the report
-/// itself: a report of half a million artifacts made into a JSON value took gigabytes.
-fn now_keys(now: &Report) -> (BTreeSet<ColumnChange>, BTreeSet<Flow>, BTreeSet<FindingKey>) {
+/// [`before_keys`] of the report being made, read as it stands.
+fn now_keys(now: &Report) -> Keys {
     let mut columns = BTreeSet::new();
     let mut flows = BTreeSet::new();
     for a in &now.artifacts {
@@ -203,26 +235,18 @@ fn now_keys(now: &Report) -> (BTreeSet<ColumnChange>, BTreeSet<Flow>, BTreeSet<F
     (columns, flows, findings)
 }
 
-/// What changed from `before` (a previous report's JSON) to `now`.
-pub fn between(before: &Value, signed: bool, now: &Report) -> Changes {
+/// What changed from `before` (a previous report) to `now`.
+pub fn between(before: &Before, signed: bool, now: &Report) -> Changes {
     let (cols_now, flows_now, found_now) = now_keys(now);
-    let cols_then = columns(&before["artifacts"]);
-    let flows_then = flows(&before["artifacts"]);
-    let found_then = findings(&before["findings"]);
-    let paths_then: BTreeSet<&str> = before["artifacts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["path"].as_str())
+    let (cols_then, flows_then, found_then) = before_keys(before);
+    let paths_then: BTreeSet<&str> = (before.artifacts.iter().flatten())
+        .map(|a| a.path.as_str())
         .collect();
     Changes {
         since: Since {
-            time: before["time"].as_str().unwrap_or_default().to_string(),
-            ledger_head: before["ledger"]["head"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            ledger_records: before["ledger"]["records"].as_u64().unwrap_or(0),
+            time: before.time.clone().unwrap_or_default(),
+            ledger_head: before.ledger.head.clone(),
+            ledger_records: before.ledger.records,
             signed,
         },
         added_columns: cols_now.difference(&cols_then).cloned().collect(),
@@ -236,5 +260,73 @@ pub fn between(before: &Value, signed: bool, now: &Report) -> Changes {
         new_flows: flows_now.difference(&flows_then).cloned().collect(),
         new_findings: found_now.difference(&found_then).cloned().collect(),
         resolved_findings: found_then.difference(&found_now).cloned().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only what the comparison needs is read, the rest of a report skipped; what is not a
+    /// report is refused.
+    #[test]
+    fn a_previous_report_is_read_for_what_the_comparison_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let report = r#"{"tool":{"name":"piitrail"},"time":"T","ledger":{"head":"sha256:h","records":7},
+            "artifacts":[{"path":"a.csv","digest":"sha256:x","tags":[{"category":"user.contact.email","status":"direct"}],
+            "columns":[{"name":"email","tags":[{"category":"user.contact.email","confidence":0.9}]},{"name":"n","tags":[]}],
+            "upstream":["b.csv"]}],
+            "findings":[{"code":"c","severity":"error","artifact":"a.csv","column":null,"message":"m"}]}"#;
+        std::fs::write(&path, report).unwrap();
+        let (before, signed) = previous(&path, None).unwrap();
+        assert!(!signed);
+        assert_eq!(
+            (
+                before.time.as_deref(),
+                before.ledger.head.as_str(),
+                before.ledger.records
+            ),
+            (Some("T"), "sha256:h", 7)
+        );
+        let (columns, flows, findings) = before_keys(&before);
+        let email = "user.contact.email".to_string();
+        assert_eq!(
+            columns.into_iter().collect::<Vec<_>>(),
+            [ColumnChange {
+                artifact: "a.csv".into(),
+                column: "email".into(),
+                category: email.clone(),
+            }]
+        );
+        assert_eq!(
+            flows.into_iter().collect::<Vec<_>>(),
+            [Flow {
+                category: email,
+                artifact: "a.csv".into(),
+            }]
+        );
+        assert_eq!(
+            findings.into_iter().collect::<Vec<_>>(),
+            [FindingKey {
+                code: "c".into(),
+                severity: "error".into(),
+                artifact: "a.csv".into(),
+                column: None,
+            }]
+        );
+        for bad in [
+            "[]",
+            "{}",
+            r#"{"time":"T"}"#,
+            r#"{"artifacts":[]}"#,
+            "not json",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            assert!(
+                matches!(previous(&path, None), Err(SinceError::Unreadable { .. })),
+                "{bad}"
+            );
+        }
     }
 }
