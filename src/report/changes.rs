@@ -180,51 +180,53 @@ pub fn previous(
 /// artifact (its tags: a model's are what it was trained on), and the findings by key.
 type Keys = (BTreeSet<ColumnChange>, BTreeSet<Flow>, BTreeSet<FindingKey>);
 
-fn before_keys(before: &Before) -> Keys {
-    let mut columns = BTreeSet::new();
-    let mut flows = BTreeSet::new();
-    for a in before.artifacts.iter().flatten() {
-        for c in &a.columns {
-            for t in &c.tags {
-                columns.insert(ColumnChange {
-                    artifact: a.path.clone(),
-                    column: c.name.clone(),
-                    category: t.category.clone(),
-                });
-            }
-        }
-        for t in &a.tags {
-            flows.insert(Flow {
-                category: t.category.clone(),
-                artifact: a.path.clone(),
+/// Adds one artifact's tagged columns and the categories reaching it to `keys`: its path, its
+/// columns (each name with its tags' categories) and its own tags' categories.
+fn add_artifact<'a, C: Iterator<Item = &'a str>>(
+    keys: &mut Keys,
+    path: &str,
+    columns: impl Iterator<Item = (&'a str, C)>,
+    tags: impl Iterator<Item = &'a str>,
+) {
+    for (column, categories) in columns {
+        for category in categories {
+            keys.0.insert(ColumnChange {
+                artifact: path.to_string(),
+                column: column.to_string(),
+                category: category.to_string(),
             });
         }
     }
-    (columns, flows, before.findings.iter().cloned().collect())
+    for category in tags {
+        keys.1.insert(Flow {
+            category: category.to_string(),
+            artifact: path.to_string(),
+        });
+    }
+}
+
+fn before_keys(before: &Before) -> Keys {
+    let mut keys = Keys::default();
+    for a in before.artifacts.iter().flatten() {
+        let columns = (a.columns.iter())
+            .map(|c| (c.name.as_str(), c.tags.iter().map(|t| t.category.as_str())));
+        let tags = a.tags.iter().map(|t| t.category.as_str());
+        add_artifact(&mut keys, &a.path, columns, tags);
+    }
+    keys.2 = before.findings.iter().cloned().collect();
+    keys
 }
 
 /// [`before_keys`] of the report being made, read as it stands.
 fn now_keys(now: &Report) -> Keys {
-    let mut columns = BTreeSet::new();
-    let mut flows = BTreeSet::new();
+    let mut keys = Keys::default();
     for a in &now.artifacts {
-        for c in &a.columns {
-            for t in &c.tags {
-                columns.insert(ColumnChange {
-                    artifact: a.path.clone(),
-                    column: c.name.clone(),
-                    category: t.category.clone(),
-                });
-            }
-        }
-        for t in &a.tags {
-            flows.insert(Flow {
-                category: t.category.clone(),
-                artifact: a.path.clone(),
-            });
-        }
+        let columns = (a.columns.iter())
+            .map(|c| (c.name.as_str(), c.tags.iter().map(|t| t.category.as_str())));
+        let tags = a.tags.iter().map(|t| t.category.as_str());
+        add_artifact(&mut keys, &a.path, columns, tags);
     }
-    let findings = (now.findings.iter())
+    keys.2 = (now.findings.iter())
         .map(|f| FindingKey {
             code: f.code.clone(),
             severity: f.severity.name().to_string(),
@@ -232,7 +234,7 @@ fn now_keys(now: &Report) -> Keys {
             column: f.column.clone(),
         })
         .collect();
-    (columns, flows, findings)
+    keys
 }
 
 /// What changed from `before` (a previous report) to `now`.
