@@ -60,13 +60,23 @@ pub fn start(what: &str, cmd: &mut std::process::Command, port: u16) -> Server {
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("{what} exited ({status}) before it listened on 127.0.0.1:{port}");
         }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if listens(port) {
             return server;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(server);
     panic!("{what} did not listen on 127.0.0.1:{port} within 20 s");
+}
+
+/// Whether something listens on 127.0.0.1:`port`. A connection whose two ends are the same
+/// address is not an answer: with nobody listening on a port of the ephemeral range (where
+/// free ports come from), a connect may pick that very port as its own end and connect to
+/// itself (TCP simultaneous open), and the server would be taken for started before it
+/// listened (an objects test then met "connection refused").
+fn listens(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
 }
 
 /// Python's `http.server` serving the folder `dir` on 127.0.0.1.
