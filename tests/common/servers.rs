@@ -55,14 +55,19 @@ pub fn start(what: &str, cmd: &mut std::process::Command, port: u16) -> Server {
         port,
     };
     let mut server = server;
+    // Started once it answers on two polls in a row, alive: one answer alone has been seen
+    // to come before the server took requests.
+    let mut answered = false;
     for _ in 0..400 {
         // A server that exited (its port taken after all) is not the one that answers.
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("{what} exited ({status}) before it listened on 127.0.0.1:{port}");
         }
-        if listens(port) {
+        let now = listens(port);
+        if now && answered {
             return server;
         }
+        answered = now;
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(server);
