@@ -525,16 +525,8 @@ fn environment() -> minijinja::Environment<'static> {
     env
 }
 
-/// The self-contained HTML page (inline CSS and SVG).
-pub fn to_html(report: &Report, signed: bool) -> Result<String, minijinja::Error> {
-    let mut out = Vec::new();
-    write_html(report, signed, &mut out)?;
-    String::from_utf8(out)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
-}
-
-/// [`to_html`] written out as it renders (an audit of half a million artifacts renders
-/// hundreds of megabytes).
+/// The self-contained HTML page (inline CSS and SVG), written out as it renders (an audit of
+/// half a million artifacts renders hundreds of megabytes).
 pub fn write_html(
     report: &Report,
     signed: bool,
@@ -554,15 +546,7 @@ pub fn write_html(
         .map(drop)
 }
 
-/// The Markdown summary for a pull request comment.
-pub fn to_markdown(report: &Report, signed: bool) -> Result<String, minijinja::Error> {
-    let mut out = Vec::new();
-    write_markdown(report, signed, &mut out)?;
-    String::from_utf8(out)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
-}
-
-/// [`to_markdown`] written out as it renders.
+/// The Markdown summary for a pull request comment, written out as it renders.
 pub fn write_markdown(
     report: &Report,
     signed: bool,
