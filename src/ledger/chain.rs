@@ -256,9 +256,20 @@ impl Ledger {
         file: &mut File,
         each: impl FnMut(Vec<T>),
     ) -> Result<(), LedgerError> {
+        self.read_blocks_mapped(file, |records| records, each)
+    }
+
+    /// [`Ledger::read_blocks`], each parsed block turned into a `U` by `map` on the thread
+    /// that parsed it.
+    fn read_blocks_mapped<T: serde::de::DeserializeOwned, U: Send>(
+        &self,
+        file: &mut File,
+        map: impl Fn(Vec<T>) -> U + Sync,
+        each: impl FnMut(U),
+    ) -> Result<(), LedgerError> {
         let parse = |block: &[u8], first| {
-            let records = self.parse_block(block, first)?;
-            Ok((records.len() as u64, records))
+            let records = self.parse_block::<T>(block, first)?;
+            Ok((records.len() as u64, map(records)))
         };
         self.read_blocks_with(file, parse, each)
     }
@@ -446,11 +457,7 @@ impl Ledger {
         each: impl FnMut(U),
     ) -> Result<(), LedgerError> {
         let mut file = File::open(&self.path).map_err(io(&self.path))?;
-        let parse = |block: &[u8], first| {
-            let records = self.parse_block::<T>(block, first)?;
-            Ok((records.len() as u64, map(records)))
-        };
-        self.read_blocks_with(&mut file, parse, each)
+        self.read_blocks_mapped(&mut file, map, each)
     }
 
     /// Recomputes the whole chain and names the first bad line.
