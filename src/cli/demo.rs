@@ -252,6 +252,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         records: &records,
         policy_path: "piitrail.toml".into(),
         today: chrono::Local::now().date_naive(),
+        recorded: None,
     });
     writeln!(
         o,

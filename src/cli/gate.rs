@@ -86,6 +86,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         records: &records,
         policy_path,
         today: chrono::Local::now().date_naive(),
+        recorded: None,
     });
     let mut out = anstream::stdout().lock();
     match args.format {

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::{Config, Level, Waiver, is_within};
 use crate::ledger::{Body, Record, ScanRecord};
 use crate::lineage::graph::{self, Direction, Graph};
-use crate::propagate::{Status, Tag};
+use crate::propagate::{Propagation, Status, Tag};
 use crate::rules::{GdprClass, RuleSet};
 use crate::scan::{ArtifactScan, ColumnTag};
 
@@ -37,6 +37,17 @@ pub struct Request<'a> {
     pub policy_path: String,
     /// The day waivers are judged on.
     pub today: NaiveDate,
+    /// What the ledger already propagated, when `scans` are its own latest recorded scans (an
+    /// audit): their stand-ins would only repeat them, so the lineage rules read it as it is.
+    pub recorded: Option<Recorded<'a>>,
+}
+
+/// The ledger's propagation and lineage graph, made once by whoever judges the ledger's own
+/// scans ([`Request::recorded`]).
+#[derive(Clone, Copy)]
+pub struct Recorded<'a> {
+    pub propagation: &'a Propagation,
+    pub graph: &'a Graph,
 }
 
 /// The gate's answer (`gate --format json`).
@@ -500,32 +511,17 @@ impl Gate<'_> {
     fn lineage(&mut self) -> Vec<(String, String)> {
         let req = self.req;
         let config = req.config;
-        // The ledger's records and the scans' stand-ins after them, without a copy of the
-        // ledger (a million records are most of an audit's memory).
-        let mut stand_ins: Vec<Record> = Vec::new();
-        let latest = crate::ledger::latest_versions(req.records);
-        // The fresh scans stand in for the recorded scans of the paths' latest versions.
-        for scan in req.scans {
-            let mut digests = Vec::new();
-            if let Some(d) = latest.get(&scan.artifact) {
-                digests.push(d.clone());
+        let fresh;
+        let (prop, g) = match req.recorded {
+            Some(r) => (r.propagation, r.graph),
+            None => {
+                fresh = standing_in(req);
+                (&fresh.0, &fresh.1)
             }
-            if !scan.digest.is_empty() && !digests.contains(&scan.digest) {
-                digests.push(scan.digest.clone());
-            }
-            if digests.is_empty() {
-                // Neither recorded nor hashed: a version of its own for this check.
-                digests.push(format!("unhashed:{}", scan.artifact));
-            }
-            for digest in digests {
-                stand_ins.push(synthetic_scan(scan, digest));
-            }
-        }
-        let prop = crate::propagate::propagate(req.records.iter().chain(&stand_ins));
-        let g = Graph::of_records(req.records);
+        };
         let scanned: BTreeSet<&str> = req.scans.iter().map(|s| s.artifact.as_str()).collect();
         let roots: Vec<String> = scanned.iter().flat_map(|p| g.resolve(p)).collect();
-        let downstream: BTreeSet<String> = graph::walk(&g, &roots, Direction::Downstream, false)
+        let downstream: BTreeSet<String> = graph::walk(g, &roots, Direction::Downstream, false)
             .artifacts
             .into_iter()
             .map(|n| n.path)
@@ -689,6 +685,34 @@ pub(crate) fn toml_key(name: &str) -> String {
     } else {
         format!("{name:?}")
     }
+}
+
+/// The ledger propagated with the fresh scans standing in for the recorded scans of their
+/// paths' latest versions, and its lineage graph.
+fn standing_in(req: &Request) -> (Propagation, Graph) {
+    // The ledger's records and the scans' stand-ins after them, without a copy of the
+    // ledger (a million records are most of an audit's memory).
+    let mut stand_ins: Vec<Record> = Vec::new();
+    let latest = crate::ledger::latest_versions(req.records);
+    // The fresh scans stand in for the recorded scans of the paths' latest versions.
+    for scan in req.scans {
+        let mut digests = Vec::new();
+        if let Some(d) = latest.get(&scan.artifact) {
+            digests.push(d.clone());
+        }
+        if !scan.digest.is_empty() && !digests.contains(&scan.digest) {
+            digests.push(scan.digest.clone());
+        }
+        if digests.is_empty() {
+            // Neither recorded nor hashed: a version of its own for this check.
+            digests.push(format!("unhashed:{}", scan.artifact));
+        }
+        for digest in digests {
+            stand_ins.push(synthetic_scan(scan, digest));
+        }
+    }
+    let prop = crate::propagate::propagate(req.records.iter().chain(&stand_ins));
+    (prop, Graph::of_records(req.records))
 }
 
 fn synthetic_scan(scan: &ArtifactScan, digest: String) -> Record {

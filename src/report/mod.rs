@@ -176,20 +176,20 @@ fn via_text(via: &[ColumnRef]) -> String {
         .join(" -> ")
 }
 
-/// Builds the report. `time` is the report's time (RFC 3339). `gate` is the gate's verdict on
-/// every dataset's recorded scan: its unwaived violations are findings of the audit too, so
-/// that an audit has every error the gate has on the same project.
+/// Builds the report from the ledger's records, its propagation and its lineage graph. `time`
+/// is the report's time (RFC 3339). `gate` is the gate's verdict on every dataset's recorded
+/// scan: its unwaived violations are findings of the audit too, so that an audit has every
+/// error the gate has on the same project.
 pub fn build(
     records: &[Record],
     verification: &Verification,
     prop: &Propagation,
+    g: &Graph,
     config: &Config,
     rules: &crate::rules::RuleSet,
     gate: &crate::policy::gate::Outcome,
     time: String,
 ) -> Report {
-    // The graph needs artifacts and executions only: scans, the largest records, stay uncopied.
-    let g = Graph::of_records(records);
     let threshold = config.policy.min_group_size;
     let mut findings = Vec::new();
     // Every finding's severity is the registry's, after the policy's overrides.
@@ -223,7 +223,7 @@ pub fn build(
         push(&v.rule, &v.artifact, v.column.as_deref(), message);
     }
     let mut artifacts = Vec::new();
-    let mut walker = graph::Walker::new(&g);
+    let mut walker = graph::Walker::new(g);
     for v in prop.current() {
         let upstream: Vec<String> = {
             let w = walker.walk(std::slice::from_ref(&v.digest), Direction::Upstream, false);
@@ -657,6 +657,8 @@ pub fn assemble(
     // A broken ledger is reported on what precedes the break.
     records.truncate(verification.records as usize);
     let prop = crate::propagate::propagate(&records);
+    // The graph needs artifacts and executions only: scans, the largest records, stay uncopied.
+    let g = Graph::of_records(&records);
     let scans = recorded_scans(&records, &prop);
     let gate = crate::policy::gate::evaluate(&crate::policy::gate::Request {
         config: &config,
@@ -665,11 +667,17 @@ pub fn assemble(
         records: &records,
         policy_path: "piitrail.toml".into(),
         today: chrono::Local::now().date_naive(),
+        // The scans judged are the ledger's own: the gate reads this propagation as it is.
+        recorded: Some(crate::policy::gate::Recorded {
+            propagation: &prop,
+            graph: &g,
+        }),
     });
     Ok(build(
         &records,
         &verification,
         &prop,
+        &g,
         &config,
         &rules,
         &gate,
