@@ -825,6 +825,119 @@ fn a_scanned_derived_column_shows_both_detected_and_inherited_tags() {
 /// A second audit lists what changed since the first: a new personal column, a new dataset
 /// and the categories reaching it. A previous report that no longer matches its signature is
 /// refused, and nothing is written.
+/// A step with 25 outputs and no column lineage: 25 notes. The summary lists the first 20 and
+/// counts the rest; the report keeps all 25.
+#[test]
+fn the_summary_lists_a_few_findings_of_each_kind_and_counts_the_rest() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.write("data/in.csv", "id,amount\n1,2\n");
+    let mut args = vec![
+        "record".to_string(),
+        "--kind".into(),
+        "transform".into(),
+        "--input".into(),
+        "data/in.csv".into(),
+    ];
+    for i in 0..25 {
+        let out = format!("out/o{i:02}.csv");
+        p.write(&out, format!("id,amount\n{i},2\n"));
+        args.extend(["--output".to_string(), out]);
+    }
+    p.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .expect(0);
+    let out = p.run(&["audit", "--out", "report"]).expect(0).stdout();
+    assert!(
+        out.contains("findings: 0 errors, 0 warnings, 25 notes"),
+        "{out}"
+    );
+    let listed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  info: no-column-lineage out/o"))
+        .collect();
+    assert_eq!(listed.len(), 20, "{out}");
+    assert!(listed[0].contains("out/o00.csv") && listed[19].contains("out/o19.csv"));
+    assert!(
+        out.contains("\n  … and 5 more notes (report.md lists every finding)\n"),
+        "{out}"
+    );
+    let r: serde_json::Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
+    let notes = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "no-column-lineage")
+        .count();
+    assert_eq!(notes, 25);
+    assert_eq!(
+        p.read("report/report.md")
+            .matches("no-column-lineage")
+            .count(),
+        25
+    );
+}
+
+/// The "Where personal data flows" section of an HTML report, for failure messages.
+fn flows_section(html: &str) -> &str {
+    let at = html.find("Where personal data flows").unwrap_or(0);
+    &html[at..html.len().min(at + 600)]
+}
+
+/// Past 400 artifacts the picture draws only those that hold personal data, and the flows
+/// between them; past 400 of those, none.
+#[test]
+fn a_large_project_draws_only_the_artifacts_that_hold_personal_data() {
+    let p = Project::new();
+    p.run(&["init"]).expect(0);
+    p.write("data/customers.csv", common::shop_customers(30, false));
+    p.run(&["scan", "--record", "data/customers.csv"]).expect(0);
+    p.write("out/copy.csv", common::shop_customers(20, false));
+    p.run(&[
+        "record",
+        "--kind",
+        "export",
+        "--input",
+        "data/customers.csv",
+        "--output",
+        "out/copy.csv",
+    ])
+    .expect(0);
+    // 401 outputs of a table without personal data: 404 artifacts, 2 with personal data.
+    p.write("data/plain.csv", "id,amount\n1,2\n");
+    let step = |input: &str, outputs: &[String]| {
+        let mut args = vec!["record", "--kind", "transform", "--input", input];
+        for o in outputs {
+            // Each its own content: equal files are one version, with one set of tags.
+            p.write(o, format!("id,amount\n{o},2\n"));
+            args.extend(["--output", o.as_str()]);
+        }
+        p.run(&args).expect(0);
+    };
+    let plain: Vec<String> = (0..401).map(|i| format!("out/plain{i:03}.csv")).collect();
+    step("data/plain.csv", &plain);
+    // Undeclared personal data: exit 1.
+    p.run(&["audit", "--out", "report"]).expect(1);
+    let html = p.read("report/report.html");
+    assert!(
+        html.contains("The 2 artifacts that hold personal data, of 404."),
+        "{}",
+        flows_section(&html)
+    );
+    assert_eq!(html.matches("<g class=\"artifact\">").count(), 2);
+    assert_eq!(html.matches("<path class=\"flow\"").count(), 1);
+    // The same step from the customers: 403 artifacts with personal data are not drawn.
+    let tagged: Vec<String> = (0..401).map(|i| format!("out/tagged{i:03}.csv")).collect();
+    step("data/customers.csv", &tagged);
+    p.run(&["audit", "--out", "report"]).expect(1);
+    let html = p.read("report/report.html");
+    assert!(
+        html.contains("403 of the 805 artifacts hold personal data: too many to draw."),
+        "{}",
+        flows_section(&html)
+    );
+    assert!(!html.contains("<svg id=\"lineage\""));
+}
+
 #[test]
 fn a_second_audit_lists_what_changed_since_the_first() {
     let p = Project::new();

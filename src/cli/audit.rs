@@ -80,8 +80,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     })
 }
 
+/// How many findings of each severity, artifacts of a special category and models the summary
+/// lists; the report lists them all. A ledger of a million steps has as many notes.
+const LISTED: usize = 20;
+
 /// The report in a few lines: what was audited, special categories, models trained on
-/// personal data, and every finding (also printed by `demo`).
+/// personal data, and the findings, at most [`LISTED`] of each kind with a count of the rest
+/// (also printed by `demo`).
 pub fn write_summary(
     o: &mut impl Write,
     r: &crate::report::Report,
@@ -101,30 +106,60 @@ pub fn write_summary(
         .iter()
         .chain(&r.summary.criminal_categories)
     {
+        let listed = c.artifacts.iter().take(LISTED).cloned().collect::<Vec<_>>();
         writeln!(
             o,
-            "{indent}  {special}special category {}{special:#} in {}",
+            "{indent}  {special}special category {}{special:#} in {}{}",
             c.category,
-            c.artifacts.join(", ")
+            listed.join(", "),
+            more(c.artifacts.len(), "artifacts")
         )?;
     }
-    for m in &r.summary.models_trained_on_personal_data {
+    let models = &r.summary.models_trained_on_personal_data;
+    for m in models.iter().take(LISTED) {
         writeln!(o, "{indent}  model trained on personal data: {m}")?;
+    }
+    if models.len() > LISTED {
+        writeln!(o, "{indent} {}", more(models.len(), "models"))?;
     }
     writeln!(
         o,
         "{indent}findings: {} errors, {} warnings, {} notes",
         r.summary.findings["error"], r.summary.findings["warning"], r.summary.findings["info"]
     )?;
-    for f in &r.findings {
-        writeln!(
-            o,
-            "{indent}  {}: {} {}: {}",
-            f.severity.as_str(),
-            f.code,
-            f.artifact,
-            f.message
-        )?;
+    // Findings come sorted by severity: the first few of each, then how many more.
+    for group in r.findings.chunk_by(|a, b| a.severity == b.severity) {
+        for f in group.iter().take(LISTED) {
+            writeln!(
+                o,
+                "{indent}  {}: {} {}: {}",
+                f.severity.as_str(),
+                f.code,
+                f.artifact,
+                f.message
+            )?;
+        }
+        if group.len() > LISTED {
+            let kind = match group[0].severity {
+                crate::report::Severity::Error => "errors",
+                crate::report::Severity::Warning => "warnings",
+                crate::report::Severity::Info => "notes",
+            };
+            writeln!(
+                o,
+                "{indent} {} (report.md lists every finding)",
+                more(group.len(), kind)
+            )?;
+        }
     }
     Ok(())
+}
+
+/// ` … and N more KIND` for the part of `total` past [`LISTED`]; empty when all are listed.
+fn more(total: usize, kind: &str) -> String {
+    if total > LISTED {
+        format!(" … and {} more {kind}", total - LISTED)
+    } else {
+        String::new()
+    }
 }

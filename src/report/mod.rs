@@ -176,20 +176,20 @@ fn via_text(via: &[ColumnRef]) -> String {
         .join(" -> ")
 }
 
-/// Builds the report from the ledger's records, its propagation and its lineage graph. `time`
+/// Builds the report from the ledger's records, its propagation and lineage graph. `time`
 /// is the report's time (RFC 3339). `gate` is the gate's verdict on every dataset's recorded
 /// scan: its unwaived violations are findings of the audit too, so that an audit has every
 /// error the gate has on the same project.
 pub fn build(
     records: &[Record],
     verification: &Verification,
-    prop: &Propagation,
-    g: &Graph,
+    recorded: crate::policy::gate::Recorded,
     config: &Config,
     rules: &crate::rules::RuleSet,
     gate: &crate::policy::gate::Outcome,
     time: String,
 ) -> Report {
+    let (prop, g) = (recorded.propagation, recorded.graph);
     let threshold = config.policy.min_group_size;
     let mut findings = Vec::new();
     // Every finding's severity is the registry's, after the policy's overrides.
@@ -532,13 +532,16 @@ pub fn write_html(
     signed: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), minijinja::Error> {
-    let picture = picture::svg(report);
+    let picture = picture::picture(report);
     environment()
         .get_template("report.html")?
         .render_captured_to(
             minijinja::context! {
                 r => report,
-                picture => picture,
+                // Marked safe here: the filter would copy hundreds of kilobytes twice.
+                picture => picture.svg.map(minijinja::Value::from_safe_string),
+                drawn => picture.drawn,
+                holding => picture.holding,
                 signed => signed,
             },
             out,
@@ -659,6 +662,10 @@ pub fn assemble(
     let prop = crate::propagate::propagate(&records);
     // The graph needs artifacts and executions only: scans, the largest records, stay uncopied.
     let g = Graph::of_records(&records);
+    let recorded = crate::policy::gate::Recorded {
+        propagation: &prop,
+        graph: &g,
+    };
     let scans = recorded_scans(&records, &prop);
     let gate = crate::policy::gate::evaluate(&crate::policy::gate::Request {
         config: &config,
@@ -668,16 +675,12 @@ pub fn assemble(
         policy_path: "piitrail.toml".into(),
         today: chrono::Local::now().date_naive(),
         // The scans judged are the ledger's own: the gate reads this propagation as it is.
-        recorded: Some(crate::policy::gate::Recorded {
-            propagation: &prop,
-            graph: &g,
-        }),
+        recorded: Some(recorded),
     });
     Ok(build(
         &records,
         &verification,
-        &prop,
-        &g,
+        recorded,
         &config,
         &rules,
         &gate,

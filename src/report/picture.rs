@@ -50,17 +50,96 @@ const GAP_X: i64 = 90;
 const GAP_Y: i64 = 28;
 const MARGIN: i64 = 20;
 
-/// The SVG (`<svg id="lineage" ...>`).
-pub fn svg(report: &Report) -> String {
-    let index: BTreeMap<&str, usize> = report
-        .artifacts
+/// The most artifacts a picture draws. Past it only the artifacts that hold personal data are
+/// drawn, and past it again none: a picture of thousands of boxes is not read, and one of a
+/// ledger of a million steps would be hundreds of megabytes of SVG.
+pub const MOST: usize = 400;
+
+/// What the report's lineage picture shows.
+pub struct Picture {
+    /// The SVG (`<svg id="lineage" ...>`), unless there is nothing or too much to draw.
+    pub svg: Option<String>,
+    /// How many artifacts it draws.
+    pub drawn: usize,
+    /// How many artifacts hold personal data, when there are more than [`MOST`] artifacts
+    /// (only those are drawn, if they are not too many themselves).
+    pub holding: Option<usize>,
+}
+
+/// The picture of the report's artifacts: every one up to [`MOST`], else those that hold
+/// personal data if there are some and not more than that.
+pub fn picture(report: &Report) -> Picture {
+    let artifacts = report.artifacts.len();
+    if artifacts <= MOST {
+        return Picture {
+            svg: Some(svg(report, &(0..artifacts).collect::<Vec<_>>())),
+            drawn: artifacts,
+            holding: None,
+        };
+    }
+    let shown: Vec<usize> = (0..artifacts)
+        .filter(|&i| !report.artifacts[i].tags.is_empty())
+        .collect();
+    let draw = !shown.is_empty() && shown.len() <= MOST;
+    Picture {
+        svg: draw.then(|| svg(report, &shown)),
+        drawn: if draw { shown.len() } else { 0 },
+        holding: Some(shown.len()),
+    }
+}
+
+/// The longest chain of flows from a source to each node (`0..n`), in O(nodes + flows): nodes
+/// are placed once all their predecessors are. A node on a cycle (a bad import) waits for no
+/// predecessor on the cycle: it is placed after those placed, one cycle node at a time.
+fn depths(n: usize, flows: &[(usize, usize)]) -> Vec<usize> {
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut waiting = vec![0usize; n];
+    for &(from, to) in flows {
+        next[from].push(to);
+        waiting[to] += 1;
+    }
+    let mut depth = vec![0usize; n];
+    let mut placed = vec![false; n];
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut unplaced = 0;
+    loop {
+        while let Some(i) = ready.pop() {
+            placed[i] = true;
+            for &j in &next[i] {
+                if placed[j] {
+                    continue; // back to a cycle node freed earlier
+                }
+                depth[j] = depth[j].max(depth[i] + 1);
+                waiting[j] -= 1;
+                if waiting[j] == 0 {
+                    ready.push(j);
+                }
+            }
+        }
+        // Only cycles are left: free the first node still waiting.
+        while unplaced < n && placed[unplaced] {
+            unplaced += 1;
+        }
+        if unplaced == n {
+            return depth;
+        }
+        waiting[unplaced] = 0;
+        ready.push(unplaced);
+    }
+}
+
+/// The SVG (`<svg id="lineage" ...>`) of the artifacts `shown` (places in `report.artifacts`)
+/// and the flows between them.
+fn svg(report: &Report, shown: &[usize]) -> String {
+    let artifacts: Vec<&super::Artifact> = shown.iter().map(|&i| &report.artifacts[i]).collect();
+    let index: BTreeMap<&str, usize> = artifacts
         .iter()
         .enumerate()
         .map(|(i, a)| (a.path.as_str(), i))
         .collect();
     // Flows: (from, to) -> (rawest status, categories).
     let mut flows: BTreeMap<(usize, usize), (Status, Vec<String>)> = BTreeMap::new();
-    for (to, a) in report.artifacts.iter().enumerate() {
+    for (to, a) in artifacts.iter().enumerate() {
         for t in a.tags.iter().chain(a.columns.iter().flat_map(|c| &c.tags)) {
             let Some(from) = t.via.last().and_then(|c| index.get(c.path.as_str())) else {
                 continue;
@@ -75,21 +154,8 @@ pub fn svg(report: &Report) -> String {
             }
         }
     }
-    // Depth: the longest chain of flows from a source (bounded, so a cycle cannot loop).
-    let n = report.artifacts.len();
-    let mut depth = vec![0usize; n];
-    for _ in 0..n {
-        let mut changed = false;
-        for &(from, to) in flows.keys() {
-            if depth[to] < depth[from] + 1 && depth[from] + 1 < n {
-                depth[to] = depth[from] + 1;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let n = artifacts.len();
+    let depth = depths(n, &flows.keys().copied().collect::<Vec<_>>());
     let mut rows = vec![0usize; n];
     let mut per_depth: BTreeMap<usize, usize> = BTreeMap::new();
     for i in 0..n {
@@ -124,13 +190,13 @@ pub fn svg(report: &Report) -> String {
             s,
             r#"<path class="flow" d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" stroke="{}" stroke-width="2.5" fill="none" marker-end="url(#arrow)"><title>{} → {}: {} ({})</title></path>"#,
             colour(Some(*status)),
-            esc(&report.artifacts[from].path),
-            esc(&report.artifacts[to].path),
+            esc(&artifacts[from].path),
+            esc(&artifacts[to].path),
             esc(&cats.join(", ")),
             status.as_str()
         );
     }
-    for (i, a) in report.artifacts.iter().enumerate() {
+    for (i, a) in artifacts.iter().enumerate() {
         let (x, y) = pos(i);
         let rawest = a.tags.iter().map(|t| t.status).min();
         let special = a.tags.iter().any(|t| {
@@ -194,4 +260,22 @@ pub fn svg(report: &Report) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_is_the_longest_chain_of_flows_and_cycles_end() {
+        // 0 -> 1 -> 2 and 0 -> 2: 2 is two steps from the source.
+        assert_eq!(depths(4, &[(0, 1), (1, 2), (0, 2)]), vec![0, 1, 2, 0]);
+        // A cycle 1 -> 2 -> 1 behind 0: placed after 0, in turn, and the walk ends.
+        assert_eq!(depths(3, &[(0, 1), (1, 2), (2, 1)]), vec![0, 1, 2]);
+        assert_eq!(depths(2, &[(0, 1), (1, 0)]), vec![0, 1]);
+        // A long chain is linear, not quadratic.
+        let n = 200_000;
+        let chain: Vec<(usize, usize)> = (1..n).map(|i| (i - 1, i)).collect();
+        assert_eq!(depths(n, &chain)[n - 1], n - 1);
+    }
 }
