@@ -223,7 +223,9 @@ impl Version {
 /// The result: every version by digest, and the latest version of every path.
 #[derive(Debug, Default)]
 pub struct Propagation {
-    pub versions: HashMap<String, Version>,
+    /// Boxed: half a million versions in place would make the table's buckets a quarter of a
+    /// kilobyte each, and each of its doublings would hold two such tables at once.
+    pub versions: HashMap<String, Box<Version>>,
     pub latest: BTreeMap<String, String>,
     /// Executions without column lineage (their outputs got whole-artifact tags).
     pub without_column_lineage: Vec<String>,
@@ -232,18 +234,17 @@ pub struct Propagation {
 impl Propagation {
     /// The latest version of every path, in path order.
     pub fn current(&self) -> impl Iterator<Item = &Version> {
-        self.latest.values().filter_map(|d| self.versions.get(d))
+        self.latest.values().filter_map(|d| self.versions.get(d).map(|v| &**v))
     }
 }
 
 fn version_mut<'a>(
-    versions: &'a mut HashMap<String, Version>,
+    versions: &'a mut HashMap<String, Box<Version>>,
     path: &str,
     digest: &str,
 ) -> &'a mut Version {
-    versions
-        .entry(digest.to_string())
-        .or_insert_with(|| Version {
+    versions.entry(digest.to_string()).or_insert_with(|| {
+        Box::new(Version {
             path: path.to_string(),
             digest: digest.to_string(),
             kind: Role::Dataset,
@@ -257,6 +258,7 @@ fn version_mut<'a>(
             derived: false,
             min_group_size: None,
         })
+    })
 }
 
 /// Propagates the tags of the ledger's scans along its lineage.
@@ -359,7 +361,7 @@ pub fn propagate<'a>(records: impl IntoIterator<Item = &'a Record>) -> Propagati
 }
 
 /// Hands the tags of one execution's inputs to its outputs; whether anything changed.
-fn step(versions: &mut HashMap<String, Version>, x: &ExecutionRecord) -> bool {
+fn step(versions: &mut HashMap<String, Box<Version>>, x: &ExecutionRecord) -> bool {
     let mut offers: Vec<(String, Option<String>, Tag)> = Vec::new();
     let input_of = |path: &str| x.inputs.iter().find(|i| i.path == path);
     if x.is_training() || x.columns.is_empty() {

@@ -176,12 +176,12 @@ fn via_text(via: &[ColumnRef]) -> String {
         .join(" -> ")
 }
 
-/// Builds the report from the ledger's records, its propagation and lineage graph. `time`
-/// is the report's time (RFC 3339). `gate` is the gate's verdict on every dataset's recorded
+/// Builds the report from the ledger's propagation and lineage graph and the rule packs of its
+/// scans ([`rule_packs`]). `time` is the report's time (RFC 3339). `gate` is the gate's verdict on every dataset's recorded
 /// scan: its unwaived violations are findings of the audit too, so that an audit has every
 /// error the gate has on the same project.
 pub fn build(
-    records: &[Record],
+    rule_packs: Vec<String>,
     verification: &Verification,
     recorded: crate::policy::gate::Recorded,
     config: &Config,
@@ -409,7 +409,7 @@ pub fn build(
         findings,
         record_of_processing,
         changes: None,
-        rule_packs: rule_packs(records),
+        rule_packs,
     }
 }
 
@@ -677,8 +677,11 @@ pub fn assemble(
         // The scans judged are the ledger's own: the gate reads this propagation as it is.
         recorded: Some(recorded),
     });
+    let packs = rule_packs(&records);
+    // Every typed record is let go before the report is built: it is no longer read.
+    drop(records);
     Ok(build(
-        &records,
+        packs,
         &verification,
         recorded,
         &config,
