@@ -745,8 +745,7 @@ pub fn audit(
         .map_err(|e| AuditError::Render(e.to_string()))?;
     stage(&mut staged, out, "ropa.csv", |w| w.write_all(&ropa))?;
     let envelope = key.as_ref().map(|k| {
-        let predicate = serde_json::to_value(&report).expect("a report always serialises");
-        let statement = crate::sign::statement(&report.subjects(), &predicate);
+        let statement = crate::sign::statement(&report.subjects(), &report);
         let payload = serde_json::to_vec(&statement).expect("a statement always serialises");
         crate::sign::sign(&payload, k)
     });

@@ -452,28 +452,41 @@ fn digest_set(digest: &str) -> serde_json::Value {
 
 /// An in-toto Statement v1 of an audit report over `subjects` (name, sha256 hex, or a
 /// table's `rows-sha256:` version).
-pub fn statement(
+pub fn statement<'a, P: Serialize + ?Sized>(
     subjects: &[(String, String)],
-    predicate: &serde_json::Value,
-) -> serde_json::Value {
+    predicate: &'a P,
+) -> Statement<'a, P> {
     statement_of(PREDICATE_TYPE, subjects, predicate)
 }
 
+/// An in-toto Statement v1, written with its keys in the specification's order. The predicate
+/// is serialised where it stands: a report of a million steps is not copied into a JSON value
+/// first, and the bytes are those of that value.
+#[derive(Serialize)]
+pub struct Statement<'a, P: ?Sized> {
+    #[serde(rename = "_type")]
+    kind: &'static str,
+    subject: Vec<serde_json::Value>,
+    #[serde(rename = "predicateType")]
+    predicate_type: &'a str,
+    predicate: &'a P,
+}
+
 /// An in-toto Statement v1 with this predicate type.
-pub fn statement_of(
-    predicate_type: &str,
+pub fn statement_of<'a, P: Serialize + ?Sized>(
+    predicate_type: &'a str,
     subjects: &[(String, String)],
-    predicate: &serde_json::Value,
-) -> serde_json::Value {
-    serde_json::json!({
-        "_type": STATEMENT_TYPE,
-        "subject": subjects
+    predicate: &'a P,
+) -> Statement<'a, P> {
+    Statement {
+        kind: STATEMENT_TYPE,
+        subject: subjects
             .iter()
             .map(|(name, digest)| serde_json::json!({"name": name, "digest": digest_set(digest)}))
-            .collect::<Vec<_>>(),
-        "predicateType": predicate_type,
-        "predicate": predicate,
-    })
+            .collect(),
+        predicate_type,
+        predicate,
+    }
 }
 
 #[cfg(test)]

@@ -63,9 +63,8 @@ pub fn write_certificate(
                 }
             })
             .collect();
-        let predicate = serde_json::to_value(cert).map_err(SubjectError::internal)?;
         let statement =
-            crate::sign::statement_of(crate::sign::ERASURE_PREDICATE_TYPE, &subjects, &predicate);
+            crate::sign::statement_of(crate::sign::ERASURE_PREDICATE_TYPE, &subjects, cert);
         let payload = serde_json::to_vec(&statement).map_err(SubjectError::internal)?;
         let env = crate::sign::sign(&payload, &signing);
         let path = out.join("certificate.dsse.json");
