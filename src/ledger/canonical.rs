@@ -113,6 +113,15 @@ impl Lines {
     /// fractions of more than 15 significant digits or below 10⁻⁶ (there the text a parser
     /// reads and ECMAScript's shortest form may differ).
     pub fn without(&mut self, line: &[u8], skip: &str) -> Option<&[u8]> {
+        self.object_of(line, Some(skip.as_bytes()))
+    }
+
+    /// The canonical bytes of the JSON object `text`, as [`Lines::without`] reads them.
+    pub fn of(&mut self, text: &[u8]) -> Option<&[u8]> {
+        self.object_of(text, None)
+    }
+
+    fn object_of(&mut self, line: &[u8], skip: Option<&[u8]>) -> Option<&[u8]> {
         self.out.clear();
         self.members.clear();
         let mut t = Transcoder {
@@ -126,7 +135,7 @@ impl Lines {
         if t.peek()? != b'{' {
             return None;
         }
-        t.object(0, Some(skip.as_bytes()))?;
+        t.object(0, skip)?;
         t.space();
         (t.at == line.len()).then_some(&self.out[..])
     }
@@ -546,6 +555,12 @@ mod tests {
             if let Some(fast) = line_without(line.as_bytes(), "hash") {
                 answered += 1;
                 assert_eq!(Some(fast), slow(&line), "{line}");
+            }
+            // The whole object, in pretty text as a report is written: as its parsed value.
+            let value: Value = serde_json::from_str(&line).unwrap();
+            let pretty = serde_json::to_string_pretty(&value).unwrap();
+            if let Some(whole) = Lines::default().of(pretty.as_bytes()) {
+                assert_eq!(whole, to_vec(&value), "{pretty}");
             }
         }
         assert!(answered > 2500, "only {answered} of 5000 answered");

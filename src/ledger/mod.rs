@@ -58,3 +58,13 @@ impl LedgerError {
 pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
     canonical::to_vec(value)
 }
+
+/// The sha256 of the canonical JSON of the object `text`, read from its bytes without parsing
+/// it into a value. `None` where only a parsed value can tell (see
+/// [`canonical::Lines::without`]): then compare parsed values.
+pub fn canonical_digest(text: &[u8]) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    canonical::Lines::default()
+        .of(text)
+        .map(|bytes| sha2::Sha256::digest(bytes).into())
+}

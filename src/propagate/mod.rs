@@ -234,7 +234,9 @@ pub struct Propagation {
 impl Propagation {
     /// The latest version of every path, in path order.
     pub fn current(&self) -> impl Iterator<Item = &Version> {
-        self.latest.values().filter_map(|d| self.versions.get(d).map(|v| &**v))
+        self.latest
+            .values()
+            .filter_map(|d| self.versions.get(d).map(|v| &**v))
     }
 }
 

@@ -717,13 +717,18 @@ pub fn audit(
     progress: &crate::progress::Meter,
 ) -> Result<Written, AuditError> {
     let key = key.map(crate::sign::load_signing_key).transpose()?;
-    let mut report = assemble(root, time, progress)?;
-    // The previous report: the one named, else the one this audit replaces in `out`.
+    // The previous report: the one named, else the one this audit replaces in `out`. Read and
+    // checked first: its texts are let go before the ledger is read.
     let previous = out.join("report.json");
     let since = since.or_else(|| previous.is_file().then_some(previous.as_path()));
-    if let Some(since) = since {
-        let public = key.as_ref().map(|k| k.verifying_key());
-        let (before, signed) = changes::previous(since, public.as_ref())?;
+    let before = since
+        .map(|since| {
+            let public = key.as_ref().map(|k| k.verifying_key());
+            changes::previous(since, public.as_ref())
+        })
+        .transpose()?;
+    let mut report = assemble(root, time, progress)?;
+    if let Some((before, signed)) = before {
         report.changes = Some(changes::between(&before, signed, &report));
     }
     let signed = key.is_some();
