@@ -249,10 +249,10 @@ impl Harness {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(CSV.as_bytes()))
         };
-        let statement = piitrail::sign::statement(
-            &[("data/people.csv".to_string(), digest)],
-            &serde_json::json!({"time": "2026-12-01T00:00:00Z", "summary": {"errors": 0}}),
-        );
+        let predicate =
+            serde_json::json!({"time": "2026-12-01T00:00:00Z", "summary": {"errors": 0}});
+        let statement =
+            piitrail::sign::statement(&[("data/people.csv".to_string(), digest)], &predicate);
         let statement = serde_json::to_vec(&statement).unwrap();
         let env = piitrail::sign::sign(&statement, &key);
         seeds.insert("dsse", serde_json::to_vec(&env).unwrap());
