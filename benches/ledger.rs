@@ -1,6 +1,7 @@
 //! `cargo bench --bench ledger`: ledger load, verify and graph build for 1,000,000 records,
-//! the commands that read the whole ledger (`ledger verify`, `ledger log`, `lineage`, `audit`)
-//! run on it, and `lineage` of a leaf in a 100,000-artifact graph.
+//! the commands that read the whole ledger (`ledger verify`, `ledger log`, `lineage`, `audit`
+//! unsigned and signed, each twice, and `subject find`) run on it, and `lineage` of a leaf in a
+//! 100,000-artifact graph.
 //!
 //! The ledgers are generated with valid hash chains (written in one go, not appended one
 //! by one, so generation stays quick) in a temporary folder (`PIITRAIL_BENCH_DIR` keeps them).
@@ -145,8 +146,24 @@ fn main() {
     );
 
     // The commands themselves, each timed with its peak memory; the first audit has no
-    // previous report to compare with.
-    let _ = std::fs::remove_dir_all(big.join("report"));
+    // previous report to compare with. A key for the signed audits.
+    for old in ["report", "signed", "keys"] {
+        let _ = std::fs::remove_dir_all(big.join(old));
+    }
+    const SIGNED: &[&str] = &[
+        "audit",
+        "--out",
+        "signed",
+        "--key",
+        "keys/piitrail.key",
+        "-q",
+    ];
+    let keygen = std::process::Command::new(env!("CARGO_BIN_EXE_piitrail"))
+        .args(["keygen", "--out", "keys"])
+        .current_dir(&big)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "keygen failed");
     let openssl = Instant::now();
     let hashed = std::process::Command::new("openssl")
         .args(["dgst", "-sha256"])
@@ -161,6 +178,10 @@ fn main() {
         &["audit", "--out", "report", "-q"],
         // Again: now with what changed since the first.
         &["audit", "--out", "report", "-q"],
+        // Signed, then again: the previous report is checked against its envelope.
+        SIGNED,
+        SIGNED,
+        &["subject", "find", "--id", "email=nobody@example.org"],
     ] {
         let t = Instant::now();
         let (out, peak) = output_with_peak(
