@@ -861,14 +861,8 @@ fn the_summary_lists_a_few_findings_of_each_kind_and_counts_the_rest() {
         out.contains("\n  … and 5 more notes (report.md lists every finding)\n"),
         "{out}"
     );
-    let r: serde_json::Value = serde_json::from_str(&p.read("report/report.json")).unwrap();
-    let notes = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "no-column-lineage")
-        .count();
-    assert_eq!(notes, 25);
+    let json = p.read("report/report.json");
+    assert_eq!(json.matches("\"code\": \"no-column-lineage\"").count(), 25);
     assert_eq!(
         p.read("report/report.md")
             .matches("no-column-lineage")
@@ -891,19 +885,6 @@ fn a_large_project_draws_only_the_artifacts_that_hold_personal_data() {
     p.run(&["init"]).expect(0);
     p.write("data/customers.csv", common::shop_customers(30, false));
     p.run(&["scan", "--record", "data/customers.csv"]).expect(0);
-    p.write("out/copy.csv", common::shop_customers(20, false));
-    p.run(&[
-        "record",
-        "--kind",
-        "export",
-        "--input",
-        "data/customers.csv",
-        "--output",
-        "out/copy.csv",
-    ])
-    .expect(0);
-    // 401 outputs of a table without personal data: 404 artifacts, 2 with personal data.
-    p.write("data/plain.csv", "id,amount\n1,2\n");
     let step = |input: &str, outputs: &[String]| {
         let mut args = vec!["record", "--kind", "transform", "--input", input];
         for o in outputs {
@@ -913,28 +894,25 @@ fn a_large_project_draws_only_the_artifacts_that_hold_personal_data() {
         }
         p.run(&args).expect(0);
     };
+    step("data/customers.csv", &["out/copy.csv".to_string()]);
+    // 401 outputs of a table without personal data: 404 artifacts, 2 with personal data.
+    p.write("data/plain.csv", "id,amount\n1,2\n");
+    // The audit's page, which says `says` of its picture (undeclared personal data: exit 1).
+    let page = |says: &str| {
+        p.run(&["audit", "--out", "report"]).expect(1);
+        let html = p.read("report/report.html");
+        assert!(html.contains(says), "{}", flows_section(&html));
+        html
+    };
     let plain: Vec<String> = (0..401).map(|i| format!("out/plain{i:03}.csv")).collect();
     step("data/plain.csv", &plain);
-    // Undeclared personal data: exit 1.
-    p.run(&["audit", "--out", "report"]).expect(1);
-    let html = p.read("report/report.html");
-    assert!(
-        html.contains("The 2 artifacts that hold personal data, of 404."),
-        "{}",
-        flows_section(&html)
-    );
+    let html = page("The 2 artifacts that hold personal data, of 404.");
     assert_eq!(html.matches("<g class=\"artifact\">").count(), 2);
     assert_eq!(html.matches("<path class=\"flow\"").count(), 1);
     // The same step from the customers: 403 artifacts with personal data are not drawn.
     let tagged: Vec<String> = (0..401).map(|i| format!("out/tagged{i:03}.csv")).collect();
     step("data/customers.csv", &tagged);
-    p.run(&["audit", "--out", "report"]).expect(1);
-    let html = p.read("report/report.html");
-    assert!(
-        html.contains("403 of the 805 artifacts hold personal data: too many to draw."),
-        "{}",
-        flows_section(&html)
-    );
+    let html = page("403 of the 805 artifacts hold personal data: too many to draw.");
     assert!(!html.contains("<svg id=\"lineage\""));
 }
 
