@@ -106,12 +106,11 @@ pub fn write_summary(
         .iter()
         .chain(&r.summary.criminal_categories)
     {
-        let listed = c.artifacts.iter().take(LISTED).cloned().collect::<Vec<_>>();
         writeln!(
             o,
             "{indent}  {special}special category {}{special:#} in {}{}",
             c.category,
-            listed.join(", "),
+            c.artifacts[..c.artifacts.len().min(LISTED)].join(", "),
             more(c.artifacts.len(), "artifacts")
         )?;
     }

@@ -177,9 +177,9 @@ fn via_text(via: &[ColumnRef]) -> String {
 }
 
 /// Builds the report from the ledger's propagation and lineage graph and the rule packs of its
-/// scans ([`rule_packs`]). `time` is the report's time (RFC 3339). `gate` is the gate's verdict on every dataset's recorded
-/// scan: its unwaived violations are findings of the audit too, so that an audit has every
-/// error the gate has on the same project.
+/// scans ([`rule_packs`]). `time` is the report's time (RFC 3339). `gate` is the gate's verdict
+/// on every dataset's recorded scan: its unwaived violations are findings of the audit too, so
+/// that an audit has every error the gate has on the same project.
 pub fn build(
     rule_packs: Vec<String>,
     verification: &Verification,
