@@ -540,7 +540,6 @@ pub fn write_html(
                 r => report,
                 // Marked safe here: the filter would copy hundreds of kilobytes twice.
                 picture => picture.svg.map(minijinja::Value::from_safe_string),
-                drawn => picture.drawn,
                 holding => picture.holding,
                 signed => signed,
             },

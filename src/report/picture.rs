@@ -59,8 +59,6 @@ pub const MOST: usize = 400;
 pub struct Picture {
     /// The SVG (`<svg id="lineage" ...>`), unless there is nothing or too much to draw.
     pub svg: Option<String>,
-    /// How many artifacts it draws.
-    pub drawn: usize,
     /// How many artifacts hold personal data, when there are more than [`MOST`] artifacts
     /// (only those are drawn, if they are not too many themselves).
     pub holding: Option<usize>,
@@ -73,7 +71,6 @@ pub fn picture(report: &Report) -> Picture {
     if artifacts <= MOST {
         return Picture {
             svg: Some(svg(report, &(0..artifacts).collect::<Vec<_>>())),
-            drawn: artifacts,
             holding: None,
         };
     }
@@ -83,7 +80,6 @@ pub fn picture(report: &Report) -> Picture {
     let draw = !shown.is_empty() && shown.len() <= MOST;
     Picture {
         svg: draw.then(|| svg(report, &shown)),
-        drawn: if draw { shown.len() } else { 0 },
         holding: Some(shown.len()),
     }
 }
